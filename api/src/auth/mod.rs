@@ -1,0 +1,55 @@
+//! Authentication: who is calling. Checked once in the HTTP layer; resolvers receive a [`Principal`].
+//!
+//! A bearer token is either a login JWT (three dot-separated parts) or an API token (`kpl_…`).
+
+pub mod api_token;
+pub mod jwt;
+pub mod password;
+mod principal;
+
+pub use principal::{Credential, Principal};
+
+use crate::error::{ApiError, ApiResult};
+use chrono::Utc;
+use koppel_entity::{Scoped, api_token as token_entity, user};
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
+
+/// Resolves an `Authorization: Bearer …` value to the calling principal.
+pub async fn authenticate(db: &DatabaseConnection, keys: &jwt::JwtKeys, bearer: &str) -> ApiResult<Principal> {
+    if bearer.starts_with(api_token::PREFIX) {
+        return authenticate_api_token(db, bearer).await;
+    }
+    let claims = keys.verify(bearer)?;
+    let user =
+        user::Entity::find_by_id_in(claims.acc, claims.sub).one(db).await?.filter(|u| u.active).ok_or_else(|| {
+            ApiError::Unauthenticated("the user of this token no longer exists or is disabled".into())
+        })?;
+    Ok(Principal::new(&user, Credential::Login))
+}
+
+async fn authenticate_api_token(db: &DatabaseConnection, secret: &str) -> ApiResult<Principal> {
+    let unknown = || ApiError::Unauthenticated("unknown or revoked API token".into());
+    let token = token_entity::Entity::find()
+        .filter(token_entity::Column::TokenHash.eq(api_token::hash(secret)))
+        .one(db)
+        .await?
+        .ok_or_else(unknown)?;
+    if token.revoked_at.is_some() {
+        return Err(unknown());
+    }
+    let user = user::Entity::find_by_id_in(token.account_id, token.user_id)
+        .one(db)
+        .await?
+        .filter(|u| u.active)
+        .ok_or_else(unknown)?;
+    let principal =
+        Principal::new(&user, Credential::ApiToken { token_id: token.id, integration_only: token.integration_only });
+    // Record use at most once a minute, so that reads do not turn into writes.
+    let now = Utc::now();
+    if token.last_used_at.is_none_or(|t| now - t > chrono::Duration::minutes(1)) {
+        let mut active: token_entity::ActiveModel = token.into();
+        active.last_used_at = Set(Some(now));
+        active.update(db).await?;
+    }
+    Ok(principal)
+}

@@ -1,0 +1,69 @@
+//! The authenticated caller and the role checks resolvers make.
+
+use crate::error::{ApiError, ApiResult};
+use koppel_entity::{enums::Role, user};
+use uuid::Uuid;
+
+/// How the caller proved who they are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credential {
+    Login,
+    ApiToken { token_id: Uuid, integration_only: bool },
+}
+
+/// The caller of a request: a user of one account.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub user_id: Uuid,
+    pub account_id: Uuid,
+    pub organisation_id: Option<Uuid>,
+    pub role: Role,
+    pub credential: Credential,
+}
+
+impl Principal {
+    pub fn new(user: &user::Model, credential: Credential) -> Self {
+        Self {
+            user_id: user.id,
+            account_id: user.account_id,
+            organisation_id: user.organisation_id,
+            role: user.role,
+            credential,
+        }
+    }
+
+    /// Whether the caller uses a token that is only for integrations (the provider surface).
+    pub fn integration_only(&self) -> bool {
+        matches!(self.credential, Credential::ApiToken { integration_only: true, .. })
+    }
+
+    /// Any signed-in user of the account, through the full API.
+    pub fn require_user(&self) -> ApiResult<&Self> {
+        if self.integration_only() {
+            return Err(ApiError::Forbidden("this token may only be used for integrations".into()));
+        }
+        Ok(self)
+    }
+
+    /// Agents and admins: selling, reading the catalogue.
+    pub fn require_agent(&self) -> ApiResult<&Self> {
+        self.require_user()?;
+        match self.role {
+            Role::Admin | Role::Agent => Ok(self),
+            Role::Integration => Err(ApiError::forbidden()),
+        }
+    }
+
+    /// Admins: managing users, tokens, organisations, the catalogue and settings.
+    pub fn require_admin(&self) -> ApiResult<&Self> {
+        self.require_user()?;
+        match self.role {
+            Role::Admin => Ok(self),
+            _ => Err(ApiError::Forbidden("only admins may do this".into())),
+        }
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+}

@@ -1,0 +1,19 @@
+//! The catalogue: suppliers, products with tariffs, flows and their questions.
+
+mod flows;
+mod products;
+pub mod questions;
+mod suppliers;
+
+pub use flows::{Flow, FlowMutation, FlowQuery};
+pub use products::{Product, ProductMutation, ProductQuery};
+pub use questions::{Question, QuestionMutation, QuestionQuery};
+pub use suppliers::{Supplier, SupplierMutation, SupplierQuery};
+
+use async_graphql::MergedObject;
+
+#[derive(MergedObject, Default)]
+pub struct CatalogQuery(SupplierQuery, ProductQuery, FlowQuery, QuestionQuery);
+
+#[derive(MergedObject, Default)]
+pub struct CatalogMutation(SupplierMutation, ProductMutation, FlowMutation, QuestionMutation);

@@ -1,0 +1,113 @@
+//! Configuration: defaults, then `KOPPEL_*` environment variables, then flags; validated once at start
+//! and shared as `Arc<Config>`. An invalid value stops start-up with a message naming the variable.
+
+use clap::Args;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Everything `koppel serve` needs to know.
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// Database URL: `sqlite://…` or `postgres://…`. Default: a SQLite file in the data directory.
+    #[arg(long = "database-url", env = "KOPPEL_DATABASE_URL")]
+    pub database_url: Option<String>,
+
+    /// Address to listen on.
+    #[arg(long, env = "KOPPEL_BIND", default_value = "127.0.0.1:8080", value_parser = parse_bind)]
+    pub bind: SocketAddr,
+
+    /// Directory for the embedded database and generated development keys.
+    #[arg(long = "data-dir", env = "KOPPEL_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+
+    /// Secret that signs login tokens (at least 32 bytes). Unset: a development key is generated
+    /// into the data directory, with a warning.
+    #[arg(long = "jwt-secret", env = "KOPPEL_JWT_SECRET", hide_env_values = true, value_parser = parse_jwt_secret)]
+    pub jwt_secret: Option<String>,
+
+    /// Lifetime of a login token, in minutes.
+    #[arg(long = "jwt-ttl-minutes", env = "KOPPEL_JWT_TTL_MINUTES", default_value_t = 720,
+          value_parser = clap::value_parser!(u32).range(1..=43_200))]
+    pub jwt_ttl_minutes: u32,
+
+    /// Deepest query nesting accepted.
+    #[arg(long = "max-query-depth", env = "KOPPEL_MAX_QUERY_DEPTH", default_value_t = 12,
+          value_parser = clap::value_parser!(u32).range(2..=100))]
+    pub max_query_depth: u32,
+
+    /// Highest query complexity accepted (every field counts 1, lists count their page size).
+    #[arg(long = "max-query-complexity", env = "KOPPEL_MAX_QUERY_COMPLEXITY", default_value_t = 5_000,
+          value_parser = clap::value_parser!(u32).range(10..=1_000_000))]
+    pub max_query_complexity: u32,
+
+    /// Most operations accepted in one batched request.
+    #[arg(long = "max-batch-size", env = "KOPPEL_MAX_BATCH_SIZE", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub max_batch_size: u32,
+
+    /// Largest request body accepted, in bytes.
+    #[arg(long = "max-body-bytes", env = "KOPPEL_MAX_BODY_BYTES", default_value_t = 1_048_576,
+          value_parser = clap::value_parser!(u32).range(1024..))]
+    pub max_body_bytes: u32,
+
+    /// Whether the schema can be introspected.
+    #[arg(long, env = "KOPPEL_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set,
+          value_parser = parse_bool)]
+    pub introspection: bool,
+
+    /// Whether GET /graphql serves the GraphiQL page.
+    #[arg(long, env = "KOPPEL_GRAPHIQL", default_value_t = true, action = clap::ArgAction::Set,
+          value_parser = parse_bool)]
+    pub graphiql: bool,
+
+    /// Log format: `text` or `json`.
+    #[arg(long = "log-format", env = "KOPPEL_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    pub log_format: String,
+}
+
+impl Config {
+    /// The database URL in force: the configured one, or the embedded SQLite file.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}?mode=rwc", self.data_dir.join("koppel.db").display()),
+        }
+    }
+
+    /// A configuration for tests and embedding: defaults, with the given database and data directory.
+    pub fn for_database(database_url: &str, data_dir: PathBuf) -> Self {
+        Self {
+            database_url: Some(database_url.to_owned()),
+            bind: "127.0.0.1:0".parse().expect("a valid address"),
+            data_dir,
+            jwt_secret: None,
+            jwt_ttl_minutes: 720,
+            max_query_depth: 12,
+            max_query_complexity: 5_000,
+            max_batch_size: 10,
+            max_body_bytes: 1_048_576,
+            introspection: true,
+            graphiql: true,
+            log_format: "text".into(),
+        }
+    }
+}
+
+fn parse_bind(value: &str) -> Result<SocketAddr, String> {
+    value.parse().map_err(|_| format!("KOPPEL_BIND must be an address like 127.0.0.1:8080, not {value:?}"))
+}
+
+fn parse_jwt_secret(value: &str) -> Result<String, String> {
+    if value.len() < 32 {
+        return Err("KOPPEL_JWT_SECRET must be at least 32 bytes long".into());
+    }
+    Ok(value.to_owned())
+}
+
+fn parse_bool(value: &str) -> Result<bool, String> {
+    match value.to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(format!("expected true or false, not {value:?}")),
+    }
+}

@@ -1,0 +1,217 @@
+//! Errors at the API's edge.
+//!
+//! Policy (after crates.io's `util/errors.rs`):
+//! - inside the API, service functions return [`ApiError`]; database errors become `Internal`;
+//! - validation problems of a mutation are [`UserError`]s collected into `ApiError::Invalid` and returned
+//!   in the mutation's payload as `userErrors`, never as top-level errors;
+//! - everything else becomes one top-level GraphQL error with a stable `extensions.code`;
+//! - internal details are logged with an incident id and never sent to the client;
+//! - `anyhow` is only for start-up, the CLI and job bodies.
+
+use async_graphql::{Enum, ErrorExtensions, SimpleObject};
+use sea_orm::DbErr;
+
+/// The stable codes of top-level errors, in `extensions.code`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    BadUserInput,
+    NotFound,
+    Unauthenticated,
+    Forbidden,
+    Conflict,
+    RateLimited,
+    Internal,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::BadUserInput => "BAD_USER_INPUT",
+            Self::NotFound => "NOT_FOUND",
+            Self::Unauthenticated => "UNAUTHENTICATED",
+            Self::Forbidden => "FORBIDDEN",
+            Self::Conflict => "CONFLICT",
+            Self::RateLimited => "RATE_LIMITED",
+            Self::Internal => "INTERNAL",
+        }
+    }
+}
+
+/// What a validation problem is, so that clients can react without parsing messages.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserErrorCode {
+    /// A value is required but missing or empty.
+    Required,
+    /// A value is malformed or out of range.
+    Invalid,
+    /// A value is longer than allowed.
+    TooLong,
+    /// A value is not one of the allowed options.
+    NotAnOption,
+    /// A referenced record does not exist (in this account).
+    NotFound,
+    /// The value is already used by another record.
+    Taken,
+    /// A value is not known (e.g. an extra field or a question that does not exist).
+    Unknown,
+}
+
+/// One validation problem, naming the field it is about.
+#[derive(SimpleObject, Debug, Clone, PartialEq, Eq)]
+pub struct UserError {
+    /// The input field, as a dotted path from the mutation's input (e.g. `answers.rehousing`).
+    pub field: String,
+    pub message: String,
+    pub code: UserErrorCode,
+}
+
+impl UserError {
+    pub fn new(field: impl Into<String>, code: UserErrorCode, message: impl Into<String>) -> Self {
+        Self { field: field.into(), message: message.into(), code }
+    }
+}
+
+/// An error of an API operation.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    Unauthenticated(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    BadUserInput(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("validation failed")]
+    Invalid(Vec<UserError>),
+    #[error("internal error")]
+    Internal(#[source] std::sync::Arc<dyn std::error::Error + Send + Sync>),
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::Unauthenticated(_) => ErrorCode::Unauthenticated,
+            Self::Forbidden(_) => ErrorCode::Forbidden,
+            Self::NotFound(_) => ErrorCode::NotFound,
+            Self::BadUserInput(_) | Self::Invalid(_) => ErrorCode::BadUserInput,
+            Self::Conflict(_) => ErrorCode::Conflict,
+            Self::Internal(_) => ErrorCode::Internal,
+        }
+    }
+
+    pub fn internal(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Internal(std::sync::Arc::new(error))
+    }
+
+    pub fn forbidden() -> Self {
+        Self::Forbidden("you are not allowed to do this".into())
+    }
+
+    /// One validation problem.
+    pub fn invalid(field: impl Into<String>, code: UserErrorCode, message: impl Into<String>) -> Self {
+        Self::Invalid(vec![UserError::new(field, code, message)])
+    }
+}
+
+impl From<DbErr> for ApiError {
+    fn from(error: DbErr) -> Self {
+        Self::internal(error)
+    }
+}
+
+impl From<ApiError> for async_graphql::Error {
+    fn from(error: ApiError) -> Self {
+        let code = error.code();
+        let message = match &error {
+            ApiError::Internal(source) => {
+                let incident = uuid::Uuid::now_v7();
+                tracing::error!(%incident, error = %source, "internal error");
+                format!("internal error (incident {incident})")
+            }
+            ApiError::Invalid(errors) => {
+                errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ")
+            }
+            other => other.to_string(),
+        };
+        let mut gql = async_graphql::Error::new(message);
+        gql = gql.extend_with(|_, ext| ext.set("code", code.as_str()));
+        if let ApiError::Invalid(errors) = &error {
+            let fields: Vec<async_graphql::Value> =
+                errors.iter().map(|e| async_graphql::Value::from(e.field.clone())).collect();
+            gql = gql.extend_with(|_, ext| ext.set("fields", fields));
+        }
+        gql
+    }
+}
+
+/// Collects validation problems of one input, so that all of them are reported at once.
+#[derive(Debug, Default)]
+pub struct Problems(Vec<UserError>);
+
+impl Problems {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn add(&mut self, field: impl Into<String>, code: UserErrorCode, message: impl Into<String>) {
+        self.0.push(UserError::new(field, code, message));
+    }
+
+    pub fn extend(&mut self, other: Problems) {
+        self.0.extend(other.0);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn into_errors(self) -> Vec<UserError> {
+        self.0
+    }
+
+    /// `Ok(())` when nothing was found, else every problem as one `ApiError::Invalid`.
+    pub fn into_result(self) -> ApiResult<()> {
+        if self.0.is_empty() { Ok(()) } else { Err(ApiError::Invalid(self.0)) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code_of(error: ApiError) -> String {
+        let gql: async_graphql::Error = error.into();
+        let ext = gql.extensions.expect("extensions are always set");
+        match ext.get("code") {
+            Some(async_graphql::Value::String(code)) => code.clone(),
+            other => panic!("no code: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_error_carries_its_stable_code() {
+        assert_eq!(code_of(ApiError::Unauthenticated("x".into())), "UNAUTHENTICATED");
+        assert_eq!(code_of(ApiError::forbidden()), "FORBIDDEN");
+        assert_eq!(code_of(ApiError::NotFound("product")), "NOT_FOUND");
+        assert_eq!(code_of(ApiError::BadUserInput("x".into())), "BAD_USER_INPUT");
+        assert_eq!(code_of(ApiError::invalid("name", UserErrorCode::Required, "required")), "BAD_USER_INPUT");
+        assert_eq!(code_of(ApiError::Conflict("x".into())), "CONFLICT");
+        assert_eq!(code_of(DbErr::Custom("secret detail".into()).into()), "INTERNAL");
+    }
+
+    #[test]
+    fn internal_details_are_not_sent() {
+        let gql: async_graphql::Error = ApiError::from(DbErr::Custom("password=hunter2".into())).into();
+        assert!(!gql.message.contains("hunter2"), "{}", gql.message);
+        assert!(gql.message.starts_with("internal error"));
+    }
+}

@@ -1,0 +1,77 @@
+//! DataLoaders for nested lookups: one statement per type per request level, never one per row.
+
+use crate::error::ApiError;
+use async_graphql::dataloader::{DataLoader, Loader};
+use koppel_entity::{HasId, Scoped};
+use sea_orm::DatabaseConnection;
+use std::collections::HashMap;
+use std::marker::PhantomData;
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// Loads rows of one tenant table by id, within the caller's account.
+pub struct ById<E> {
+    db: DatabaseConnection,
+    account_id: Uuid,
+    entity: PhantomData<fn() -> E>,
+}
+
+impl<E> ById<E> {
+    pub fn loader(db: DatabaseConnection, account_id: Uuid) -> DataLoader<Self> {
+        DataLoader::new(Self { db, account_id, entity: PhantomData }, tokio::spawn)
+    }
+}
+
+#[derive(Clone)]
+pub struct LoadError(pub Arc<sea_orm::DbErr>);
+
+impl From<LoadError> for ApiError {
+    fn from(error: LoadError) -> Self {
+        ApiError::internal(std::io::Error::other(error.0.to_string()))
+    }
+}
+
+impl<E> Loader<Uuid> for ById<E>
+where
+    E: Scoped + Send + Sync + 'static,
+    E::Model: HasId + Clone + Send + Sync + 'static,
+{
+    type Value = E::Model;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, E::Model>, LoadError> {
+        let rows = E::find_by_ids_in(self.account_id, keys.iter().copied())
+            .all(&self.db)
+            .await
+            .map_err(|e| LoadError(Arc::new(e)))?;
+        Ok(rows.into_iter().map(|row| (row.id(), row)).collect())
+    }
+}
+
+/// Adds one loader per nested type to a request, scoped to the caller's account.
+pub fn add_loaders(
+    request: async_graphql::Request,
+    db: &DatabaseConnection,
+    account_id: Uuid,
+) -> async_graphql::Request {
+    use koppel_entity::{customer, flow, organisation, product, status, supplier, user};
+    request
+        .data(ById::<product::Entity>::loader(db.clone(), account_id))
+        .data(ById::<supplier::Entity>::loader(db.clone(), account_id))
+        .data(ById::<customer::Entity>::loader(db.clone(), account_id))
+        .data(ById::<user::Entity>::loader(db.clone(), account_id))
+        .data(ById::<status::Entity>::loader(db.clone(), account_id))
+        .data(ById::<flow::Entity>::loader(db.clone(), account_id))
+        .data(ById::<organisation::Entity>::loader(db.clone(), account_id))
+}
+
+/// Loads one row through the request's loader for its table.
+pub async fn load<E>(ctx: &async_graphql::Context<'_>, id: Uuid) -> Result<Option<E::Model>, ApiError>
+where
+    E: Scoped + Send + Sync + 'static,
+    E::Model: HasId + Clone + Send + Sync + 'static,
+{
+    let loader =
+        ctx.data_opt::<DataLoader<ById<E>>>().ok_or_else(|| ApiError::Unauthenticated("sign in first".into()))?;
+    Ok(loader.load_one(id).await?)
+}

@@ -1,0 +1,83 @@
+//! Relay connections over any tenant table, keyed by the time-ordered UUIDv7 id.
+
+use crate::error::{ApiError, ApiResult};
+use async_graphql::OutputType;
+use async_graphql::connection::{Connection, Edge};
+use base64::Engine;
+use koppel_entity::{HasId, Scoped};
+use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter, QueryOrder, QuerySelect, Select};
+use uuid::Uuid;
+
+pub const DEFAULT_PAGE: usize = 50;
+pub const MAX_PAGE: usize = 100;
+
+/// Which page of a list to return.
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    pub first: usize,
+    pub after: Option<Uuid>,
+}
+
+impl Page {
+    /// Checks `first` (1 to 100) and decodes `after`.
+    pub fn new(first: Option<i32>, after: Option<String>) -> ApiResult<Self> {
+        let first = match first {
+            None => DEFAULT_PAGE,
+            Some(n) if (1..=MAX_PAGE as i32).contains(&n) => n as usize,
+            Some(n) => return Err(ApiError::BadUserInput(format!("first must be between 1 and {MAX_PAGE}, not {n}"))),
+        };
+        let after = after.map(|cursor| decode_cursor(&cursor)).transpose()?;
+        Ok(Self { first, after })
+    }
+}
+
+pub fn encode_cursor(id: Uuid) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(id.as_bytes())
+}
+
+fn decode_cursor(cursor: &str) -> ApiResult<Uuid> {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|bytes| Uuid::from_slice(&bytes).ok())
+        .ok_or_else(|| ApiError::BadUserInput("after is not a cursor of this list".into()))
+}
+
+/// One page of `select`, converted to GraphQL nodes.
+pub async fn paginate<E, T>(
+    db: &impl ConnectionTrait,
+    select: Select<E>,
+    page: Page,
+    convert: impl Fn(E::Model) -> T,
+) -> ApiResult<Connection<String, T>>
+where
+    E: Scoped,
+    E::Model: HasId,
+    T: OutputType,
+{
+    let mut select = select.order_by_asc(E::id_column()).limit(page.first as u64 + 1);
+    if let Some(after) = page.after {
+        select = select.filter(E::id_column().gt(after));
+    }
+    let mut rows = select.all(db).await?;
+    let has_next = rows.len() > page.first;
+    rows.truncate(page.first);
+    let mut connection = Connection::new(page.after.is_some(), has_next);
+    connection.edges.extend(rows.into_iter().map(|row| Edge::new(encode_cursor(row.id()), convert(row))));
+    Ok(connection)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_bad_ones_are_refused() {
+        let id = Uuid::now_v7();
+        assert_eq!(decode_cursor(&encode_cursor(id)).unwrap(), id);
+        assert!(decode_cursor("not a cursor").is_err());
+        assert!(Page::new(Some(0), None).is_err());
+        assert!(Page::new(Some(101), None).is_err());
+        assert_eq!(Page::new(None, None).unwrap().first, DEFAULT_PAGE);
+    }
+}

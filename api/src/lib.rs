@@ -1,0 +1,23 @@
+//! Koppel's API: the GraphQL schema by domain, the axum server, auth and configuration.
+
+pub mod accounts;
+pub mod auth;
+pub mod catalog;
+pub mod config;
+pub mod customers;
+pub mod db;
+pub mod error;
+pub mod extra_fields;
+pub mod graphql;
+pub mod organisations;
+pub mod sales;
+pub mod secrets;
+pub mod server;
+pub mod state;
+pub mod statuses;
+pub mod telemetry;
+pub mod users;
+pub mod validate;
+
+pub use config::Config;
+pub use server::{Server, start};

@@ -1,0 +1,193 @@
+//! Organisations within an account, their extra-field values and their access grants to products
+//! and flows (what a partner organisation may offer).
+
+mod service;
+
+use crate::catalog::{Flow, Product};
+use crate::error::ApiResult;
+use crate::extra_fields::{ExtraFieldValue, ExtraFieldValueInput, to_values};
+use crate::graphql::pagination::{Page, paginate};
+use crate::graphql::{ContextExt, ids};
+use async_graphql::connection::Connection;
+use async_graphql::{ComplexObject, Context, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use koppel_entity::{Scoped, access_grant, enums::GrantTarget, flow, organisation, product};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait};
+use uuid::Uuid;
+
+#[derive(SimpleObject, Clone)]
+#[graphql(complex)]
+pub struct Organisation {
+    pub id: ID,
+    pub name: String,
+    pub extra_fields: Vec<ExtraFieldValue>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    #[graphql(skip)]
+    pub uuid: Uuid,
+    #[graphql(skip)]
+    pub account_id: Uuid,
+}
+
+impl From<organisation::Model> for Organisation {
+    fn from(m: organisation::Model) -> Self {
+        Self {
+            id: ids::to_id(m.id),
+            name: m.name,
+            extra_fields: to_values(&m.extra_fields),
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+            uuid: m.id,
+            account_id: m.account_id,
+        }
+    }
+}
+
+fn granted(organisation_id: Uuid, target: GrantTarget) -> sea_orm::sea_query::SelectStatement {
+    access_grant::Entity::find()
+        .select_only()
+        .column(access_grant::Column::TargetId)
+        .filter(access_grant::Column::OrganisationId.eq(organisation_id))
+        .filter(access_grant::Column::Target.eq(target))
+        .into_query()
+}
+
+#[ComplexObject]
+impl Organisation {
+    /// The products this organisation may offer.
+    #[graphql(complexity = "first.unwrap_or(50) as usize * child_complexity")]
+    async fn granted_products(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<Connection<String, Product>> {
+        let select = product::Entity::find_in(self.account_id)
+            .filter(product::Column::Id.in_subquery(granted(self.uuid, GrantTarget::Product)));
+        paginate(ctx.db(), select, Page::new(first, after)?, Product::from).await
+    }
+
+    /// The flows this organisation may use.
+    #[graphql(complexity = "first.unwrap_or(50) as usize * child_complexity")]
+    async fn granted_flows(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<Connection<String, Flow>> {
+        let select = flow::Entity::find_in(self.account_id)
+            .filter(flow::Column::Id.in_subquery(granted(self.uuid, GrantTarget::Flow)));
+        paginate(ctx.db(), select, Page::new(first, after)?, Flow::from).await
+    }
+}
+
+#[derive(InputObject)]
+pub struct CreateOrganisationInput {
+    pub name: String,
+    #[graphql(default)]
+    pub extra_fields: Vec<ExtraFieldValueInput>,
+}
+
+#[derive(InputObject)]
+pub struct UpdateOrganisationInput {
+    pub id: ID,
+    pub name: Option<String>,
+    /// Values to set; an empty value clears that field. Fields not listed keep their value.
+    #[graphql(default)]
+    pub extra_fields: Vec<ExtraFieldValueInput>,
+}
+
+#[derive(InputObject)]
+pub struct DeleteOrganisationInput {
+    pub id: ID,
+}
+
+/// Replaces the organisation's grants with exactly these products and flows.
+#[derive(InputObject)]
+pub struct SetOrganisationGrantsInput {
+    pub organisation_id: ID,
+    pub product_ids: Vec<ID>,
+    pub flow_ids: Vec<ID>,
+}
+
+crate::payload!(CreateOrganisationPayload { organisation: Organisation });
+crate::payload!(UpdateOrganisationPayload { organisation: Organisation });
+crate::payload!(DeleteOrganisationPayload { deleted_id: ID });
+crate::payload!(SetOrganisationGrantsPayload { organisation: Organisation });
+
+#[derive(Default)]
+pub struct OrganisationQuery;
+
+#[Object]
+impl OrganisationQuery {
+    #[graphql(complexity = "first.unwrap_or(50) as usize * child_complexity")]
+    async fn organisations(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        search: Option<String>,
+    ) -> ApiResult<Connection<String, Organisation>> {
+        let principal = ctx.principal()?.require_agent()?;
+        let mut select = organisation::Entity::find_in(principal.account_id);
+        if let Some(search) = search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            select = select.filter(organisation::Column::Name.contains(search));
+        }
+        paginate(ctx.db(), select, Page::new(first, after)?, Organisation::from).await
+    }
+
+    async fn organisation(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Organisation> {
+        let principal = ctx.principal()?.require_agent()?;
+        service::find(ctx.db(), principal.account_id, &id).await.map(Into::into)
+    }
+}
+
+#[derive(Default)]
+pub struct OrganisationMutation;
+
+#[Object]
+impl OrganisationMutation {
+    /// Adds an organisation (admins only).
+    async fn create_organisation(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateOrganisationInput,
+    ) -> ApiResult<CreateOrganisationPayload> {
+        let principal = ctx.principal()?.require_admin()?;
+        let result = service::create(ctx.db(), principal.account_id, input).await.map(Into::into);
+        CreateOrganisationPayload::from_result(result)
+    }
+
+    /// Renames an organisation or changes its extra-field values (admins only).
+    async fn update_organisation(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateOrganisationInput,
+    ) -> ApiResult<UpdateOrganisationPayload> {
+        let principal = ctx.principal()?.require_admin()?;
+        let result = service::update(ctx.db(), principal.account_id, input).await.map(Into::into);
+        UpdateOrganisationPayload::from_result(result)
+    }
+
+    /// Deletes an organisation and its grants (admins only); its users stay, without organisation.
+    async fn delete_organisation(
+        &self,
+        ctx: &Context<'_>,
+        input: DeleteOrganisationInput,
+    ) -> ApiResult<DeleteOrganisationPayload> {
+        let principal = ctx.principal()?.require_admin()?;
+        let result = service::delete(ctx.db(), principal.account_id, &input.id).await;
+        DeleteOrganisationPayload::from_result(result)
+    }
+
+    /// Sets which products and flows the organisation may offer (admins only). Takes effect at once.
+    async fn set_organisation_grants(
+        &self,
+        ctx: &Context<'_>,
+        input: SetOrganisationGrantsInput,
+    ) -> ApiResult<SetOrganisationGrantsPayload> {
+        let principal = ctx.principal()?.require_admin()?;
+        let result = service::set_grants(ctx.db(), principal.account_id, input).await.map(Into::into);
+        SetOrganisationGrantsPayload::from_result(result)
+    }
+}

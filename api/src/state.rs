@@ -1,0 +1,16 @@
+//! What every request and job shares.
+
+use crate::auth::jwt::JwtKeys;
+use crate::config::Config;
+use sea_orm::DatabaseConnection;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub config: Arc<Config>,
+    pub jwt: Arc<JwtKeys>,
+    /// Every SQL statement run, for `/metrics`.
+    pub statements: Arc<AtomicU64>,
+}

@@ -1,0 +1,65 @@
+//! Closed sets of values stored as short strings, the same on SQLite and PostgreSQL.
+
+use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
+
+macro_rules! string_enum {
+    ($(#[$doc:meta])* $name:ident { $($variant:ident = $value:literal),* $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+        #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name {
+            $(#[sea_orm(string_value = $value)] $variant,)*
+        }
+
+        impl $name {
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $value,)* }
+            }
+        }
+    };
+}
+
+string_enum!(
+    /// What a user may do: admins manage the account, agents sell, integration users connect.
+    Role { Admin = "admin", Agent = "agent", Integration = "integration" }
+);
+
+string_enum!(
+    /// Which kind of record an extra field belongs to.
+    ExtraFieldEntity { Product = "product", Organisation = "organisation", Customer = "customer" }
+);
+
+string_enum!(
+    /// How an extra field is edited.
+    ExtraFieldType { Text = "text", Textarea = "textarea", Select = "select" }
+);
+
+string_enum!(
+    /// The shape of a product.
+    ProductType { Simple = "simple", Virtual = "virtual", Configurable = "configurable", Variant = "variant" }
+);
+
+string_enum!(
+    /// How a question is answered.
+    QuestionType {
+        Text = "text",
+        Number = "number",
+        Boolean = "boolean",
+        Date = "date",
+        Email = "email",
+        Select = "select",
+        Multiselect = "multiselect",
+    }
+);
+
+string_enum!(
+    /// A person or a company debtor.
+    CustomerKind { Person = "person", Company = "company" }
+);
+
+string_enum!(
+    /// What an organisation's access grant is for.
+    GrantTarget { Product = "product", Flow = "flow" }
+);

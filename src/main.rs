@@ -1,0 +1,125 @@
+//! `koppel`: the command line. `serve` runs the API (and, in later releases, the daemon inside it),
+//! `migrate` applies the schema, `schema` prints the GraphQL SDL, `account create` adds a tenant.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use koppel_api::Config;
+
+#[derive(Parser)]
+#[command(name = "koppel", version, about = "Koppel: a self-hosted integration hub")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the GraphQL API (embedded SQLite under ./data unless KOPPEL_DATABASE_URL is set).
+    Serve {
+        #[command(flatten)]
+        config: Config,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate {
+        #[command(flatten)]
+        config: Config,
+    },
+    /// Print the GraphQL schema (SDL); `schema.graphql` in the repository is its output.
+    Schema,
+    /// Manage accounts.
+    Account {
+        #[command(subcommand)]
+        command: AccountCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AccountCommand {
+    /// Create an account and its first admin user; prints the admin's password once.
+    Create {
+        /// The account's name, used to sign in (a–z, 0–9, _).
+        #[arg(long)]
+        name: String,
+        /// The admin's username.
+        #[arg(long, default_value = "admin")]
+        admin: String,
+        /// The admin's password; generated and printed when unset.
+        #[arg(long = "admin-password", env = "KOPPEL_ADMIN_PASSWORD", hide_env_values = true)]
+        admin_password: Option<String>,
+        #[command(flatten)]
+        config: Config,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Schema => {
+            print!("{}", koppel_api::graphql::sdl());
+            Ok(())
+        }
+        Command::Serve { config } => {
+            init_tracing(&config.log_format);
+            let server = koppel_api::start(config).await?;
+            println!("Koppel is listening on http://{}/graphql", server.addr);
+            shutdown_signal().await;
+            tracing::info!("shutting down");
+            server.stop().await
+        }
+        Command::Migrate { config } => {
+            init_tracing(&config.log_format);
+            koppel_api::server::prepare(config).await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Account { command: AccountCommand::Create { name, admin, admin_password, config } } => {
+            init_tracing(&config.log_format);
+            let state = koppel_api::server::prepare(config).await?;
+            let generated = admin_password.is_none();
+            let password = admin_password.unwrap_or_else(koppel_api::auth::password::generate);
+            let (account, user) = koppel_api::accounts::create_account(&state.db, &name, &admin, &password)
+                .await
+                .map_err(describe)
+                .context("cannot create the account")?;
+            println!("created account {} with admin user {}", account.name, user.username);
+            if generated {
+                println!("admin password (shown once): {password}");
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Names every field problem in a CLI error.
+fn describe(error: koppel_api::error::ApiError) -> anyhow::Error {
+    match error {
+        koppel_api::error::ApiError::Invalid(problems) => anyhow::anyhow!(
+            "{}",
+            problems.iter().map(|p| format!("{}: {}", p.field, p.message)).collect::<Vec<_>>().join("; ")
+        ),
+        other => anyhow::anyhow!("{other}"),
+    }
+}
+
+fn init_tracing(format: &str) {
+    koppel_api::telemetry::init(format);
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut signal) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            signal.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,186 @@
+//! The end-to-end harness: a real Koppel server on `127.0.0.1:0` over a fresh database, and a client
+//! that talks GraphQL over HTTP like any other client.
+//!
+//! The database is a new SQLite file in a temporary directory, unless `KOPPEL_TEST_DATABASE_URL` names
+//! a PostgreSQL server (e.g. `postgres://postgres@127.0.0.1:5432/test`): then every server gets its own
+//! database `koppel_test_<uuid>`, created through that URL. Those databases are left behind when the
+//! test ends (dropping needs an async connection and the server's pool closed first); each name is
+//! printed so a failing test's data can be inspected. Clear them out with
+//! `psql … -c "DROP DATABASE koppel_test_…"` now and then.
+
+#![allow(dead_code)] // not every test binary uses every helper
+
+use sea_orm::ConnectionTrait;
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::time::Duration;
+use tempfile::TempDir;
+
+/// The password of every admin the harness creates (at least 10 characters, as Koppel requires).
+pub const TEST_PASSWORD: &str = "koppel-test-password";
+
+const LOGIN: &str = "mutation($input: LoginInput!) {
+  login(input: $input) { session { token expiresAt } userErrors { field message code } }
+}";
+
+/// A fresh, empty database for one test server.
+pub struct TestDb {
+    pub url: String,
+    /// The SQLite file's directory, removed on drop.
+    sqlite_dir: Option<TempDir>,
+    /// The PostgreSQL database's name, printed on drop.
+    postgres_name: Option<String>,
+}
+
+impl TestDb {
+    pub async fn new() -> Self {
+        match std::env::var("KOPPEL_TEST_DATABASE_URL") {
+            Ok(url) if !url.trim().is_empty() => Self::postgres(url.trim()).await,
+            _ => Self::sqlite(),
+        }
+    }
+
+    fn sqlite() -> Self {
+        let dir = TempDir::new().expect("a temporary directory for SQLite");
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("koppel.db").display());
+        Self { url, sqlite_dir: Some(dir), postgres_name: None }
+    }
+
+    async fn postgres(admin_url: &str) -> Self {
+        let name = format!("koppel_test_{}", uuid::Uuid::now_v7().simple());
+        let admin = sea_orm::Database::connect(admin_url)
+            .await
+            .unwrap_or_else(|e| panic!("cannot connect to KOPPEL_TEST_DATABASE_URL={admin_url}: {e}"));
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+            .await
+            .unwrap_or_else(|e| panic!("cannot create the test database {name}: {e}"));
+        let _ = admin.close().await;
+        Self { url: with_database(admin_url, &name), sqlite_dir: None, postgres_name: Some(name) }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some(name) = &self.postgres_name {
+            eprintln!("test database left in place: {name}");
+        }
+    }
+}
+
+/// `url` with its database (the path) replaced by `name`, keeping any `?query`.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let authority = base.find("://").map_or(0, |i| i + 3);
+    let server = base[authority..].find('/').map_or(base, |slash| &base[..authority + slash]);
+    match query {
+        Some(query) => format!("{server}/{name}?{query}"),
+        None => format!("{server}/{name}"),
+    }
+}
+
+/// Someone signed in: the token goes into `gql(Some(&session.token), …)`.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub token: String,
+    pub account: String,
+    pub username: String,
+    pub password: String,
+}
+
+/// A running server with its own database and data directory; both outlive the server.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    /// `http://{addr}/graphql`.
+    pub url: String,
+    pub server: koppel_api::Server,
+    /// For requests the helpers do not cover (raw bodies, other paths, status codes).
+    pub http: reqwest::Client,
+    db: TestDb,
+    data_dir: TempDir,
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Starts with the test defaults changed by `configure`, e.g. `|c| c.max_batch_size = 2`.
+    pub async fn start_with(configure: impl FnOnce(&mut koppel_api::Config)) -> Self {
+        let db = TestDb::new().await;
+        let data_dir = TempDir::new().expect("a temporary data directory");
+        let mut config = koppel_api::Config::for_database(&db.url, data_dir.path().to_path_buf());
+        configure(&mut config);
+        let server = koppel_api::start(config).await.expect("the server starts");
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().expect("an HTTP client");
+        Self { addr: server.addr, url: format!("http://{}/graphql", server.addr), server, http, db, data_dir }
+    }
+
+    /// Stops the server and waits for requests in flight; the database stays until `self` is gone.
+    pub async fn stop(self) {
+        self.server.stop().await.expect("the server stops cleanly");
+    }
+
+    /// Creates account `name` (a–z, 0–9, `_`) with admin user `admin`; returns the admin's password.
+    pub async fn create_account(&self, name: &str, admin: &str) -> String {
+        koppel_api::accounts::create_account(&self.server.state.db, name, admin, TEST_PASSWORD)
+            .await
+            .unwrap_or_else(|e| panic!("cannot create account {name}: {e:?}"));
+        TEST_PASSWORD.to_owned()
+    }
+
+    /// Signs in and returns the token; panics with the response if there is none.
+    pub async fn login(&self, account: &str, username: &str, password: &str) -> String {
+        let input = json!({ "account": account, "username": username, "password": password });
+        let body = self.gql(None, LOGIN, json!({ "input": input })).await;
+        match body["data"]["login"]["session"]["token"].as_str() {
+            Some(token) => token.to_owned(),
+            None => panic!("login as {account}/{username} gave no token: {body:#}"),
+        }
+    }
+
+    /// A new account `name` with an admin called `admin`, signed in.
+    pub async fn admin(&self, name: &str) -> Session {
+        let password = self.create_account(name, "admin").await;
+        let token = self.login(name, "admin", &password).await;
+        Session { token, account: name.to_owned(), username: "admin".to_owned(), password }
+    }
+
+    /// Posts one operation and returns the whole response, errors and all. Panics only when the answer
+    /// is not JSON (e.g. a body over the size limit); use `http` to test those.
+    pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let mut request = self.http.post(&self.url).json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("POST /graphql");
+        let status = response.status();
+        let text = response.text().await.expect("the response body");
+        serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("POST /graphql answered {status}, not JSON ({e}): {text}"))
+    }
+
+    /// Like `gql`, but panics with the full response if it has `errors`; returns `data`.
+    pub async fn gql_ok(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let mut body = self.gql(token, query, variables).await;
+        if body.get("errors").is_some_and(|errors| !errors.is_null()) {
+            panic!("GraphQL errors: {body:#}\nquery: {query}");
+        }
+        body.get_mut("data").map(Value::take).unwrap_or(Value::Null)
+    }
+
+    /// `errors[0].extensions.code` of a response, e.g. `UNAUTHENTICATED`.
+    pub fn error_code(response: &Value) -> Option<String> {
+        response["errors"][0]["extensions"]["code"].as_str().map(str::to_owned)
+    }
+
+    /// The SQL statements the server has run so far, from `GET /metrics`.
+    pub async fn metrics_statements(&self) -> u64 {
+        let url = format!("http://{}/metrics", self.addr);
+        let text = self.http.get(&url).send().await.expect("GET /metrics").text().await.expect("the metrics");
+        text.lines()
+            .find_map(|line| line.strip_prefix("koppel_db_statements_total "))
+            .and_then(|value| value.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no koppel_db_statements_total in /metrics:\n{text}"))
+    }
+}
