@@ -146,7 +146,23 @@ async fn graphql_post(
     } else {
         BatchRequest::Batch(requests)
     };
-    GraphQLResponse::from(schema.execute_batch(batch).await).into_response()
+    let mut response = schema.execute_batch(batch).await;
+    match &mut response {
+        async_graphql::BatchResponse::Single(one) => add_missing_codes(one),
+        async_graphql::BatchResponse::Batch(many) => many.iter_mut().for_each(add_missing_codes),
+    }
+    GraphQLResponse::from(response).into_response()
+}
+
+/// Resolver errors always carry a code; the others are problems with the request itself (syntax,
+/// unknown fields, wrong variable types, depth and complexity limits), so they are `BAD_USER_INPUT`.
+fn add_missing_codes(response: &mut async_graphql::Response) {
+    for error in &mut response.errors {
+        let extensions = error.extensions.get_or_insert_with(Default::default);
+        if extensions.get("code").is_none() {
+            extensions.set("code", ErrorCode::BadUserInput.as_str());
+        }
+    }
 }
 
 fn bearer(headers: &HeaderMap) -> Option<Result<&str, ApiError>> {
