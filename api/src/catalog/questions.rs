@@ -156,15 +156,15 @@ fn check_validations(problems: &mut Problems, v: &QuestionValidations) {
     if v.min_length.is_some_and(|n| n < 0) || v.max_length.is_some_and(|n| n < 0) {
         problems.add("validations", UserErrorCode::Invalid, "lengths cannot be negative");
     }
-    if let (Some(min), Some(max)) = (v.min_length, v.max_length) {
-        if min > max {
-            problems.add("validations.minLength", UserErrorCode::Invalid, "minLength is larger than maxLength");
-        }
+    if let (Some(min), Some(max)) = (v.min_length, v.max_length)
+        && min > max
+    {
+        problems.add("validations.minLength", UserErrorCode::Invalid, "minLength is larger than maxLength");
     }
-    if let (Some(min), Some(max)) = (v.min, v.max) {
-        if min > max {
-            problems.add("validations.min", UserErrorCode::Invalid, "min is larger than max");
-        }
+    if let (Some(min), Some(max)) = (v.min, v.max)
+        && min > max
+    {
+        problems.add("validations.min", UserErrorCode::Invalid, "min is larger than max");
     }
 }
 
@@ -274,22 +274,22 @@ impl QuestionMutation {
                 problems.add("flowId", UserErrorCode::Required, "give the flow or the product that asks this question");
             }
             let mut flow_id = None;
-            if let Some(id) = &input.flow_id {
-                if let Some(uuid) = ids::parse_field(id, "flowId", &mut problems) {
-                    match flow::Entity::find_by_id_in(account_id, uuid).one(db).await? {
-                        Some(flow) => flow_id = Some(flow.id),
-                        None => problems.add("flowId", UserErrorCode::NotFound, format!("flow {uuid} does not exist")),
-                    }
+            if let Some(id) = &input.flow_id
+                && let Some(uuid) = ids::parse_field(id, "flowId", &mut problems)
+            {
+                match flow::Entity::find_by_id_in(account_id, uuid).one(db).await? {
+                    Some(flow) => flow_id = Some(flow.id),
+                    None => problems.add("flowId", UserErrorCode::NotFound, format!("flow {uuid} does not exist")),
                 }
             }
             let mut product_id = None;
-            if let Some(id) = &input.product_id {
-                if let Some(uuid) = ids::parse_field(id, "productId", &mut problems) {
-                    match product::Entity::find_by_id_in(account_id, uuid).one(db).await? {
-                        Some(product) => product_id = Some(product.id),
-                        None => {
-                            problems.add("productId", UserErrorCode::NotFound, format!("product {uuid} does not exist"))
-                        }
+            if let Some(id) = &input.product_id
+                && let Some(uuid) = ids::parse_field(id, "productId", &mut problems)
+            {
+                match product::Entity::find_by_id_in(account_id, uuid).one(db).await? {
+                    Some(product) => product_id = Some(product.id),
+                    None => {
+                        problems.add("productId", UserErrorCode::NotFound, format!("product {uuid} does not exist"))
                     }
                 }
             }

@@ -1,0 +1,117 @@
+//! The newcomer's path through the real binary: `account create`, `serve` on embedded SQLite, login,
+//! `me`; and start-up refusing bad configuration with a message that names the variable.
+
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+fn koppel(data_dir: &std::path::Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_koppel"));
+    command
+        .current_dir(data_dir)
+        .env_remove("KOPPEL_DATABASE_URL")
+        .env_remove("KOPPEL_JWT_SECRET")
+        .env_remove("KOPPEL_ADMIN_PASSWORD")
+        .env("KOPPEL_DATA_DIR", data_dir.join("data"))
+        .env("RUST_LOG", "warn");
+    command
+}
+
+/// Kills the server when the test ends, pass or fail.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn post(url: &str, token: Option<&str>, query: &str, variables: Value) -> Value {
+    let mut request = reqwest::Client::new().post(url).json(&json!({"query": query, "variables": variables}));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    request.send().await.expect("POST /graphql").json().await.expect("JSON")
+}
+
+#[tokio::test]
+async fn account_create_then_serve_then_login_and_me() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let created = koppel(dir.path()).args(["account", "create", "--name", "acme", "--admin", "admin"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&created.stdout);
+    assert!(created.status.success(), "account create failed: {stdout}{}", String::from_utf8_lossy(&created.stderr));
+    let password = stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("admin password (shown once): "))
+        .unwrap_or_else(|| panic!("no password printed: {stdout}"))
+        .to_owned();
+    assert!(dir.path().join("data/koppel.db").exists(), "the embedded database lives in the data directory");
+    assert!(dir.path().join("data/jwt-secret").exists(), "a development signing key was generated");
+
+    // The same name again is refused, naming the field, and nothing else changes.
+    let again = koppel(dir.path())
+        .args(["account", "create", "--name", "acme"])
+        .env("KOPPEL_ADMIN_PASSWORD", "another-password")
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("name: an account named acme already exists"));
+
+    let mut child = koppel(dir.path())
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let server = Running(child);
+    let url = tokio::task::spawn_blocking(move || {
+        BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .find_map(|line| line.strip_prefix("Koppel is listening on ").map(str::to_owned))
+    })
+    .await
+    .unwrap()
+    .expect("serve prints its address");
+
+    let login = "mutation($input: LoginInput!) { login(input: $input) { session { token } } }";
+    let response =
+        post(&url, None, login, json!({"input": {"account": "acme", "username": "admin", "password": password}})).await;
+    let token = response["data"]["login"]["session"]["token"].as_str().unwrap_or_else(|| panic!("{response}"));
+    let me = post(&url, Some(token), "{ me { username role account { name } } }", json!({})).await;
+    assert_eq!(me["data"]["me"], json!({"username": "admin", "role": "ADMIN", "account": {"name": "acme"}}));
+    let health = reqwest::get(url.replace("/graphql", "/readyz")).await.unwrap();
+    assert_eq!(health.status(), 200);
+    drop(server);
+}
+
+#[test]
+fn invalid_configuration_stops_start_up_naming_the_variable() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let cases = [
+        ("KOPPEL_BIND", "not-an-address", "KOPPEL_BIND"),
+        ("KOPPEL_JWT_SECRET", "short", "KOPPEL_JWT_SECRET"),
+        ("KOPPEL_MAX_QUERY_DEPTH", "0", "max-query-depth"),
+        ("KOPPEL_GRAPHIQL", "maybe", "graphiql"),
+        ("KOPPEL_DATABASE_URL", "postgres://koppel:hunter2@127.0.0.1:1/koppel", "KOPPEL_DATABASE_URL"),
+    ];
+    for (variable, value, named) in cases {
+        let output = koppel(dir.path()).arg("serve").env(variable, value).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{variable}={value} was accepted");
+        assert!(stderr.contains(named), "{variable}={value}: the message does not name {named}: {stderr}");
+        assert!(!stderr.contains("hunter2"), "the database password leaked: {stderr}");
+    }
+}
+
+#[test]
+fn migrate_and_schema_run_on_their_own() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let migrate = koppel(dir.path()).arg("migrate").output().unwrap();
+    assert!(migrate.status.success(), "{}", String::from_utf8_lossy(&migrate.stderr));
+    assert!(dir.path().join("data/koppel.db").exists());
+    let schema = koppel(dir.path()).arg("schema").output().unwrap();
+    assert!(String::from_utf8_lossy(&schema.stdout).contains("type Mutation"));
+}
