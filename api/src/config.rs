@@ -60,6 +60,21 @@ pub struct Config {
           value_parser = parse_bool)]
     pub graphiql: bool,
 
+    /// The key that encrypts integration credentials at rest: 32 bytes, base64-encoded. Unset: a
+    /// development key is generated into the data directory, with a warning.
+    #[arg(long = "master-key", env = "KOPPEL_MASTER_KEY", hide_env_values = true, value_parser = parse_master_key)]
+    pub master_key: Option<String>,
+
+    /// Allow integrations to reach private, loopback and link-local addresses and plain http (tests, demos).
+    #[arg(long = "allow-private-remotes", env = "KOPPEL_ALLOW_PRIVATE_REMOTES", default_value_t = false,
+          action = clap::ArgAction::Set, value_parser = parse_bool)]
+    pub allow_private_remotes: bool,
+
+    /// How long a call to a remote may take, in seconds.
+    #[arg(long = "remote-timeout-seconds", env = "KOPPEL_REMOTE_TIMEOUT_SECONDS", default_value_t = 20,
+          value_parser = clap::value_parser!(u32).range(1..=300))]
+    pub remote_timeout_seconds: u32,
+
     /// Log format: `text` or `json`.
     #[arg(long = "log-format", env = "KOPPEL_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
     pub log_format: String,
@@ -88,6 +103,9 @@ impl Config {
             max_body_bytes: 1_048_576,
             introspection: true,
             graphiql: true,
+            master_key: None,
+            allow_private_remotes: false,
+            remote_timeout_seconds: 20,
             log_format: "text".into(),
         }
     }
@@ -102,6 +120,12 @@ fn parse_jwt_secret(value: &str) -> Result<String, String> {
         return Err("KOPPEL_JWT_SECRET must be at least 32 bytes long".into());
     }
     Ok(value.to_owned())
+}
+
+fn parse_master_key(value: &str) -> Result<String, String> {
+    crate::crypto::MasterKey::from_base64(value)
+        .map(|_| value.to_owned())
+        .map_err(|_| "KOPPEL_MASTER_KEY must be 32 bytes, base64-encoded (e.g. `openssl rand -base64 32`)".into())
 }
 
 fn parse_bool(value: &str) -> Result<bool, String> {

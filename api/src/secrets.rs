@@ -5,6 +5,13 @@ use std::path::Path;
 
 /// Reads the key in `data_dir/name`, or writes a new random one there (readable by the owner only).
 pub fn development_key(data_dir: &Path, name: &str) -> anyhow::Result<String> {
+    development_value(data_dir, name, || {
+        crate::auth::api_token::generate().replacen(crate::auth::api_token::PREFIX, "", 1)
+    })
+}
+
+/// Reads `data_dir/name`, or writes `generate()` there (readable by the owner only).
+pub fn development_value(data_dir: &Path, name: &str, generate: impl FnOnce() -> String) -> anyhow::Result<String> {
     let path = data_dir.join(name);
     if let Ok(existing) = std::fs::read_to_string(&path) {
         let existing = existing.trim().to_owned();
@@ -14,7 +21,7 @@ pub fn development_key(data_dir: &Path, name: &str) -> anyhow::Result<String> {
     }
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("cannot create KOPPEL_DATA_DIR {}", data_dir.display()))?;
-    let key = crate::auth::api_token::generate().replacen(crate::auth::api_token::PREFIX, "", 1);
+    let key = generate();
     write_private(&path, &key).with_context(|| format!("cannot write {}", path.display()))?;
     tracing::warn!(path = %path.display(), "generated a development key; set the variable in production");
     Ok(key)

@@ -52,6 +52,16 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
         Some(secret) => secret.clone(),
         None => crate::secrets::development_key(&config.data_dir, "jwt-secret")?,
     };
+    let master_key = match &config.master_key {
+        Some(key) => key.clone(),
+        None => crate::secrets::development_value(&config.data_dir, "master-key", crate::crypto::MasterKey::generate)?,
+    };
+    let master_key = crate::crypto::MasterKey::from_base64(&master_key)
+        .map_err(|_| anyhow::anyhow!("the master key in the data directory is not 32 base64-encoded bytes"))?;
+    let remotes = koppel_daemon::net::client(
+        config.allow_private_remotes,
+        std::time::Duration::from_secs(config.remote_timeout_seconds.into()),
+    );
     let statements = Arc::new(AtomicU64::new(0));
     let db = crate::db::connect(&config.database_url(), statements.clone()).await?;
     crate::db::migrate(&db).await?;
@@ -59,6 +69,8 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
         db,
         jwt: Arc::new(JwtKeys::new(jwt_secret.as_bytes(), config.jwt_ttl_minutes)),
         config: Arc::new(config),
+        master_key: Arc::new(master_key),
+        remotes,
         statements,
     })
 }

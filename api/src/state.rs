@@ -11,6 +11,10 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub config: Arc<Config>,
     pub jwt: Arc<JwtKeys>,
+    /// Encrypts integration credentials.
+    pub master_key: Arc<crate::crypto::MasterKey>,
+    /// The HTTP client for remotes, with the SSRF guard.
+    pub remotes: reqwest::Client,
     /// Every SQL statement run, for `/metrics`.
     pub statements: Arc<AtomicU64>,
 }

@@ -63,3 +63,13 @@ string_enum!(
     /// What an organisation's access grant is for.
     GrantTarget { Product = "product", Flow = "flow" }
 );
+
+string_enum!(
+    /// Which credentials and remote environment an integration uses.
+    IntegrationMode { Test = "test", Production = "production" }
+);
+
+string_enum!(
+    /// What to do with a linked record that is gone at the remote.
+    MissingRecordPolicy { Ignore = "ignore", Deactivate = "deactivate", Delete = "delete" }
+);

@@ -10,12 +10,19 @@ pub mod contact_person;
 pub mod customer;
 pub mod enums;
 pub mod extra_field;
+pub mod field_mapping;
 pub mod flow;
+pub mod flow_mapping;
+pub mod integration;
+pub mod integration_credential;
 pub mod organisation;
 pub mod product;
 pub mod question;
+pub mod question_mapping;
+pub mod remote_link;
 pub mod sale;
 pub mod status;
+pub mod status_mapping;
 pub mod supplier;
 pub mod user;
 
@@ -79,12 +86,19 @@ scoped!(
     contact_person,
     customer,
     extra_field,
+    field_mapping,
     flow,
+    flow_mapping,
+    integration,
+    integration_credential,
     organisation,
     product,
     question,
+    question_mapping,
+    remote_link,
     sale,
     status,
+    status_mapping,
     supplier,
     user,
 );

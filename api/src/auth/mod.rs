@@ -35,7 +35,8 @@ async fn authenticate_api_token(db: &DatabaseConnection, secret: &str) -> ApiRes
         .await?
         .ok_or_else(unknown)?;
     if token.revoked_at.is_some() {
-        return Err(unknown());
+        // The caller holds the secret, so saying it was revoked tells them nothing new and saves a support call.
+        return Err(ApiError::Unauthenticated("this API token has been revoked".into()));
     }
     let user = user::Entity::find_by_id_in(token.account_id, token.user_id)
         .one(db)

@@ -63,6 +63,14 @@ impl Principal {
         }
     }
 
+    /// The provider surface: the catalogue an organisation was granted, submitting sales, reading their
+    /// statuses. Open to integration-only tokens and to any user of an organisation; returns that organisation.
+    pub fn require_provider(&self) -> ApiResult<Uuid> {
+        self.organisation_id.ok_or_else(|| {
+            ApiError::Forbidden("the provider surface is for users of an organisation (integration tokens)".into())
+        })
+    }
+
     pub fn is_admin(&self) -> bool {
         self.role == Role::Admin
     }

@@ -2,6 +2,8 @@
 
 mod service;
 
+pub use service::create;
+
 use crate::error::ApiResult;
 use crate::extra_fields::{ExtraFieldValue, ExtraFieldValueInput, to_values};
 use crate::graphql::pagination::{Page, paginate};

@@ -21,6 +21,7 @@ pub struct Query(
     crate::catalog::CatalogQuery,
     crate::customers::CustomerQuery,
     crate::sales::SaleQuery,
+    crate::provider::ProviderQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -33,6 +34,7 @@ pub struct Mutation(
     crate::catalog::CatalogMutation,
     crate::customers::CustomerMutation,
     crate::sales::SaleMutation,
+    crate::provider::ProviderMutation,
 );
 
 pub type KoppelSchema = Schema<Query, Mutation, EmptySubscription>;

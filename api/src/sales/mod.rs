@@ -2,7 +2,7 @@
 //! moved through statuses. Agents see their own sales; admins see all of the account's.
 
 mod answers;
-mod service;
+pub(crate) mod service;
 
 use crate::catalog::{Flow, Product};
 use crate::customers::Customer;
@@ -46,6 +46,8 @@ pub struct Sale {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub status_changed_at: DateTime<Utc>,
+    /// The key a provider-surface client submitted the sale with.
+    pub idempotency_key: Option<String>,
     #[graphql(skip)]
     pub model: sale::Model,
 }
@@ -65,6 +67,7 @@ impl From<sale::Model> for Sale {
             created_at: m.created_at,
             updated_at: m.updated_at,
             status_changed_at: m.status_changed_at,
+            idempotency_key: m.idempotency_key.clone(),
             model: m,
         }
     }
@@ -183,7 +186,7 @@ impl SaleMutation {
     /// satisfy the questions of the product and the flow. Every problem is reported at once.
     async fn create_sale(&self, ctx: &Context<'_>, input: CreateSaleInput) -> ApiResult<CreateSalePayload> {
         let principal = ctx.principal()?.require_agent()?;
-        CreateSalePayload::from_result(service::create(ctx.db(), principal, input).await.map(Into::into))
+        CreateSalePayload::from_result(service::create(ctx.db(), principal, input, None).await.map(Into::into))
     }
 
     /// Moves a sale to another status.

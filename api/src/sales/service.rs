@@ -38,10 +38,12 @@ async fn reference<E: Scoped>(
     Ok(found)
 }
 
+/// Creates a sale; `idempotency_key` is set for sales submitted through the provider surface.
 pub async fn create(
     db: &impl ConnectionTrait,
     principal: &Principal,
     input: CreateSaleInput,
+    idempotency_key: Option<String>,
 ) -> ApiResult<sale::Model> {
     let account_id = principal.account_id;
     let mut problems = Problems::new();
@@ -129,6 +131,7 @@ pub async fn create(
         created_at: Set(now),
         updated_at: Set(now),
         status_changed_at: Set(now),
+        idempotency_key: Set(idempotency_key),
     }
     .insert(db)
     .await?)

@@ -1,0 +1,288 @@
+//! The provider surface: what another environment's integration (seed 001, party A) may use with an
+//! integration-only token of an agent in one of our organisations. It sees exactly the catalogue the
+//! organisation was granted (active products, flows, their questions, statuses), submits sales with an
+//! idempotency key, and reads the statuses of the sales it submitted. Grants and token revocation are
+//! read on every request, so they take effect at once.
+
+use crate::catalog::{Flow, Product, Question};
+use crate::customers::{ContactPersonInput, CreateCustomerInput, CustomerFields};
+use crate::error::{ApiError, ApiResult};
+use crate::extra_fields::ExtraField;
+use crate::graphql::pagination::{Page, paginate};
+use crate::graphql::{ContextExt, ids};
+use crate::sales::{AnswerInput, CreateSaleInput, OptIn, Sale};
+use crate::statuses::Status;
+use async_graphql::connection::Connection;
+use async_graphql::{Context, ID, InputObject, Object};
+use chrono::{DateTime, Utc};
+use koppel_entity::enums::{ExtraFieldEntity, GrantTarget};
+use koppel_entity::{Scoped, access_grant, extra_field, flow, product, question, sale, status};
+use sea_orm::sea_query::SelectStatement;
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait, TransactionTrait,
+};
+use uuid::Uuid;
+
+fn granted(organisation_id: Uuid, target: GrantTarget) -> SelectStatement {
+    access_grant::Entity::find()
+        .select_only()
+        .column(access_grant::Column::TargetId)
+        .filter(access_grant::Column::OrganisationId.eq(organisation_id))
+        .filter(access_grant::Column::Target.eq(target))
+        .into_query()
+}
+
+fn visible_products(account_id: Uuid, organisation_id: Uuid) -> sea_orm::Select<product::Entity> {
+    product::Entity::find_in(account_id)
+        .filter(product::Column::Id.in_subquery(granted(organisation_id, GrantTarget::Product)))
+        .filter(product::Column::Active.eq(true))
+}
+
+fn visible_flows(account_id: Uuid, organisation_id: Uuid) -> sea_orm::Select<flow::Entity> {
+    flow::Entity::find_in(account_id)
+        .filter(flow::Column::Id.in_subquery(granted(organisation_id, GrantTarget::Flow)))
+        .filter(flow::Column::Active.eq(true))
+}
+
+/// A sale submitted by another environment: the customer travels with it.
+#[derive(InputObject)]
+pub struct SubmitSaleInput {
+    /// Chosen by the caller, unique per sale: submitting again with the same key returns the same sale
+    /// instead of creating a second one (safe retries).
+    pub idempotency_key: String,
+    pub product_id: ID,
+    pub flow_id: Option<ID>,
+    pub customer: Option<CustomerFields>,
+    #[graphql(default)]
+    pub contact_persons: Vec<ContactPersonInput>,
+    #[graphql(default)]
+    pub answers: Vec<AnswerInput>,
+    pub opt_in: Option<OptIn>,
+}
+
+crate::payload!(SubmitSalePayload { sale: Sale });
+
+#[derive(Default)]
+pub struct ProviderQuery;
+
+#[Object]
+impl ProviderQuery {
+    /// The active products granted to the caller's organisation; `changedSince` returns only those
+    /// changed after that moment, `ids` only those products.
+    #[graphql(complexity = "first.unwrap_or(50) as usize * child_complexity")]
+    async fn provider_products(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        changed_since: Option<DateTime<Utc>>,
+        ids: Option<Vec<ID>>,
+    ) -> ApiResult<Connection<String, Product>> {
+        let principal = ctx.principal()?;
+        let organisation = principal.require_provider()?;
+        let mut select = visible_products(principal.account_id, organisation);
+        if let Some(since) = changed_since {
+            select = select.filter(product::Column::UpdatedAt.gt(since));
+        }
+        if let Some(ids) = ids {
+            let wanted: Vec<Uuid> = ids.iter().filter_map(|id| Uuid::parse_str(id.as_str()).ok()).collect();
+            select = select.filter(product::Column::Id.is_in(wanted));
+        }
+        paginate(ctx.db(), select, Page::new(first, after)?, Product::from).await
+    }
+
+    /// The product extra fields the provider shares (hidden ones are left out).
+    #[graphql(complexity = "first.unwrap_or(50) as usize * child_complexity")]
+    async fn provider_product_fields(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<Connection<String, ExtraField>> {
+        let principal = ctx.principal()?;
+        principal.require_provider()?;
+        let select = extra_field::Entity::find_in(principal.account_id)
+            .filter(extra_field::Column::Entity.eq(ExtraFieldEntity::Product))
+            .filter(extra_field::Column::Hidden.eq(false));
+        paginate(ctx.db(), select, Page::new(first, after)?, ExtraField::from).await
+    }
+
+    /// The active flows granted to the caller's organisation.
+    #[graphql(complexity = "first.unwrap_or(50) as usize * child_complexity")]
+    async fn provider_flows(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<Connection<String, Flow>> {
+        let principal = ctx.principal()?;
+        let organisation = principal.require_provider()?;
+        paginate(ctx.db(), visible_flows(principal.account_id, organisation), Page::new(first, after)?, Flow::from)
+            .await
+    }
+
+    /// The questions of the granted flows and products, with their type, validations, conditions and options.
+    #[graphql(complexity = "first.unwrap_or(50) as usize * child_complexity")]
+    async fn provider_questions(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<Connection<String, Question>> {
+        let principal = ctx.principal()?;
+        let organisation = principal.require_provider()?;
+        let flows =
+            visible_flows(principal.account_id, organisation).select_only().column(flow::Column::Id).into_query();
+        let products =
+            visible_products(principal.account_id, organisation).select_only().column(product::Column::Id).into_query();
+        let select = question::Entity::find_in(principal.account_id).filter(
+            Condition::any()
+                .add(question::Column::FlowId.in_subquery(flows))
+                .add(question::Column::ProductId.in_subquery(products)),
+        );
+        paginate(ctx.db(), select, Page::new(first, after)?, Question::from).await
+    }
+
+    /// The provider's sale statuses, to map onto the caller's own.
+    #[graphql(complexity = "first.unwrap_or(50) as usize * child_complexity")]
+    async fn provider_statuses(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<Connection<String, Status>> {
+        let principal = ctx.principal()?;
+        principal.require_provider()?;
+        paginate(ctx.db(), status::Entity::find_in(principal.account_id), Page::new(first, after)?, Status::from).await
+    }
+
+    /// The sales the caller submitted, optionally only these ids or those changed since a moment.
+    #[graphql(complexity = "first.unwrap_or(50) as usize * child_complexity")]
+    async fn provider_sales(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        ids: Option<Vec<ID>>,
+        changed_since: Option<DateTime<Utc>>,
+    ) -> ApiResult<Connection<String, Sale>> {
+        let principal = ctx.principal()?;
+        principal.require_provider()?;
+        let mut select =
+            sale::Entity::find_in(principal.account_id).filter(sale::Column::AgentId.eq(principal.user_id));
+        if let Some(ids) = ids {
+            let wanted: Vec<Uuid> = ids.iter().filter_map(|id| Uuid::parse_str(id.as_str()).ok()).collect();
+            select = select.filter(sale::Column::Id.is_in(wanted));
+        }
+        if let Some(since) = changed_since {
+            select = select.filter(sale::Column::UpdatedAt.gt(since));
+        }
+        paginate(ctx.db(), select, Page::new(first, after)?, Sale::from).await
+    }
+}
+
+#[derive(Default)]
+pub struct ProviderMutation;
+
+#[Object]
+impl ProviderMutation {
+    /// Submits a sale of a granted product, with its customer and answers, checked like any sale.
+    /// Retrying with the same `idempotencyKey` returns the sale created the first time.
+    async fn submit_sale(&self, ctx: &Context<'_>, input: SubmitSaleInput) -> ApiResult<SubmitSalePayload> {
+        let principal = ctx.principal()?;
+        let organisation = principal.require_provider()?;
+        let db = ctx.db();
+        let mut problems = crate::error::Problems::new();
+        let key = crate::validate::required(&mut problems, "idempotencyKey", &input.idempotency_key, 200);
+        if let Err(error) = problems.into_result() {
+            return SubmitSalePayload::from_result(Err(error));
+        }
+        if let Some(existing) = find_submitted(db, principal, &key).await? {
+            return SubmitSalePayload::from_result(Ok(existing.into()));
+        }
+        // Products and flows that are not granted do not exist for the caller.
+        let product_visible = match Uuid::parse_str(input.product_id.as_str()) {
+            Ok(id) => visible_products(principal.account_id, organisation)
+                .filter(product::Column::Id.eq(id))
+                .one(db)
+                .await?
+                .is_some(),
+            Err(_) => false,
+        };
+        let flow_visible = match &input.flow_id {
+            None => true,
+            Some(id) => match Uuid::parse_str(id.as_str()) {
+                Ok(id) => visible_flows(principal.account_id, organisation)
+                    .filter(flow::Column::Id.eq(id))
+                    .one(db)
+                    .await?
+                    .is_some(),
+                Err(_) => false,
+            },
+        };
+        let mut problems = crate::error::Problems::new();
+        if !product_visible {
+            problems.add(
+                "productId",
+                crate::error::UserErrorCode::NotFound,
+                format!("product {} does not exist", input.product_id.as_str()),
+            );
+        }
+        if !flow_visible {
+            problems.add("flowId", crate::error::UserErrorCode::NotFound, "this flow does not exist");
+        }
+        if let Err(error) = problems.into_result() {
+            return SubmitSalePayload::from_result(Err(error));
+        }
+
+        let txn = db.begin().await?;
+        let result = async {
+            let customer_id = match input.customer {
+                Some(fields) => {
+                    let input = CreateCustomerInput { customer: fields, contact_persons: input.contact_persons };
+                    Some(ids::to_id(crate::customers::create(&txn, principal.account_id, input).await?.id))
+                }
+                None => None,
+            };
+            let sale_input = CreateSaleInput {
+                product_id: input.product_id,
+                flow_id: input.flow_id,
+                customer_id,
+                organisation_id: None,
+                answers: input.answers,
+                opt_in: input.opt_in,
+            };
+            crate::sales::service::create(&txn, principal, sale_input, Some(key.clone())).await
+        }
+        .await;
+        match result {
+            Ok(sale) => {
+                txn.commit().await?;
+                tracing::info!(sale = %sale.id, organisation = %organisation, "sale submitted through the provider surface");
+                SubmitSalePayload::from_result(Ok(sale.into()))
+            }
+            Err(error) => {
+                txn.rollback().await?;
+                // A concurrent submission with the same key won the race: answer with its sale.
+                if matches!(error, ApiError::Internal(_))
+                    && let Some(existing) = find_submitted(db, principal, &key).await?
+                {
+                    return SubmitSalePayload::from_result(Ok(existing.into()));
+                }
+                SubmitSalePayload::from_result(Err(error))
+            }
+        }
+    }
+}
+
+async fn find_submitted(
+    db: &impl ConnectionTrait,
+    principal: &crate::auth::Principal,
+    key: &str,
+) -> ApiResult<Option<sale::Model>> {
+    Ok(sale::Entity::find_in(principal.account_id)
+        .filter(sale::Column::AgentId.eq(principal.user_id))
+        .filter(sale::Column::IdempotencyKey.eq(key))
+        .one(db)
+        .await?)
+}

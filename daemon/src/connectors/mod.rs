@@ -1,0 +1,162 @@
+//! Connectors: one trait, one module per remote kind, and a registry by kind.
+//!
+//! Each kind declares its capabilities, its settings and its credential fields ([`FieldSpec`]); the
+//! API validates an integration's settings against them and shows them in `integrationKinds`.
+
+pub mod peer;
+mod settings;
+pub mod types;
+
+pub use settings::{FieldSpec, FieldType, validate_settings};
+pub use types::*;
+
+use async_trait::async_trait;
+use std::collections::HashMap;
+
+/// What a remote kind can do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Capability {
+    Products,
+    Customers,
+    Invoices,
+    Payments,
+    SalePush,
+    SaleStatusPull,
+    InquirySend,
+    DeletedRecordsFeed,
+    IncrementalSince,
+}
+
+/// Why a call to a remote failed, in terms an operator can act on.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ConnectorError {
+    #[error("the remote is unreachable: {0}")]
+    Unreachable(String),
+    #[error("the remote did not answer in time")]
+    Timeout,
+    #[error("the remote refused the credentials: {0}")]
+    WrongCredentials(String),
+    #[error("the token has been revoked at the remote")]
+    Revoked,
+    #[error("the token belongs to account {actual}, not {expected}")]
+    WrongAccount { expected: String, actual: String },
+    #[error("the remote refused: {0}")]
+    Forbidden(String),
+    #[error("the remote is busy; retry after {retry_after_seconds} s")]
+    RateLimited { retry_after_seconds: u64 },
+    #[error("the remote failed: {0}")]
+    Remote(String),
+    #[error("the remote answered something unexpected: {0}")]
+    Protocol(String),
+    #[error("this kind of integration cannot {0}")]
+    Unsupported(&'static str),
+    #[error("the integration is not configured: {0}")]
+    Configuration(String),
+}
+
+impl ConnectorError {
+    /// A stable code for clients and metrics.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Unreachable(_) => "UNREACHABLE",
+            Self::Timeout => "TIMEOUT",
+            Self::WrongCredentials(_) => "WRONG_CREDENTIALS",
+            Self::Revoked => "REVOKED",
+            Self::WrongAccount { .. } => "WRONG_ACCOUNT",
+            Self::Forbidden(_) => "FORBIDDEN",
+            Self::RateLimited { .. } => "RATE_LIMITED",
+            Self::Remote(_) => "REMOTE_ERROR",
+            Self::Protocol(_) => "PROTOCOL_ERROR",
+            Self::Unsupported(_) => "UNSUPPORTED",
+            Self::Configuration(_) => "CONFIGURATION",
+        }
+    }
+
+    /// Permanent errors need a person (credentials, configuration); the others may pass on retry.
+    pub fn is_permanent(&self) -> bool {
+        matches!(
+            self,
+            Self::WrongCredentials(_)
+                | Self::Revoked
+                | Self::WrongAccount { .. }
+                | Self::Forbidden(_)
+                | Self::Unsupported(_)
+                | Self::Configuration(_)
+        )
+    }
+}
+
+/// Which remote records to list.
+#[derive(Debug, Clone, Default)]
+pub struct ListRequest {
+    pub first: usize,
+    pub after: Option<String>,
+    pub changed_since: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// A connection to one remote, built from an integration's settings and decrypted credentials.
+#[async_trait]
+pub trait Connector: Send + Sync {
+    /// Calls the remote and checks who we are there.
+    async fn test_connection(&self) -> Result<ConnectionCheck, ConnectorError>;
+
+    /// One page of the remote catalogue.
+    async fn products(&self, _request: ListRequest) -> Result<Page<RemoteProduct>, ConnectorError> {
+        Err(ConnectorError::Unsupported("list products"))
+    }
+
+    /// The remote products with these ids; ids the remote does not show are left out.
+    async fn products_by_ids(&self, _ids: &[String]) -> Result<Vec<RemoteProduct>, ConnectorError> {
+        Err(ConnectorError::Unsupported("list products"))
+    }
+
+    /// The fields the remote's products carry besides the built-in ones.
+    async fn product_fields(&self) -> Result<Vec<RemoteField>, ConnectorError> {
+        Ok(Vec::new())
+    }
+
+    async fn questions(&self) -> Result<Vec<RemoteQuestion>, ConnectorError> {
+        Err(ConnectorError::Unsupported("list questions"))
+    }
+
+    async fn flows(&self) -> Result<Vec<RemoteFlow>, ConnectorError> {
+        Err(ConnectorError::Unsupported("list flows"))
+    }
+
+    async fn statuses(&self) -> Result<Vec<RemoteStatus>, ConnectorError> {
+        Err(ConnectorError::Unsupported("list statuses"))
+    }
+}
+
+/// Everything needed to build a connector.
+pub struct ConnectorConfig {
+    pub base_url: url::Url,
+    pub settings: serde_json::Value,
+    /// Decrypted credentials of the integration's mode, by field name.
+    pub credentials: HashMap<String, String>,
+    pub http: reqwest::Client,
+}
+
+/// A kind of remote: what it can do, what it needs, and how to connect.
+pub struct KindSpec {
+    pub kind: &'static str,
+    pub label: &'static str,
+    pub description: &'static str,
+    pub capabilities: &'static [Capability],
+    pub settings: &'static [FieldSpec],
+    pub credentials: &'static [FieldSpec],
+    /// The entities whose missing records follow a policy (ignore, deactivate, delete).
+    pub synced_entities: &'static [&'static str],
+    pub connect: fn(ConnectorConfig) -> Result<Box<dyn Connector>, ConnectorError>,
+}
+
+/// Every kind Koppel can connect to.
+pub fn kinds() -> &'static [KindSpec] {
+    static KINDS: [KindSpec; 1] = [peer::SPEC];
+    &KINDS
+}
+
+pub fn kind(name: &str) -> Option<&'static KindSpec> {
+    kinds().iter().find(|k| k.kind == name)
+}

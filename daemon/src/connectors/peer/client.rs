@@ -1,0 +1,102 @@
+//! A small GraphQL-over-HTTP client for the other Koppel, translating its errors into [`ConnectorError`]s.
+
+use super::super::ConnectorError;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+pub struct GraphqlClient {
+    http: reqwest::Client,
+    endpoint: url::Url,
+    token: String,
+}
+
+impl GraphqlClient {
+    pub fn new(http: reqwest::Client, endpoint: url::Url, token: String) -> Self {
+        Self { http, endpoint, token }
+    }
+
+    /// Runs one operation and decodes its `data`.
+    pub async fn query<T: DeserializeOwned>(&self, query: &str, variables: Value) -> Result<T, ConnectorError> {
+        let response = self
+            .http
+            .post(self.endpoint.clone())
+            .bearer_auth(&self.token)
+            .json(&json!({ "query": query, "variables": variables }))
+            .send()
+            .await
+            .map_err(transport_error)?;
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(60);
+        let body: Value = match response.json().await {
+            Ok(body) => body,
+            Err(_) if status.as_u16() == 429 => {
+                return Err(ConnectorError::RateLimited { retry_after_seconds: retry_after });
+            }
+            Err(_) if status.is_server_error() => return Err(ConnectorError::Remote(format!("HTTP {status}"))),
+            Err(error) => return Err(ConnectorError::Protocol(format!("HTTP {status}, not GraphQL JSON: {error}"))),
+        };
+        if let Some(error) = body["errors"].as_array().and_then(|errors| errors.first()) {
+            let message = error["message"].as_str().unwrap_or("no message").to_owned();
+            return Err(match error["extensions"]["code"].as_str() {
+                Some("UNAUTHENTICATED") if message.contains("revoked") => ConnectorError::Revoked,
+                Some("UNAUTHENTICATED") => ConnectorError::WrongCredentials(message),
+                Some("FORBIDDEN") => ConnectorError::Forbidden(message),
+                Some("RATE_LIMITED") => ConnectorError::RateLimited { retry_after_seconds: retry_after },
+                _ if status.is_server_error() => ConnectorError::Remote(message),
+                _ => ConnectorError::Protocol(message),
+            });
+        }
+        if status.as_u16() == 429 {
+            return Err(ConnectorError::RateLimited { retry_after_seconds: retry_after });
+        }
+        if !status.is_success() {
+            return Err(ConnectorError::Remote(format!("HTTP {status}")));
+        }
+        serde_json::from_value(body["data"].clone()).map_err(|e| ConnectorError::Protocol(e.to_string()))
+    }
+
+    /// Follows a connection field through all its pages and returns every node.
+    pub async fn all_pages<T: DeserializeOwned>(&self, query: &str, field: &str) -> Result<Vec<T>, ConnectorError> {
+        let mut nodes = Vec::new();
+        let mut after: Option<String> = None;
+        for _ in 0..1000 {
+            let data: Value = self.query(query, json!({ "first": 100, "after": after })).await?;
+            let connection = &data[field];
+            let edges = connection["edges"]
+                .as_array()
+                .ok_or_else(|| ConnectorError::Protocol(format!("{field} has no edges")))?;
+            for edge in edges {
+                nodes.push(
+                    serde_json::from_value(edge["node"].clone())
+                        .map_err(|e| ConnectorError::Protocol(e.to_string()))?,
+                );
+            }
+            match (connection["pageInfo"]["hasNextPage"].as_bool(), connection["pageInfo"]["endCursor"].as_str()) {
+                (Some(true), Some(cursor)) => after = Some(cursor.to_owned()),
+                _ => return Ok(nodes),
+            }
+        }
+        Err(ConnectorError::Protocol(format!("{field} did not end after 1000 pages")))
+    }
+}
+
+fn transport_error(error: reqwest::Error) -> ConnectorError {
+    if error.is_timeout() {
+        ConnectorError::Timeout
+    } else if error.is_connect() || error.is_request() || error.is_redirect() {
+        let mut message = error.to_string();
+        let mut source = std::error::Error::source(&error);
+        while let Some(cause) = source {
+            message = format!("{message}: {cause}");
+            source = cause.source();
+        }
+        ConnectorError::Unreachable(message)
+    } else {
+        ConnectorError::Remote(error.to_string())
+    }
+}

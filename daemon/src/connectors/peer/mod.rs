@@ -1,0 +1,172 @@
+//! The `peer` connector: another Koppel environment, reached over its GraphQL provider surface with an
+//! integration-only API token of an agent in an organisation that was granted products and flows
+//! (seed 001: two environments of the same CRM selling each other's products).
+
+mod client;
+mod wire;
+
+use super::{
+    Capability, ConnectionCheck, Connector, ConnectorConfig, ConnectorError, FieldSpec, FieldType, KindSpec,
+    ListRequest, Page, RemoteField, RemoteFlow, RemoteProduct, RemoteQuestion, RemoteStatus,
+};
+use async_trait::async_trait;
+use client::GraphqlClient;
+
+pub const SPEC: KindSpec = KindSpec {
+    kind: "peer",
+    label: "Koppel environment",
+    description: "Another Koppel environment that grants your organisation products and flows.",
+    capabilities: &[
+        Capability::Products,
+        Capability::SalePush,
+        Capability::SaleStatusPull,
+        Capability::IncrementalSince,
+    ],
+    settings: &[
+        FieldSpec {
+            name: "accountName",
+            label: "Account name",
+            field_type: FieldType::Text,
+            required: true,
+            default: None,
+            help: "The name of the other environment's account, as its users sign in with.",
+        },
+        FieldSpec {
+            name: "autoProcessing",
+            label: "Automatic sale processing",
+            field_type: FieldType::Select(&["manual", "all", "specific"]),
+            required: false,
+            default: Some("\"manual\""),
+            help: "Send sales by hand, automatically on every status, or only on specific statuses.",
+        },
+        FieldSpec {
+            name: "processOnStatuses",
+            label: "Process on statuses",
+            field_type: FieldType::TextList,
+            required: false,
+            default: Some("[]"),
+            help: "With specific processing: the keys of the local statuses that send a sale.",
+        },
+        FieldSpec {
+            name: "delayWorkingDays",
+            label: "Delay in working days",
+            field_type: FieldType::Integer { min: 0, max: 30 },
+            required: false,
+            default: Some("0"),
+            help: "Send a sale this many Dutch working days after it qualifies.",
+        },
+        FieldSpec {
+            name: "statusAfterSuccess",
+            label: "Status after sending",
+            field_type: FieldType::Text,
+            required: false,
+            default: None,
+            help: "The key of the local status a sale gets once the other environment accepted it.",
+        },
+        FieldSpec {
+            name: "checkStatusUpdates",
+            label: "Check for sale status updates",
+            field_type: FieldType::Boolean,
+            required: false,
+            default: Some("false"),
+            help: "Fetch the statuses of sent sales from the other environment.",
+        },
+        FieldSpec {
+            name: "sendOptIn",
+            label: "Send opt-in data",
+            field_type: FieldType::Boolean,
+            required: false,
+            default: Some("false"),
+            help: "Send the opt-in data recorded with a sale.",
+        },
+    ],
+    credentials: &[FieldSpec {
+        name: "apiToken",
+        label: "API token",
+        field_type: FieldType::Secret,
+        required: true,
+        default: None,
+        help: "The integration-only API token the other environment generated for you (kpl_…).",
+    }],
+    synced_entities: &["product"],
+    connect,
+};
+
+fn connect(config: ConnectorConfig) -> Result<Box<dyn Connector>, ConnectorError> {
+    let token = config
+        .credentials
+        .get("apiToken")
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| ConnectorError::Configuration("no API token is set for this mode".into()))?
+        .clone();
+    let account_name = config.settings["accountName"].as_str().unwrap_or_default().to_owned();
+    // The GraphQL endpoint lives at `<base URL>/graphql`, whether or not the base URL ends in a slash.
+    let mut endpoint = config.base_url.clone();
+    endpoint.set_path(&format!("{}/graphql", config.base_url.path().trim_end_matches('/')));
+    Ok(Box::new(PeerConnector { client: GraphqlClient::new(config.http, endpoint, token), account_name }))
+}
+
+pub struct PeerConnector {
+    client: GraphqlClient,
+    account_name: String,
+}
+
+const PAGE: usize = 100;
+
+#[async_trait]
+impl Connector for PeerConnector {
+    async fn test_connection(&self) -> Result<ConnectionCheck, ConnectorError> {
+        let me: wire::MeData = self.client.query(wire::ME, serde_json::json!({})).await?;
+        let actual = me.me.account.name;
+        if !actual.eq_ignore_ascii_case(self.account_name.trim()) {
+            return Err(ConnectorError::WrongAccount { expected: self.account_name.clone(), actual });
+        }
+        let organisation = me.me.organisation.map(|o| o.name).unwrap_or_else(|| "no organisation".into());
+        Ok(ConnectionCheck { identity: format!("{} @ {actual} ({organisation})", me.me.username) })
+    }
+
+    async fn products(&self, request: ListRequest) -> Result<Page<RemoteProduct>, ConnectorError> {
+        let variables = serde_json::json!({
+            "first": request.first.clamp(1, PAGE),
+            "after": request.after,
+            "changedSince": request.changed_since,
+            "ids": null,
+        });
+        let data: wire::ProductsData = self.client.query(wire::PRODUCTS, variables).await?;
+        let connection = data.provider_products;
+        Ok(Page {
+            next: connection.page_info.has_next_page.then_some(connection.page_info.end_cursor).flatten(),
+            items: connection.edges.into_iter().map(|e| e.node.into()).collect(),
+        })
+    }
+
+    async fn products_by_ids(&self, ids: &[String]) -> Result<Vec<RemoteProduct>, ConnectorError> {
+        let mut found = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(PAGE) {
+            let variables = serde_json::json!({ "first": PAGE, "after": null, "changedSince": null, "ids": chunk });
+            let data: wire::ProductsData = self.client.query(wire::PRODUCTS, variables).await?;
+            found.extend(data.provider_products.edges.into_iter().map(|e| e.node.into()));
+        }
+        Ok(found)
+    }
+
+    async fn product_fields(&self) -> Result<Vec<RemoteField>, ConnectorError> {
+        let nodes: Vec<wire::ExtraField> = self.client.all_pages(wire::PRODUCT_FIELDS, "providerProductFields").await?;
+        Ok(nodes.into_iter().map(Into::into).collect())
+    }
+
+    async fn questions(&self) -> Result<Vec<RemoteQuestion>, ConnectorError> {
+        let nodes: Vec<wire::Question> = self.client.all_pages(wire::QUESTIONS, "providerQuestions").await?;
+        Ok(nodes.into_iter().map(Into::into).collect())
+    }
+
+    async fn flows(&self) -> Result<Vec<RemoteFlow>, ConnectorError> {
+        let nodes: Vec<wire::Flow> = self.client.all_pages(wire::FLOWS, "providerFlows").await?;
+        Ok(nodes.into_iter().map(|f| RemoteFlow { id: f.id, name: f.name }).collect())
+    }
+
+    async fn statuses(&self) -> Result<Vec<RemoteStatus>, ConnectorError> {
+        let nodes: Vec<wire::Status> = self.client.all_pages(wire::STATUSES, "providerStatuses").await?;
+        Ok(nodes.into_iter().map(|s| RemoteStatus { key: s.key, name: s.name, system: s.system }).collect())
+    }
+}

@@ -1,0 +1,157 @@
+//! Typed settings and credential fields of a connector kind, and their validation.
+
+use serde_json::{Map, Value};
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum FieldType {
+    Text,
+    /// Never shown again once set.
+    Secret,
+    Boolean,
+    Integer {
+        min: i64,
+        max: i64,
+    },
+    Select(&'static [&'static str]),
+    /// A list of short texts, e.g. status keys.
+    TextList,
+}
+
+impl FieldType {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Text => "text",
+            Self::Secret => "secret",
+            Self::Boolean => "boolean",
+            Self::Integer { .. } => "integer",
+            Self::Select(_) => "select",
+            Self::TextList => "text_list",
+        }
+    }
+}
+
+/// One setting or credential field.
+#[derive(Debug, Clone, Copy)]
+pub struct FieldSpec {
+    pub name: &'static str,
+    pub label: &'static str,
+    pub field_type: FieldType,
+    pub required: bool,
+    /// A JSON literal.
+    pub default: Option<&'static str>,
+    pub help: &'static str,
+}
+
+/// Checks `given` against `specs`: unknown fields, wrong types, missing required ones. Returns the
+/// settings with defaults filled in, and the problems as `(field, message)`.
+pub fn validate_settings(specs: &[FieldSpec], given: &Value) -> (Value, Vec<(String, String)>) {
+    let mut problems = Vec::new();
+    let empty = Map::new();
+    let given = match given {
+        Value::Object(map) => map,
+        Value::Null => &empty,
+        _ => return (Value::Object(Map::new()), vec![(String::new(), "settings must be an object".into())]),
+    };
+    for key in given.keys() {
+        if !specs.iter().any(|s| s.name == key) {
+            problems.push((key.clone(), format!("{key} is not a setting of this kind")));
+        }
+    }
+    let mut settings = Map::new();
+    for spec in specs {
+        let value = match given.get(spec.name).filter(|v| !v.is_null()) {
+            Some(value) => value.clone(),
+            None => match spec.default {
+                Some(default) => serde_json::from_str(default).expect("defaults are valid JSON"),
+                None if spec.required => {
+                    problems.push((spec.name.into(), format!("{} is required", spec.label)));
+                    continue;
+                }
+                None => continue,
+            },
+        };
+        let problem = match (spec.field_type, &value) {
+            (FieldType::Text | FieldType::Secret, Value::String(s)) if spec.required && s.trim().is_empty() => {
+                Some(format!("{} is required", spec.label))
+            }
+            (FieldType::Text | FieldType::Secret, Value::String(s)) if s.chars().count() > 500 => {
+                Some(format!("{} must be at most 500 characters", spec.label))
+            }
+            (FieldType::Text | FieldType::Secret, Value::String(_)) => None,
+            (FieldType::Boolean, Value::Bool(_)) => None,
+            (FieldType::Integer { min, max }, Value::Number(n)) => match n.as_i64() {
+                Some(i) if (min..=max).contains(&i) => None,
+                _ => Some(format!("{} must be a whole number from {min} to {max}", spec.label)),
+            },
+            (FieldType::Select(options), Value::String(s)) if options.contains(&s.as_str()) => None,
+            (FieldType::Select(options), _) => Some(format!("{} must be one of: {}", spec.label, options.join(", "))),
+            (FieldType::TextList, Value::Array(items))
+                if items.iter().all(|i| i.as_str().is_some_and(|s| !s.is_empty())) =>
+            {
+                None
+            }
+            (FieldType::TextList, _) => Some(format!("{} must be a list of texts", spec.label)),
+            (field_type, _) => Some(format!("{} must be {}", spec.label, field_type.name())),
+        };
+        match problem {
+            Some(message) => problems.push((spec.name.into(), message)),
+            None => {
+                settings.insert(spec.name.into(), value);
+            }
+        }
+    }
+    (Value::Object(settings), problems)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const SPECS: &[FieldSpec] = &[
+        FieldSpec {
+            name: "accountName",
+            label: "Account name",
+            field_type: FieldType::Text,
+            required: true,
+            default: None,
+            help: "",
+        },
+        FieldSpec {
+            name: "delay",
+            label: "Delay",
+            field_type: FieldType::Integer { min: 0, max: 30 },
+            required: false,
+            default: Some("0"),
+            help: "",
+        },
+        FieldSpec {
+            name: "mode",
+            label: "Mode",
+            field_type: FieldType::Select(&["manual", "all"]),
+            required: false,
+            default: Some("\"manual\""),
+            help: "",
+        },
+        FieldSpec {
+            name: "statuses",
+            label: "Statuses",
+            field_type: FieldType::TextList,
+            required: false,
+            default: Some("[]"),
+            help: "",
+        },
+    ];
+
+    #[test]
+    fn fills_defaults_and_names_every_bad_field() {
+        let (settings, problems) = validate_settings(SPECS, &json!({"accountName": "b"}));
+        assert!(problems.is_empty());
+        assert_eq!(settings, json!({"accountName": "b", "delay": 0, "mode": "manual", "statuses": []}));
+
+        let (_, problems) =
+            validate_settings(SPECS, &json!({"delay": 31, "mode": "sometimes", "statuses": [1], "colour": "red"}));
+        let fields: Vec<&str> = problems.iter().map(|(f, _)| f.as_str()).collect();
+        assert_eq!(fields, ["colour", "accountName", "delay", "mode", "statuses"]);
+    }
+}

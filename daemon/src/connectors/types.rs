@@ -1,0 +1,116 @@
+//! The neutral shapes connectors speak: what a remote's products, questions, flows and statuses look
+//! like once translated, whatever the remote's own JSON is.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RemoteTariff {
+    pub code: String,
+    pub label: String,
+    pub amount: String,
+    pub unit: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RemoteSupplier {
+    pub id: String,
+    pub name: String,
+    pub contact_name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub website: Option<String>,
+    pub logo_url: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RemoteProduct {
+    pub id: String,
+    pub sku: String,
+    pub name: String,
+    pub description: Option<String>,
+    /// simple, virtual, configurable or variant.
+    pub product_type: String,
+    pub category: Option<String>,
+    pub tariffs: Vec<RemoteTariff>,
+    /// The remote's extra fields by key.
+    pub fields: BTreeMap<String, String>,
+    pub incentive: Option<String>,
+    pub supplier: Option<RemoteSupplier>,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+impl RemoteProduct {
+    /// A hash of everything that is synced, to tell a changed product from an unchanged one.
+    pub fn content_hash(&self) -> String {
+        let mut copy = self.clone();
+        copy.updated_at = None;
+        let json = serde_json::to_vec(&copy).expect("serialises");
+        Sha256::digest(&json).iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+/// A field the remote's records carry, for mapping.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RemoteField {
+    pub key: String,
+    pub label: String,
+    /// text, textarea, select, …
+    pub field_type: String,
+    /// The allowed values, for select fields.
+    pub options: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RemoteOption {
+    pub value: String,
+    pub label: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RemoteQuestion {
+    pub id: String,
+    pub key: String,
+    pub label: String,
+    /// text, number, boolean, date, email, select, multiselect.
+    pub question_type: String,
+    pub required: bool,
+    /// `{minLength, maxLength, min, max}`.
+    pub validations: serde_json::Value,
+    /// `[{questionKey, equals}]`.
+    pub conditions: serde_json::Value,
+    pub options: Vec<RemoteOption>,
+    pub flow_id: Option<String>,
+    pub product_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RemoteFlow {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RemoteStatus {
+    pub key: String,
+    pub name: String,
+    /// A status every environment of the remote has; mapped automatically by key.
+    pub system: bool,
+}
+
+/// One page of a remote list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Where the next page starts, when there is one.
+    pub next: Option<String>,
+}
+
+/// What a connection test found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConnectionCheck {
+    /// Who the remote says we are, e.g. `koppeling_a @ provider (Partner A)`.
+    pub identity: String,
+}
