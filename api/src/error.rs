@@ -20,6 +20,8 @@ pub enum ErrorCode {
     Forbidden,
     Conflict,
     RateLimited,
+    /// A remote system failed or refused; `extensions.remoteCode` says how.
+    RemoteError,
     Internal,
 }
 
@@ -32,6 +34,7 @@ impl ErrorCode {
             Self::Forbidden => "FORBIDDEN",
             Self::Conflict => "CONFLICT",
             Self::RateLimited => "RATE_LIMITED",
+            Self::RemoteError => "REMOTE_ERROR",
             Self::Internal => "INTERNAL",
         }
     }
@@ -86,6 +89,8 @@ pub enum ApiError {
     Conflict(String),
     #[error("validation failed")]
     Invalid(Vec<UserError>),
+    #[error("{0}")]
+    Remote(koppel_daemon::connectors::ConnectorError),
     #[error("internal error")]
     Internal(#[source] std::sync::Arc<dyn std::error::Error + Send + Sync>),
 }
@@ -100,6 +105,7 @@ impl ApiError {
             Self::NotFound(_) => ErrorCode::NotFound,
             Self::BadUserInput(_) | Self::Invalid(_) => ErrorCode::BadUserInput,
             Self::Conflict(_) => ErrorCode::Conflict,
+            Self::Remote(_) => ErrorCode::RemoteError,
             Self::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -115,6 +121,12 @@ impl ApiError {
     /// One validation problem.
     pub fn invalid(field: impl Into<String>, code: UserErrorCode, message: impl Into<String>) -> Self {
         Self::Invalid(vec![UserError::new(field, code, message)])
+    }
+}
+
+impl From<koppel_daemon::connectors::ConnectorError> for ApiError {
+    fn from(error: koppel_daemon::connectors::ConnectorError) -> Self {
+        Self::Remote(error)
     }
 }
 
@@ -140,6 +152,10 @@ impl From<ApiError> for async_graphql::Error {
         };
         let mut gql = async_graphql::Error::new(message);
         gql = gql.extend_with(|_, ext| ext.set("code", code.as_str()));
+        if let ApiError::Remote(remote) = &error {
+            let remote_code = remote.code();
+            gql = gql.extend_with(|_, ext| ext.set("remoteCode", remote_code));
+        }
         if let ApiError::Invalid(errors) = &error {
             let fields: Vec<async_graphql::Value> =
                 errors.iter().map(|e| async_graphql::Value::from(e.field.clone())).collect();

@@ -10,6 +10,7 @@ pub mod db;
 pub mod error;
 pub mod extra_fields;
 pub mod graphql;
+pub mod integrations;
 pub mod organisations;
 pub mod provider;
 pub mod sales;

@@ -6,7 +6,7 @@ pub mod questions;
 mod suppliers;
 
 pub use flows::{Flow, FlowMutation, FlowQuery};
-pub use products::{Product, ProductMutation, ProductQuery};
+pub use products::{Product, ProductMutation, ProductQuery, Tariff};
 pub use questions::{Question, QuestionMutation, QuestionQuery};
 pub use suppliers::{Supplier, SupplierMutation, SupplierQuery};
 

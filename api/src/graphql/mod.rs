@@ -22,6 +22,7 @@ pub struct Query(
     crate::customers::CustomerQuery,
     crate::sales::SaleQuery,
     crate::provider::ProviderQuery,
+    crate::integrations::IntegrationQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -35,6 +36,7 @@ pub struct Mutation(
     crate::customers::CustomerMutation,
     crate::sales::SaleMutation,
     crate::provider::ProviderMutation,
+    crate::integrations::IntegrationMutation,
 );
 
 pub type KoppelSchema = Schema<Query, Mutation, EmptySubscription>;

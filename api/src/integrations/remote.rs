@@ -1,0 +1,510 @@
+//! The live views of a remote (catalogue, product fields, questions, flows, statuses) and the import
+//! of chosen remote products as local products linked to their twins.
+
+use super::mappings::{daemon_mappings, load_field_mappings};
+use super::service::{self, connector_for};
+use crate::catalog::{Product, Tariff};
+use crate::error::{ApiError, ApiResult, Problems, UserErrorCode};
+use crate::extra_fields::ExtraFieldValue;
+use crate::graphql::{ContextExt, ids};
+use crate::state::AppState;
+use async_graphql::{Context, ID, InputObject, Json, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use koppel_daemon::connectors::{ListRequest, RemoteProduct as Remote};
+use koppel_daemon::mapping::{TargetKind, map_fields};
+use koppel_entity::enums::{ExtraFieldEntity, ExtraFieldType, ProductType};
+use koppel_entity::{Scoped, extra_field, integration, product, remote_link, supplier};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+use uuid::Uuid;
+
+#[derive(SimpleObject)]
+pub struct RemoteSupplier {
+    pub remote_id: String,
+    pub name: String,
+}
+
+/// A product in the remote catalogue, as the remote shows it now.
+#[derive(SimpleObject)]
+pub struct RemoteProduct {
+    pub remote_id: String,
+    pub sku: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub product_type: String,
+    pub category: Option<String>,
+    pub incentive: Option<String>,
+    pub tariffs: Vec<Tariff>,
+    /// The remote's extra-field values.
+    pub fields: Vec<ExtraFieldValue>,
+    pub supplier: Option<RemoteSupplier>,
+    pub updated_at: Option<DateTime<Utc>>,
+    /// Whether it is already imported (linked to a local product).
+    pub imported: bool,
+    pub local_product_id: Option<ID>,
+}
+
+fn to_graphql(remote: Remote, links: &HashMap<String, Uuid>) -> RemoteProduct {
+    let local = links.get(&remote.id).copied();
+    RemoteProduct {
+        sku: remote.sku,
+        name: remote.name,
+        description: remote.description,
+        product_type: remote.product_type,
+        category: remote.category,
+        incentive: remote.incentive,
+        tariffs: remote
+            .tariffs
+            .into_iter()
+            .map(|t| Tariff { code: t.code, label: t.label, amount: t.amount, unit: t.unit })
+            .collect(),
+        fields: remote.fields.into_iter().map(|(key, value)| ExtraFieldValue { key, value }).collect(),
+        supplier: remote.supplier.map(|s| RemoteSupplier { remote_id: s.id, name: s.name }),
+        updated_at: remote.updated_at,
+        imported: local.is_some(),
+        local_product_id: local.map(ids::to_id),
+        remote_id: remote.id,
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct RemotePageInfo {
+    pub has_next_page: bool,
+    /// The remote's cursor: pass it as `after` for the next page.
+    pub end_cursor: Option<String>,
+}
+
+/// One page of the remote catalogue, read live.
+#[derive(SimpleObject)]
+pub struct RemoteProductPage {
+    pub nodes: Vec<RemoteProduct>,
+    pub page_info: RemotePageInfo,
+}
+
+#[derive(SimpleObject)]
+pub struct RemoteField {
+    pub key: String,
+    pub label: String,
+    pub field_type: String,
+    pub options: Vec<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct RemoteOption {
+    pub value: String,
+    pub label: String,
+}
+
+/// A question at the remote: its type, validations, conditions and answer options decide whether a
+/// sale will be accepted there.
+#[derive(SimpleObject)]
+pub struct RemoteQuestion {
+    pub remote_id: String,
+    pub key: String,
+    pub label: String,
+    pub question_type: String,
+    pub required: bool,
+    pub validations: Json<Value>,
+    pub conditions: Json<Value>,
+    pub options: Vec<RemoteOption>,
+    pub flow_id: Option<String>,
+    pub product_id: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct RemoteFlow {
+    pub remote_id: String,
+    pub name: String,
+}
+
+#[derive(SimpleObject)]
+pub struct RemoteStatus {
+    pub key: String,
+    pub name: String,
+    pub system: bool,
+}
+
+#[derive(InputObject)]
+pub struct ImportProductsInput {
+    pub integration_id: ID,
+    /// The remote ids from `remoteProducts`, at most 100.
+    pub remote_ids: Vec<String>,
+}
+
+crate::payload!(ImportProductsPayload { products: Vec<Product> });
+
+async fn integration_of(ctx: &Context<'_>, id: &ID) -> ApiResult<integration::Model> {
+    let principal = ctx.principal()?.require_admin()?;
+    service::find(ctx.db(), principal.account_id, id).await
+}
+
+async fn product_links(
+    db: &impl ConnectionTrait,
+    integration: &integration::Model,
+    remote_ids: impl IntoIterator<Item = String>,
+) -> ApiResult<HashMap<String, Uuid>> {
+    Ok(remote_link::Entity::find_in(integration.account_id)
+        .filter(remote_link::Column::IntegrationId.eq(integration.id))
+        .filter(remote_link::Column::Entity.eq("product"))
+        .filter(remote_link::Column::RemoteId.is_in(remote_ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|l| (l.remote_id, l.local_id))
+        .collect())
+}
+
+#[derive(Default)]
+pub struct RemoteQuery;
+
+#[Object]
+impl RemoteQuery {
+    /// Pages through the remote catalogue live, marking what is already imported (admins only).
+    async fn remote_products(
+        &self,
+        ctx: &Context<'_>,
+        integration_id: ID,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<RemoteProductPage> {
+        let integration = integration_of(ctx, &integration_id).await?;
+        let first = first.unwrap_or(50);
+        if !(1..=100).contains(&first) {
+            return Err(ApiError::BadUserInput(format!("first must be between 1 and 100, not {first}")));
+        }
+        let connector = connector_for(ctx.state(), &integration, integration.mode).await?;
+        let page = connector.products(ListRequest { first: first as usize, after, changed_since: None }).await?;
+        let links = product_links(ctx.db(), &integration, page.items.iter().map(|p| p.id.clone())).await?;
+        Ok(RemoteProductPage {
+            page_info: RemotePageInfo { has_next_page: page.next.is_some(), end_cursor: page.next },
+            nodes: page.items.into_iter().map(|p| to_graphql(p, &links)).collect(),
+        })
+    }
+
+    /// The fields the remote's products carry, for product data mappings.
+    async fn remote_product_fields(&self, ctx: &Context<'_>, integration_id: ID) -> ApiResult<Vec<RemoteField>> {
+        let integration = integration_of(ctx, &integration_id).await?;
+        let connector = connector_for(ctx.state(), &integration, integration.mode).await?;
+        Ok(connector
+            .product_fields()
+            .await?
+            .into_iter()
+            .map(|f| RemoteField { key: f.key, label: f.label, field_type: f.field_type, options: f.options })
+            .collect())
+    }
+
+    /// The remote's questions with their type, validations, conditions and answer options.
+    async fn remote_questions(&self, ctx: &Context<'_>, integration_id: ID) -> ApiResult<Vec<RemoteQuestion>> {
+        let integration = integration_of(ctx, &integration_id).await?;
+        let connector = connector_for(ctx.state(), &integration, integration.mode).await?;
+        Ok(connector
+            .questions()
+            .await?
+            .into_iter()
+            .map(|q| RemoteQuestion {
+                remote_id: q.id,
+                key: q.key,
+                label: q.label,
+                question_type: q.question_type,
+                required: q.required,
+                validations: Json(q.validations),
+                conditions: Json(q.conditions),
+                options: q.options.into_iter().map(|o| RemoteOption { value: o.value, label: o.label }).collect(),
+                flow_id: q.flow_id,
+                product_id: q.product_id,
+            })
+            .collect())
+    }
+
+    async fn remote_flows(&self, ctx: &Context<'_>, integration_id: ID) -> ApiResult<Vec<RemoteFlow>> {
+        let integration = integration_of(ctx, &integration_id).await?;
+        let connector = connector_for(ctx.state(), &integration, integration.mode).await?;
+        Ok(connector.flows().await?.into_iter().map(|f| RemoteFlow { remote_id: f.id, name: f.name }).collect())
+    }
+
+    async fn remote_statuses(&self, ctx: &Context<'_>, integration_id: ID) -> ApiResult<Vec<RemoteStatus>> {
+        let integration = integration_of(ctx, &integration_id).await?;
+        let connector = connector_for(ctx.state(), &integration, integration.mode).await?;
+        Ok(connector
+            .statuses()
+            .await?
+            .into_iter()
+            .map(|s| RemoteStatus { key: s.key, name: s.name, system: s.system })
+            .collect())
+    }
+}
+
+#[derive(Default)]
+pub struct RemoteMutation;
+
+#[Object]
+impl RemoteMutation {
+    /// Imports remote products as local products linked to their twins (admins only). A remote supplier
+    /// becomes a local supplier once and is reused; imported products start not authorised; extra
+    /// fields are filled through the product data mapping. Importing again refreshes the product.
+    async fn import_products(&self, ctx: &Context<'_>, input: ImportProductsInput) -> ApiResult<ImportProductsPayload> {
+        let integration = integration_of(ctx, &input.integration_id).await?;
+        let result = import(ctx.state(), &integration, &input.remote_ids).await;
+        ImportProductsPayload::from_result(result.map(|products| products.into_iter().map(Product::from).collect()))
+    }
+}
+
+/// Imports (or refreshes) the given remote products, all or nothing.
+pub async fn import(
+    state: &AppState,
+    integration: &integration::Model,
+    remote_ids: &[String],
+) -> ApiResult<Vec<product::Model>> {
+    let mut problems = Problems::new();
+    if remote_ids.is_empty() {
+        problems.add("remoteIds", UserErrorCode::Required, "choose at least one remote product");
+    }
+    if remote_ids.len() > 100 {
+        problems.add("remoteIds", UserErrorCode::Invalid, "import at most 100 products at a time");
+    }
+    problems.into_result()?;
+    let mut problems = Problems::new();
+    let connector = connector_for(state, integration, integration.mode).await?;
+    let found = connector.products_by_ids(remote_ids).await?;
+    let mut by_id: HashMap<String, Remote> = found.into_iter().map(|p| (p.id.clone(), p)).collect();
+    let mut wanted = Vec::new();
+    for (i, id) in remote_ids.iter().enumerate() {
+        match by_id.remove(id) {
+            Some(remote) => wanted.push((i, remote)),
+            None if wanted.iter().any(|(_, r): &(usize, Remote)| &r.id == id) => {}
+            None => problems.add(
+                format!("remoteIds.{i}"),
+                UserErrorCode::NotFound,
+                format!("the remote shows no product {id}"),
+            ),
+        }
+    }
+    problems.into_result()?;
+    let mut problems = Problems::new();
+
+    let db = &state.db;
+    let mappings = daemon_mappings(&load_field_mappings(db, integration, Some("product")).await?);
+    let definitions = extra_field::Entity::find_in(integration.account_id)
+        .filter(extra_field::Column::Entity.eq(ExtraFieldEntity::Product))
+        .all(db)
+        .await?;
+    let txn = db.begin().await?;
+    let now = Utc::now();
+    let mut suppliers: HashMap<String, Uuid> = HashMap::new();
+    let mut imported = Vec::new();
+    for (i, remote) in wanted {
+        let field = format!("remoteIds.{i}");
+        let supplier_id = match &remote.supplier {
+            Some(remote_supplier) => Some(match suppliers.get(&remote_supplier.id) {
+                Some(id) => *id,
+                None => {
+                    let id = local_supplier(&txn, integration, remote_supplier, now).await?;
+                    suppliers.insert(remote_supplier.id.clone(), id);
+                    id
+                }
+            }),
+            None => None,
+        };
+        let (mapped, mapping_problems) = map_fields(&mappings, &remote.fields);
+        for (remote_field, message) in mapping_problems {
+            problems.add(&field, UserErrorCode::Invalid, format!("{}: field {remote_field}: {message}", remote.sku));
+        }
+        let mut extra = Map::new();
+        let mut attributes: HashMap<String, String> = HashMap::new();
+        for (kind, target, value) in mapped {
+            match kind {
+                TargetKind::ExtraField => match definitions.iter().find(|d| d.key == target) {
+                    Some(definition) if definition.field_type == ExtraFieldType::Select => {
+                        let options: Vec<String> =
+                            serde_json::from_value(definition.options.clone()).unwrap_or_default();
+                        if options.contains(&value) {
+                            extra.insert(target, Value::String(value));
+                        } else {
+                            problems.add(
+                                &field,
+                                UserErrorCode::NotAnOption,
+                                format!("{}: {value:?} is not an option of {target}; add a value mapping", remote.sku),
+                            );
+                        }
+                    }
+                    Some(_) => {
+                        extra.insert(target, Value::String(value));
+                    }
+                    None => problems.add(
+                        &field,
+                        UserErrorCode::Unknown,
+                        format!("there is no product extra field {target}"),
+                    ),
+                },
+                TargetKind::Attribute => {
+                    attributes.insert(target, value);
+                }
+                TargetKind::Question => {}
+            }
+        }
+        let existing_link = remote_link::Entity::find_in(integration.account_id)
+            .filter(remote_link::Column::IntegrationId.eq(integration.id))
+            .filter(remote_link::Column::Entity.eq("product"))
+            .filter(remote_link::Column::RemoteId.eq(&remote.id))
+            .one(&txn)
+            .await?;
+        let linked = match &existing_link {
+            Some(link) => product::Entity::find_by_id_in(integration.account_id, link.local_id).one(&txn).await?,
+            None => None,
+        };
+        if linked.is_none() {
+            let taken = product::Entity::find_in(integration.account_id)
+                .filter(product::Column::Sku.eq(&remote.sku))
+                .one(&txn)
+                .await?;
+            if taken.is_some() {
+                problems.add(&field, UserErrorCode::Taken, format!("a local product already uses SKU {}", remote.sku));
+                continue;
+            }
+        }
+        let product_type = serde_json::from_value::<ProductType>(Value::String(remote.product_type.clone()))
+            .unwrap_or(ProductType::Simple);
+        let tariffs = serde_json::to_value(&remote.tariffs).expect("serialises");
+        let attribute = |name: &str, fallback: Option<String>| attributes.get(name).cloned().or(fallback);
+        let model = match linked {
+            Some(local) => {
+                let mut merged = local.extra_fields.as_object().cloned().unwrap_or_default();
+                merged.extend(extra);
+                let mut active: product::ActiveModel = local.into();
+                active.name = Set(attribute("name", Some(remote.name.clone())).unwrap_or_default());
+                active.description = Set(attribute("description", remote.description.clone()));
+                active.category = Set(attribute("category", remote.category.clone()));
+                active.incentive = Set(attribute("incentive", remote.incentive.clone()));
+                active.product_type = Set(product_type);
+                active.tariffs = Set(tariffs);
+                active.extra_fields = Set(Value::Object(merged));
+                active.supplier_id = Set(supplier_id);
+                active.updated_at = Set(now);
+                active.update(&txn).await?
+            }
+            None => {
+                product::ActiveModel {
+                    id: Set(Uuid::now_v7()),
+                    account_id: Set(integration.account_id),
+                    supplier_id: Set(supplier_id),
+                    parent_id: Set(None),
+                    sku: Set(remote.sku.clone()),
+                    name: Set(attribute("name", Some(remote.name.clone())).unwrap_or_default()),
+                    description: Set(attribute("description", remote.description.clone())),
+                    product_type: Set(product_type),
+                    category: Set(attribute("category", remote.category.clone())),
+                    tariffs: Set(tariffs),
+                    extra_fields: Set(Value::Object(extra)),
+                    incentive: Set(attribute("incentive", remote.incentive.clone())),
+                    active: Set(true),
+                    authorised: Set(false),
+                    created_at: Set(now),
+                    updated_at: Set(now),
+                }
+                .insert(&txn)
+                .await?
+            }
+        };
+        upsert_link(&txn, integration, "product", model.id, &remote.id, &remote.content_hash(), existing_link, now)
+            .await?;
+        imported.push(model);
+    }
+    if !problems.is_empty() {
+        txn.rollback().await?;
+        return problems.into_result().map(|_| Vec::new());
+    }
+    let mut active: integration::ActiveModel = integration.clone().into();
+    active.last_synced_at = Set(Some(now));
+    active.update(&txn).await?;
+    txn.commit().await?;
+    tracing::info!(integration = %integration.id, products = imported.len(), "products imported");
+    Ok(imported)
+}
+
+/// The local supplier of a remote supplier: created once, then found through its link.
+async fn local_supplier(
+    db: &impl ConnectionTrait,
+    integration: &integration::Model,
+    remote: &koppel_daemon::connectors::RemoteSupplier,
+    now: DateTime<Utc>,
+) -> ApiResult<Uuid> {
+    let link = remote_link::Entity::find_in(integration.account_id)
+        .filter(remote_link::Column::IntegrationId.eq(integration.id))
+        .filter(remote_link::Column::Entity.eq("supplier"))
+        .filter(remote_link::Column::RemoteId.eq(&remote.id))
+        .one(db)
+        .await?;
+    if let Some(link) = link
+        && supplier::Entity::find_by_id_in(integration.account_id, link.local_id).one(db).await?.is_some()
+    {
+        return Ok(link.local_id);
+    }
+    let created = supplier::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        account_id: Set(integration.account_id),
+        name: Set(remote.name.clone()),
+        contractant: Set(false),
+        contact_name: Set(remote.contact_name.clone()),
+        email: Set(remote.email.clone()),
+        phone: Set(remote.phone.clone()),
+        website: Set(remote.website.clone()),
+        logo_url: Set(remote.logo_url.clone()),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await?;
+    let hash = remote.id.clone();
+    upsert_link(db, integration, "supplier", created.id, &remote.id, &hash, None, now).await?;
+    tracing::info!(supplier = %created.id, name = %created.name, "supplier created from the remote");
+    Ok(created.id)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn upsert_link(
+    db: &impl ConnectionTrait,
+    integration: &integration::Model,
+    entity: &str,
+    local_id: Uuid,
+    remote_id: &str,
+    content_hash: &str,
+    existing: Option<remote_link::Model>,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    match existing {
+        Some(link) => {
+            let mut active: remote_link::ActiveModel = link.into();
+            active.local_id = Set(local_id);
+            active.content_hash = Set(content_hash.into());
+            active.last_seen_at = Set(Some(now));
+            active.last_synced_at = Set(Some(now));
+            active.update(db).await?;
+        }
+        None => {
+            // A stale link of this entity to the same local record is replaced.
+            remote_link::Entity::delete_many()
+                .filter(remote_link::Column::IntegrationId.eq(integration.id))
+                .filter(remote_link::Column::Entity.eq(entity))
+                .filter(remote_link::Column::LocalId.eq(local_id))
+                .exec(db)
+                .await?;
+            remote_link::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                account_id: Set(integration.account_id),
+                integration_id: Set(integration.id),
+                entity: Set(entity.into()),
+                local_id: Set(local_id),
+                remote_id: Set(remote_id.into()),
+                content_hash: Set(content_hash.into()),
+                manual: Set(false),
+                last_seen_at: Set(Some(now)),
+                last_synced_at: Set(Some(now)),
+                created_at: Set(now),
+            }
+            .insert(db)
+            .await?;
+        }
+    }
+    Ok(())
+}

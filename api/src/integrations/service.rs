@@ -1,0 +1,340 @@
+//! Integration rules: kinds, settings, base URLs (SSRF guard), policies, credentials, connection tests.
+
+use super::{
+    ConnectionTest, CreateIntegrationInput, IntegrationMode, MissingRecordPolicySetting,
+    SetIntegrationCredentialsInput, TestIntegrationConnectionInput, UpdateIntegrationInput,
+};
+use crate::error::{ApiError, ApiResult, Problems, UserErrorCode};
+use crate::graphql::ids;
+use crate::state::AppState;
+use crate::validate;
+use async_graphql::ID;
+use chrono::Utc;
+use koppel_daemon::connectors::{self, Connector, ConnectorConfig, ConnectorError, KindSpec};
+use koppel_entity::enums;
+use koppel_entity::{Scoped, integration, integration_credential};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, ModelTrait, QueryFilter, Set, TransactionTrait};
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+use std::time::Instant;
+use uuid::Uuid;
+
+pub async fn find(db: &impl ConnectionTrait, account_id: Uuid, id: &ID) -> ApiResult<integration::Model> {
+    integration::Entity::find_by_id_in(account_id, ids::parse(id, "integration")?)
+        .one(db)
+        .await?
+        .ok_or(ApiError::NotFound("integration"))
+}
+
+fn spec_of(model: &integration::Model) -> ApiResult<&'static KindSpec> {
+    connectors::kind(&model.kind)
+        .ok_or_else(|| ApiError::internal(std::io::Error::other(format!("unknown integration kind {}", model.kind))))
+}
+
+/// The policy per synced entity of the kind: the stored one, or `deactivate`.
+pub fn policies_of(model: &integration::Model) -> Vec<MissingRecordPolicySetting> {
+    let entities = connectors::kind(&model.kind).map(|k| k.synced_entities).unwrap_or_default();
+    entities
+        .iter()
+        .map(|entity| {
+            let policy = model.missing_policies[*entity]
+                .as_str()
+                .and_then(|p| serde_json::from_value::<enums::MissingRecordPolicy>(Value::String(p.into())).ok())
+                .unwrap_or(enums::MissingRecordPolicy::Deactivate);
+            MissingRecordPolicySetting { entity: (*entity).into(), policy: policy.into() }
+        })
+        .collect()
+}
+
+fn check_policies(
+    spec: &KindSpec,
+    given: &[MissingRecordPolicySetting],
+    current: &Value,
+    problems: &mut Problems,
+) -> Value {
+    let mut policies: Map<String, Value> = current.as_object().cloned().unwrap_or_default();
+    for entity in spec.synced_entities {
+        policies.entry(entity.to_string()).or_insert_with(|| Value::String("deactivate".into()));
+    }
+    for (i, setting) in given.iter().enumerate() {
+        if !spec.synced_entities.contains(&setting.entity.as_str()) {
+            problems.add(
+                format!("missingRecordPolicies.{i}.entity"),
+                UserErrorCode::Invalid,
+                format!("{} integrations sync {}, not {}", spec.kind, spec.synced_entities.join(", "), setting.entity),
+            );
+            continue;
+        }
+        let policy = enums::MissingRecordPolicy::from(setting.policy);
+        policies.insert(setting.entity.clone(), Value::String(policy.as_str().into()));
+    }
+    Value::Object(policies)
+}
+
+fn check_base_url(state: &AppState, raw: &str, problems: &mut Problems) -> String {
+    match koppel_daemon::net::check_base_url(raw, state.config.allow_private_remotes) {
+        Ok(url) => url.as_str().trim_end_matches('/').to_owned(),
+        Err(error) => {
+            problems.add("baseUrl", UserErrorCode::Invalid, format!("the base URL {error}"));
+            raw.to_owned()
+        }
+    }
+}
+
+fn check_settings(spec: &KindSpec, given: &Value, problems: &mut Problems) -> Value {
+    let (settings, found) = connectors::validate_settings(spec.settings, given);
+    for (field, message) in found {
+        let path = if field.is_empty() { "settings".to_owned() } else { format!("settings.{field}") };
+        problems.add(path, UserErrorCode::Invalid, message);
+    }
+    settings
+}
+
+async fn check_name(
+    db: &impl ConnectionTrait,
+    account_id: Uuid,
+    name: &str,
+    except: Option<Uuid>,
+    problems: &mut Problems,
+) -> ApiResult<()> {
+    let mut select = integration::Entity::find_in(account_id).filter(integration::Column::Name.eq(name));
+    if let Some(except) = except {
+        select = select.filter(integration::Column::Id.ne(except));
+    }
+    if !name.is_empty() && select.one(db).await?.is_some() {
+        problems.add("name", UserErrorCode::Taken, format!("an integration named {name} already exists"));
+    }
+    Ok(())
+}
+
+pub async fn create(
+    state: &AppState,
+    account_id: Uuid,
+    input: CreateIntegrationInput,
+) -> ApiResult<integration::Model> {
+    let db = &state.db;
+    let mut problems = Problems::new();
+    let Some(spec) = connectors::kind(input.kind.trim()) else {
+        let known: Vec<&str> = connectors::kinds().iter().map(|k| k.kind).collect();
+        return Err(ApiError::invalid(
+            "kind",
+            UserErrorCode::NotAnOption,
+            format!("kind must be one of: {}", known.join(", ")),
+        ));
+    };
+    let name = validate::required(&mut problems, "name", &input.name, 200);
+    check_name(db, account_id, &name, None, &mut problems).await?;
+    let base_url = check_base_url(state, &input.base_url, &mut problems);
+    let settings = check_settings(spec, input.settings.as_ref().map_or(&Value::Null, |s| &s.0), &mut problems);
+    let policies = check_policies(spec, &input.missing_record_policies, &Value::Null, &mut problems);
+    problems.into_result()?;
+    let now = Utc::now();
+    let model = integration::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        account_id: Set(account_id),
+        kind: Set(spec.kind.into()),
+        name: Set(name),
+        enabled: Set(input.enabled),
+        mode: Set(input.mode.into()),
+        base_url: Set(base_url),
+        settings: Set(settings),
+        missing_policies: Set(policies),
+        last_synced_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await?;
+    tracing::info!(integration = %model.id, kind = %model.kind, "integration created");
+    Ok(model)
+}
+
+pub async fn update(
+    state: &AppState,
+    account_id: Uuid,
+    input: UpdateIntegrationInput,
+) -> ApiResult<integration::Model> {
+    let db = &state.db;
+    let existing = find(db, account_id, &input.id).await?;
+    let spec = spec_of(&existing)?;
+    let mut problems = Problems::new();
+    let mut active: integration::ActiveModel = existing.clone().into();
+    if let Some(name) = &input.name {
+        let name = validate::required(&mut problems, "name", name, 200);
+        check_name(db, account_id, &name, Some(existing.id), &mut problems).await?;
+        active.name = Set(name);
+    }
+    if let Some(url) = &input.base_url {
+        active.base_url = Set(check_base_url(state, url, &mut problems));
+    }
+    if let Some(settings) = &input.settings {
+        active.settings = Set(check_settings(spec, &settings.0, &mut problems));
+    }
+    if let Some(policies) = &input.missing_record_policies {
+        active.missing_policies = Set(check_policies(spec, policies, &existing.missing_policies, &mut problems));
+    }
+    if let Some(mode) = input.mode {
+        active.mode = Set(mode.into());
+    }
+    if let Some(enabled) = input.enabled {
+        active.enabled = Set(enabled);
+    }
+    problems.into_result()?;
+    active.updated_at = Set(Utc::now());
+    Ok(active.update(db).await?)
+}
+
+pub async fn delete(db: &impl ConnectionTrait, account_id: Uuid, id: &ID) -> ApiResult<ID> {
+    let existing = find(db, account_id, id).await?;
+    let id = ids::to_id(existing.id);
+    existing.delete(db).await?;
+    Ok(id)
+}
+
+fn credential_context(integration_id: Uuid, mode: enums::IntegrationMode, field: &str) -> String {
+    format!("integration/{integration_id}/{}/{field}", mode.as_str())
+}
+
+pub async fn set_credentials(
+    state: &AppState,
+    account_id: Uuid,
+    input: SetIntegrationCredentialsInput,
+) -> ApiResult<integration::Model> {
+    let db = &state.db;
+    let existing = find(db, account_id, &input.id).await?;
+    let spec = spec_of(&existing)?;
+    let mode = enums::IntegrationMode::from(input.mode);
+    let mut problems = Problems::new();
+    for (i, value) in input.values.iter().enumerate() {
+        if !spec.credentials.iter().any(|c| c.name == value.field) {
+            let known: Vec<&str> = spec.credentials.iter().map(|c| c.name).collect();
+            problems.add(
+                format!("values.{i}.field"),
+                UserErrorCode::Unknown,
+                format!(
+                    "{} is not a credential of {} integrations (known: {})",
+                    value.field,
+                    spec.kind,
+                    known.join(", ")
+                ),
+            );
+        } else if value.value.chars().count() > 4000 {
+            problems.add(
+                format!("values.{i}.value"),
+                UserErrorCode::TooLong,
+                "a credential is at most 4000 characters",
+            );
+        } else if value.value != value.value.trim() {
+            problems.add(format!("values.{i}.value"), UserErrorCode::Invalid, "remove the spaces around the value");
+        }
+    }
+    problems.into_result()?;
+    let txn = db.begin().await?;
+    for value in &input.values {
+        let stored = integration_credential::Entity::find_in(account_id)
+            .filter(integration_credential::Column::IntegrationId.eq(existing.id))
+            .filter(integration_credential::Column::Mode.eq(mode))
+            .filter(integration_credential::Column::Field.eq(&value.field))
+            .one(&txn)
+            .await?;
+        if let Some(stored) = stored {
+            stored.delete(&txn).await?;
+        }
+        if value.value.is_empty() {
+            continue;
+        }
+        let last_four: String = value.value.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
+        integration_credential::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            account_id: Set(account_id),
+            integration_id: Set(existing.id),
+            mode: Set(mode),
+            field: Set(value.field.clone()),
+            ciphertext: Set(state
+                .master_key
+                .encrypt(&value.value, &credential_context(existing.id, mode, &value.field))),
+            last_four: Set(last_four),
+            updated_at: Set(Utc::now()),
+        }
+        .insert(&txn)
+        .await?;
+    }
+    txn.commit().await?;
+    tracing::info!(integration = %existing.id, mode = mode.as_str(), fields = input.values.len(), "credentials set");
+    Ok(existing)
+}
+
+/// Builds the connector of an integration for a mode, with its decrypted credentials.
+pub async fn connector_for(
+    state: &AppState,
+    integration: &integration::Model,
+    mode: enums::IntegrationMode,
+) -> Result<Box<dyn Connector>, ConnectorError> {
+    let spec = connectors::kind(&integration.kind)
+        .ok_or_else(|| ConnectorError::Configuration(format!("unknown kind {}", integration.kind)))?;
+    let base_url = koppel_daemon::net::check_base_url(&integration.base_url, state.config.allow_private_remotes)
+        .map_err(|e| ConnectorError::Configuration(format!("the base URL {e}")))?;
+    let rows = integration_credential::Entity::find_in(integration.account_id)
+        .filter(integration_credential::Column::IntegrationId.eq(integration.id))
+        .filter(integration_credential::Column::Mode.eq(mode))
+        .all(&state.db)
+        .await
+        .map_err(|e| ConnectorError::Configuration(format!("cannot read the credentials: {e}")))?;
+    let mut credentials = HashMap::new();
+    for row in rows {
+        let plain =
+            state.master_key.decrypt(&row.ciphertext, &credential_context(integration.id, mode, &row.field)).map_err(
+                |_| ConnectorError::Configuration(format!("{} cannot be decrypted with the master key", row.field)),
+            )?;
+        credentials.insert(row.field, plain);
+    }
+    for required in spec.credentials.iter().filter(|c| c.required) {
+        if !credentials.contains_key(required.name) {
+            return Err(ConnectorError::Configuration(format!(
+                "{} is not set for the {} mode",
+                required.label,
+                mode.as_str()
+            )));
+        }
+    }
+    (spec.connect)(ConnectorConfig {
+        base_url,
+        settings: integration.settings.clone(),
+        credentials,
+        http: state.remotes.clone(),
+    })
+}
+
+pub async fn test_connection(
+    state: &AppState,
+    account_id: Uuid,
+    input: TestIntegrationConnectionInput,
+) -> ApiResult<ConnectionTest> {
+    let integration = find(&state.db, account_id, &input.id).await?;
+    let mode = input.mode.map(enums::IntegrationMode::from).unwrap_or(integration.mode);
+    let started = Instant::now();
+    let outcome = match connector_for(state, &integration, mode).await {
+        Ok(connector) => connector.test_connection().await,
+        Err(error) => Err(error),
+    };
+    let latency_ms = started.elapsed().as_millis().min(i32::MAX as u128) as i32;
+    tracing::info!(integration = %integration.id, ok = outcome.is_ok(), latency_ms, "connection tested");
+    Ok(match outcome {
+        Ok(check) => ConnectionTest {
+            ok: true,
+            code: "OK".into(),
+            message: "connected".into(),
+            identity: Some(check.identity),
+            latency_ms,
+            mode: IntegrationMode::from(mode),
+        },
+        Err(error) => ConnectionTest {
+            ok: false,
+            code: error.code().into(),
+            message: error.to_string(),
+            identity: None,
+            latency_ms,
+            mode: IntegrationMode::from(mode),
+        },
+    })
+}
