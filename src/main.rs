@@ -16,6 +16,10 @@ struct Cli {
 enum Command {
     /// Serve the GraphQL API (embedded SQLite under ./data unless KOPPEL_DATABASE_URL is set).
     Serve {
+        /// Also create a provider and a consumer account connected by a peer integration, and print
+        /// how to use them (allows private remotes, since the demo connects the server to itself).
+        #[arg(long)]
+        demo: bool,
         #[command(flatten)]
         config: Config,
     },
@@ -59,10 +63,16 @@ async fn main() -> anyhow::Result<()> {
             print!("{}", koppel_api::graphql::sdl());
             Ok(())
         }
-        Command::Serve { config } => {
+        Command::Serve { demo, mut config } => {
             init_tracing(&config.log_format);
+            if demo {
+                config.allow_private_remotes = true;
+            }
             let server = koppel_api::start(config).await?;
             println!("Koppel is listening on http://{}/graphql", server.addr);
+            if demo {
+                println!("{}", koppel_api::demo::seed(&server.state, server.addr).await?);
+            }
             shutdown_signal().await;
             tracing::info!("shutting down");
             server.stop().await

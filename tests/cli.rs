@@ -38,7 +38,8 @@ async fn post(url: &str, token: Option<&str>, query: &str, variables: Value) -> 
 #[tokio::test]
 async fn account_create_then_serve_then_login_and_me() {
     let dir = tempfile::TempDir::new().unwrap();
-    let created = koppel(dir.path()).args(["account", "create", "--name", "acme", "--admin", "admin"]).output().unwrap();
+    let created =
+        koppel(dir.path()).args(["account", "create", "--name", "acme", "--admin", "admin"]).output().unwrap();
     let stdout = String::from_utf8_lossy(&created.stdout);
     assert!(created.status.success(), "account create failed: {stdout}{}", String::from_utf8_lossy(&created.stderr));
     let password = stdout

@@ -7,6 +7,7 @@ pub mod config;
 pub mod crypto;
 pub mod customers;
 pub mod db;
+pub mod demo;
 pub mod error;
 pub mod extra_fields;
 pub mod graphql;
