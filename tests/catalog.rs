@@ -330,9 +330,6 @@ async fn products_filter_by_active_authorised_supplier_and_search() {
 }
 
 #[tokio::test]
-#[ignore = "BUG: product search is case-sensitive on PostgreSQL (LIKE) but not on SQLite: \
-            api/src/catalog/products.rs:316 uses `contains` (LIKE); the same holds for customers, suppliers and \
-            organisations"]
 async fn product_search_ignores_case() {
     let server = TestServer::start().await;
     let admin = server.admin("acme").await;

@@ -36,10 +36,15 @@ async fn run(state: &AppState, user: &user::Model, query: &str, variables: Value
 }
 
 async fn admin_of(state: &AppState, account_name: &str) -> anyhow::Result<Option<user::Model>> {
-    let Some(account) = account::Entity::find().filter(account::Column::Name.eq(account_name)).one(&state.db).await? else {
+    let Some(account) = account::Entity::find().filter(account::Column::Name.eq(account_name)).one(&state.db).await?
+    else {
         return Ok(None);
     };
-    Ok(user::Entity::find().filter(user::Column::AccountId.eq(account.id)).filter(user::Column::Username.eq("admin")).one(&state.db).await?)
+    Ok(user::Entity::find()
+        .filter(user::Column::AccountId.eq(account.id))
+        .filter(user::Column::Username.eq("admin"))
+        .one(&state.db)
+        .await?)
 }
 
 /// Creates the demo accounts unless they exist, and returns what to print.
@@ -70,11 +75,18 @@ async fn seed_provider(state: &AppState, admin: &user::Model) -> anyhow::Result<
     let supplier = "mutation($input: CreateSupplierInput!) { createSupplier(input: $input) { supplier { id } userErrors { field message } } }";
     let mut suppliers = Vec::new();
     for (name, email) in [("Zonnig Energie", "partners@zonnig.example"), ("Polder Stroom", "verkoop@polder.example")] {
-        let data = run(state, admin, supplier, json!({"input": {"supplier": {"name": name, "email": email, "contractant": true}}})).await?;
+        let data = run(
+            state,
+            admin,
+            supplier,
+            json!({"input": {"supplier": {"name": name, "email": email, "contractant": true}}}),
+        )
+        .await?;
         suppliers.push((name, data["createSupplier"]["supplier"]["id"].clone()));
     }
     let product = "mutation($input: CreateProductInput!) { createProduct(input: $input) { product { id } userErrors { field message } } }";
-    let authorise = "mutation($id: ID!) { setProductAuthorised(input: {id: $id, authorised: true}) { product { id } } }";
+    let authorise =
+        "mutation($id: ID!) { setProductAuthorised(input: {id: $id, authorised: true}) { product { id } } }";
     let mut products = Vec::new();
     for (s, (supplier_name, supplier_id)) in suppliers.iter().enumerate() {
         for origin in ["grey", "green"] {
@@ -105,7 +117,9 @@ async fn seed_provider(state: &AppState, admin: &user::Model) -> anyhow::Result<
             }
         }
     }
-    let flow = run(state, admin, "mutation { createFlow(input: {name: \"Energie telefonisch\"}) { flow { id } } }", json!({})).await?;
+    let flow =
+        run(state, admin, "mutation { createFlow(input: {name: \"Energie telefonisch\"}) { flow { id } } }", json!({}))
+            .await?;
     let flow_id = flow["createFlow"]["flow"]["id"].clone();
     let question = "mutation($input: CreateQuestionInput!) { createQuestion(input: $input) { question { id } userErrors { field message } } }";
     for input in [
@@ -120,7 +134,13 @@ async fn seed_provider(state: &AppState, admin: &user::Model) -> anyhow::Result<
     ] {
         run(state, admin, question, json!({"input": input})).await?;
     }
-    run(state, admin, "mutation { createStatus(input: {key: \"callback\", name: \"Terugbellen\"}) { status { id } } }", json!({})).await?;
+    run(
+        state,
+        admin,
+        "mutation { createStatus(input: {key: \"callback\", name: \"Terugbellen\"}) { status { id } } }",
+        json!({}),
+    )
+    .await?;
     let organisation = run(
         state,
         admin,

@@ -44,7 +44,7 @@ impl From<flow::Model> for Flow {
 
 #[ComplexObject]
 impl Flow {
-    #[graphql(complexity = "first.unwrap_or(50) as usize * child_complexity")]
+    #[graphql(complexity = "(first.unwrap_or(50).clamp(1, 100) as usize).saturating_mul(child_complexity)")]
     async fn questions(
         &self,
         ctx: &Context<'_>,
@@ -84,7 +84,7 @@ pub struct FlowQuery;
 
 #[Object]
 impl FlowQuery {
-    #[graphql(complexity = "first.unwrap_or(50) as usize * child_complexity")]
+    #[graphql(complexity = "(first.unwrap_or(50).clamp(1, 100) as usize).saturating_mul(child_complexity)")]
     async fn flows(
         &self,
         ctx: &Context<'_>,

@@ -4,7 +4,7 @@ use super::{Question, Supplier};
 use crate::error::{ApiError, ApiResult, Problems, UserErrorCode};
 use crate::extra_fields::{ExtraFieldValue, ExtraFieldValueInput, to_values, validate_values};
 use crate::graphql::pagination::{Page, paginate};
-use crate::graphql::{ContextExt, ids, loaders};
+use crate::graphql::{ContextExt, ids, loaders, search};
 use crate::validate;
 use async_graphql::connection::Connection;
 use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Object, SimpleObject};
@@ -103,7 +103,7 @@ impl Product {
     }
 
     /// The questions asked when this product is sold (besides those of the flow).
-    #[graphql(complexity = "first.unwrap_or(50) as usize * child_complexity")]
+    #[graphql(complexity = "(first.unwrap_or(50).clamp(1, 100) as usize).saturating_mul(child_complexity)")]
     async fn questions(
         &self,
         ctx: &Context<'_>,
@@ -291,7 +291,7 @@ pub struct ProductQuery;
 
 #[Object]
 impl ProductQuery {
-    #[graphql(complexity = "first.unwrap_or(50) as usize * child_complexity")]
+    #[graphql(complexity = "(first.unwrap_or(50).clamp(1, 100) as usize).saturating_mul(child_complexity)")]
     async fn products(
         &self,
         ctx: &Context<'_>,
@@ -313,7 +313,9 @@ impl ProductQuery {
         }
         if let Some(search) = filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             select = select.filter(
-                Condition::any().add(product::Column::Name.contains(search)).add(product::Column::Sku.contains(search)),
+                Condition::any()
+                    .add(search::contains(product::Column::Name, search))
+                    .add(search::contains(product::Column::Sku, search)),
             );
         }
         paginate(ctx.db(), select, Page::new(first, after)?, Product::from).await

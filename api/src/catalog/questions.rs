@@ -225,7 +225,7 @@ pub struct QuestionQuery;
 #[Object]
 impl QuestionQuery {
     /// Questions, optionally of one flow or one product.
-    #[graphql(complexity = "first.unwrap_or(50) as usize * child_complexity")]
+    #[graphql(complexity = "(first.unwrap_or(50).clamp(1, 100) as usize).saturating_mul(child_complexity)")]
     async fn questions(
         &self,
         ctx: &Context<'_>,

@@ -2,13 +2,13 @@
 
 use crate::error::{ApiError, ApiResult, Problems};
 use crate::graphql::pagination::{Page, paginate};
-use crate::graphql::{ContextExt, ids};
+use crate::graphql::{ContextExt, ids, search};
 use crate::validate;
 use async_graphql::connection::Connection;
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use koppel_entity::{Scoped, supplier};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, QueryFilter, Set};
 use uuid::Uuid;
 
 #[derive(SimpleObject, Clone)]
@@ -123,7 +123,7 @@ pub struct SupplierQuery;
 
 #[Object]
 impl SupplierQuery {
-    #[graphql(complexity = "first.unwrap_or(50) as usize * child_complexity")]
+    #[graphql(complexity = "(first.unwrap_or(50).clamp(1, 100) as usize).saturating_mul(child_complexity)")]
     async fn suppliers(
         &self,
         ctx: &Context<'_>,
@@ -134,7 +134,7 @@ impl SupplierQuery {
         let principal = ctx.principal()?.require_agent()?;
         let mut select = supplier::Entity::find_in(principal.account_id);
         if let Some(search) = search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-            select = select.filter(supplier::Column::Name.contains(search));
+            select = select.filter(search::contains(supplier::Column::Name, search));
         }
         paginate(ctx.db(), select, Page::new(first, after)?, Supplier::from).await
     }

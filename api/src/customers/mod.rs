@@ -7,7 +7,7 @@ pub use service::create;
 use crate::error::ApiResult;
 use crate::extra_fields::{ExtraFieldValue, ExtraFieldValueInput, to_values};
 use crate::graphql::pagination::{Page, paginate};
-use crate::graphql::{ContextExt, ids};
+use crate::graphql::{ContextExt, ids, search};
 use async_graphql::connection::Connection;
 use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
@@ -133,7 +133,7 @@ impl Customer {
         }
     }
 
-    #[graphql(complexity = "first.unwrap_or(50) as usize * child_complexity")]
+    #[graphql(complexity = "(first.unwrap_or(50).clamp(1, 100) as usize).saturating_mul(child_complexity)")]
     async fn contact_persons(
         &self,
         ctx: &Context<'_>,
@@ -205,7 +205,7 @@ pub struct CustomerQuery;
 #[Object]
 impl CustomerQuery {
     /// Customers; `search` matches part of a name, the company name, the e-mail address or the KvK number.
-    #[graphql(complexity = "first.unwrap_or(50) as usize * child_complexity")]
+    #[graphql(complexity = "(first.unwrap_or(50).clamp(1, 100) as usize).saturating_mul(child_complexity)")]
     async fn customers(
         &self,
         ctx: &Context<'_>,
@@ -218,10 +218,10 @@ impl CustomerQuery {
         if let Some(search) = search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             select = select.filter(
                 Condition::any()
-                    .add(customer::Column::FirstName.contains(search))
-                    .add(customer::Column::LastName.contains(search))
-                    .add(customer::Column::CompanyName.contains(search))
-                    .add(customer::Column::Email.contains(search))
+                    .add(search::contains(customer::Column::FirstName, search))
+                    .add(search::contains(customer::Column::LastName, search))
+                    .add(search::contains(customer::Column::CompanyName, search))
+                    .add(search::contains(customer::Column::Email, search))
                     .add(customer::Column::KvkNumber.eq(search)),
             );
         }

@@ -2,9 +2,11 @@
 
 pub mod context;
 pub mod ids;
+mod introspection;
 pub mod loaders;
 pub mod pagination;
 pub mod payload;
+pub mod search;
 
 use crate::config::Config;
 use async_graphql::{EmptySubscription, MergedObject, SDLExportOptions, Schema};
@@ -47,7 +49,7 @@ pub fn build_schema(config: &Config) -> KoppelSchema {
         .limit_depth(config.max_query_depth as usize)
         .limit_complexity(config.max_query_complexity as usize);
     if !config.introspection {
-        builder = builder.disable_introspection();
+        builder = builder.disable_introspection().extension(introspection::RefuseIntrospection);
     }
     builder.finish()
 }

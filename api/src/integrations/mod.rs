@@ -222,7 +222,7 @@ impl IntegrationQueryRoot {
         Ok(koppel_daemon::connectors::kinds().iter().map(IntegrationKind::from).collect())
     }
 
-    #[graphql(complexity = "first.unwrap_or(50) as usize * child_complexity")]
+    #[graphql(complexity = "(first.unwrap_or(50).clamp(1, 100) as usize).saturating_mul(child_complexity)")]
     async fn integrations(
         &self,
         ctx: &Context<'_>,

@@ -7,7 +7,7 @@ use crate::catalog::{Flow, Product};
 use crate::error::ApiResult;
 use crate::extra_fields::{ExtraFieldValue, ExtraFieldValueInput, to_values};
 use crate::graphql::pagination::{Page, paginate};
-use crate::graphql::{ContextExt, ids};
+use crate::graphql::{ContextExt, ids, search};
 use async_graphql::connection::Connection;
 use async_graphql::{ComplexObject, Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
@@ -55,7 +55,7 @@ fn granted(organisation_id: Uuid, target: GrantTarget) -> sea_orm::sea_query::Se
 #[ComplexObject]
 impl Organisation {
     /// The products this organisation may offer.
-    #[graphql(complexity = "first.unwrap_or(50) as usize * child_complexity")]
+    #[graphql(complexity = "(first.unwrap_or(50).clamp(1, 100) as usize).saturating_mul(child_complexity)")]
     async fn granted_products(
         &self,
         ctx: &Context<'_>,
@@ -68,7 +68,7 @@ impl Organisation {
     }
 
     /// The flows this organisation may use.
-    #[graphql(complexity = "first.unwrap_or(50) as usize * child_complexity")]
+    #[graphql(complexity = "(first.unwrap_or(50).clamp(1, 100) as usize).saturating_mul(child_complexity)")]
     async fn granted_flows(
         &self,
         ctx: &Context<'_>,
@@ -120,7 +120,7 @@ pub struct OrganisationQuery;
 
 #[Object]
 impl OrganisationQuery {
-    #[graphql(complexity = "first.unwrap_or(50) as usize * child_complexity")]
+    #[graphql(complexity = "(first.unwrap_or(50).clamp(1, 100) as usize).saturating_mul(child_complexity)")]
     async fn organisations(
         &self,
         ctx: &Context<'_>,
@@ -131,7 +131,7 @@ impl OrganisationQuery {
         let principal = ctx.principal()?.require_agent()?;
         let mut select = organisation::Entity::find_in(principal.account_id);
         if let Some(search) = search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-            select = select.filter(organisation::Column::Name.contains(search));
+            select = select.filter(search::contains(organisation::Column::Name, search));
         }
         paginate(ctx.db(), select, Page::new(first, after)?, Organisation::from).await
     }

@@ -69,7 +69,7 @@ pub struct ProviderQuery;
 impl ProviderQuery {
     /// The active products granted to the caller's organisation; `changedSince` returns only those
     /// changed after that moment, `ids` only those products.
-    #[graphql(complexity = "first.unwrap_or(50) as usize * child_complexity")]
+    #[graphql(complexity = "(first.unwrap_or(50).clamp(1, 100) as usize).saturating_mul(child_complexity)")]
     async fn provider_products(
         &self,
         ctx: &Context<'_>,
@@ -92,7 +92,7 @@ impl ProviderQuery {
     }
 
     /// The product extra fields the provider shares (hidden ones are left out).
-    #[graphql(complexity = "first.unwrap_or(50) as usize * child_complexity")]
+    #[graphql(complexity = "(first.unwrap_or(50).clamp(1, 100) as usize).saturating_mul(child_complexity)")]
     async fn provider_product_fields(
         &self,
         ctx: &Context<'_>,
@@ -108,7 +108,7 @@ impl ProviderQuery {
     }
 
     /// The active flows granted to the caller's organisation.
-    #[graphql(complexity = "first.unwrap_or(50) as usize * child_complexity")]
+    #[graphql(complexity = "(first.unwrap_or(50).clamp(1, 100) as usize).saturating_mul(child_complexity)")]
     async fn provider_flows(
         &self,
         ctx: &Context<'_>,
@@ -122,7 +122,7 @@ impl ProviderQuery {
     }
 
     /// The questions of the granted flows and products, with their type, validations, conditions and options.
-    #[graphql(complexity = "first.unwrap_or(50) as usize * child_complexity")]
+    #[graphql(complexity = "(first.unwrap_or(50).clamp(1, 100) as usize).saturating_mul(child_complexity)")]
     async fn provider_questions(
         &self,
         ctx: &Context<'_>,
@@ -144,7 +144,7 @@ impl ProviderQuery {
     }
 
     /// The provider's sale statuses, to map onto the caller's own.
-    #[graphql(complexity = "first.unwrap_or(50) as usize * child_complexity")]
+    #[graphql(complexity = "(first.unwrap_or(50).clamp(1, 100) as usize).saturating_mul(child_complexity)")]
     async fn provider_statuses(
         &self,
         ctx: &Context<'_>,
@@ -157,7 +157,7 @@ impl ProviderQuery {
     }
 
     /// The sales the caller submitted, optionally only these ids or those changed since a moment.
-    #[graphql(complexity = "first.unwrap_or(50) as usize * child_complexity")]
+    #[graphql(complexity = "(first.unwrap_or(50).clamp(1, 100) as usize).saturating_mul(child_complexity)")]
     async fn provider_sales(
         &self,
         ctx: &Context<'_>,

@@ -145,7 +145,7 @@ pub struct SaleQuery;
 #[Object]
 impl SaleQuery {
     /// Sales, newest last; agents see their own.
-    #[graphql(complexity = "first.unwrap_or(50) as usize * child_complexity")]
+    #[graphql(complexity = "(first.unwrap_or(50).clamp(1, 100) as usize).saturating_mul(child_complexity)")]
     async fn sales(
         &self,
         ctx: &Context<'_>,

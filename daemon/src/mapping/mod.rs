@@ -96,12 +96,14 @@ impl FieldMapping {
     }
 }
 
+/// A mapped value: where it goes and what it is.
+pub type Mapped = (TargetKind, String, String);
+/// A field that could not be mapped: the remote field and why.
+pub type MappingProblem = (String, String);
+
 /// Maps the remote fields of one record; returns `(target kind, target, value)` per mapped field and
 /// the problems as `(remote field, message)`. Remote fields without a mapping are not copied.
-pub fn map_fields(
-    mappings: &[FieldMapping],
-    remote: &BTreeMap<String, String>,
-) -> (Vec<(TargetKind, String, String)>, Vec<(String, String)>) {
+pub fn map_fields(mappings: &[FieldMapping], remote: &BTreeMap<String, String>) -> (Vec<Mapped>, Vec<MappingProblem>) {
     let mut mapped = Vec::new();
     let mut problems = Vec::new();
     for mapping in mappings {
