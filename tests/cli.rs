@@ -59,23 +59,8 @@ async fn account_create_then_serve_then_login_and_me() {
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("name: an account named acme already exists"));
 
-    let mut child = koppel(dir.path())
-        .args(["serve", "--bind", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let server = Running(child);
-    let url = tokio::task::spawn_blocking(move || {
-        BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-            .find_map(|line| line.strip_prefix("Koppel is listening on ").map(str::to_owned))
-    })
-    .await
-    .unwrap()
-    .expect("serve prints its address");
+    let path = dir.path().to_path_buf();
+    let (server, url, _) = tokio::task::spawn_blocking(move || serve(&path, &[])).await.unwrap();
 
     let login = "mutation($input: LoginInput!) { login(input: $input) { session { token } } }";
     let response =
@@ -115,4 +100,70 @@ fn migrate_and_schema_run_on_their_own() {
     assert!(dir.path().join("data/koppel.db").exists());
     let schema = koppel(dir.path()).arg("schema").output().unwrap();
     assert!(String::from_utf8_lossy(&schema.stdout).contains("type Mutation"));
+}
+
+/// Starts `koppel serve` with extra arguments and returns the GraphQL URL and the lines printed.
+fn serve(dir: &std::path::Path, extra: &[&str]) -> (Running, String, Vec<String>) {
+    let mut child = koppel(dir)
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let running = Running(child);
+    let mut lines = Vec::new();
+    let mut url = None;
+    for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+        if let Some(found) = line.strip_prefix("Koppel is listening on ") {
+            url = Some(found.to_owned());
+        }
+        let done = line.starts_with("6. ");
+        lines.push(line);
+        if done || (url.is_some() && !extra.contains(&"--demo")) {
+            break;
+        }
+    }
+    (running, url.expect("serve prints its address"), lines)
+}
+
+#[tokio::test]
+async fn the_demo_connects_a_consumer_to_a_provider_with_products_to_import() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let path = dir.path().to_path_buf();
+    let (server, url, lines) = tokio::task::spawn_blocking(move || serve(&path, &["--demo"])).await.unwrap();
+    let printed = lines.join("\n");
+    assert!(printed.contains("demo_consumer") && printed.contains("demo_provider"), "{printed}");
+
+    let login = "mutation($input: LoginInput!) { login(input: $input) { session { token } } }";
+    let input = json!({"input": {"account": "demo_consumer", "username": "admin", "password": "koppel-demo-password"}});
+    let response = post(&url, None, login, input).await;
+    let token =
+        response["data"]["login"]["session"]["token"].as_str().unwrap_or_else(|| panic!("{response}")).to_owned();
+    let integrations = post(&url, Some(&token), "{ integrations { edges { node { id kind } } } }", json!({})).await;
+    let id = integrations["data"]["integrations"]["edges"][0]["node"]["id"].as_str().unwrap().to_owned();
+    assert!(printed.contains(&id), "the printed examples name the integration");
+
+    let test = "mutation($id: ID!) { testIntegrationConnection(input: {id: $id}) { test { ok code message } } }";
+    let tested = post(&url, Some(&token), test, json!({"id": id})).await;
+    assert_eq!(tested["data"]["testIntegrationConnection"]["test"]["ok"], true, "{tested}");
+
+    let browse = "query($id: ID!) { remoteProducts(integrationId: $id, first: 100) { nodes { remoteId sku } pageInfo { hasNextPage } } }";
+    let remote = post(&url, Some(&token), browse, json!({"id": id})).await;
+    let nodes = remote["data"]["remoteProducts"]["nodes"].as_array().unwrap_or_else(|| panic!("{remote}"));
+    assert_eq!(nodes.len(), 20, "about twenty energy products");
+    let import = "mutation($id: ID!, $remote: [String!]!) { importProducts(input: {integrationId: $id, remoteIds: $remote}) { products { sku authorised supplier { name } } userErrors { field message } } }";
+    let imported =
+        post(&url, Some(&token), import, json!({"id": id, "remote": [nodes[0]["remoteId"], nodes[1]["remoteId"]]}))
+            .await;
+    let products = imported["data"]["importProducts"]["products"].as_array().unwrap_or_else(|| panic!("{imported}"));
+    assert_eq!(products.len(), 2);
+    assert_eq!(products[0]["authorised"], false);
+    drop(server);
+
+    // A restart finds the demo in place instead of failing on the existing accounts.
+    let path = dir.path().to_path_buf();
+    let (_again, _, lines) = tokio::task::spawn_blocking(move || serve(&path, &["--demo"])).await.unwrap();
+    assert!(lines.iter().any(|l| l.contains(&id)), "{lines:?}");
 }

@@ -59,7 +59,10 @@ pub async fn seed(state: &AppState, addr: SocketAddr) -> anyhow::Result<String> 
             .map_err(|e| anyhow::anyhow!("{e:?}"))?;
         seed_consumer(state, &consumer, addr, &token).await.context("seeding the consumer account")?;
     }
-    Ok(instructions(addr))
+    let consumer = admin_of(state, CONSUMER).await?.context("the demo consumer account has no admin")?;
+    let integrations = run(state, &consumer, "{ integrations(first: 1) { edges { node { id } } } }", json!({})).await?;
+    let id = integrations["integrations"]["edges"][0]["node"]["id"].as_str().unwrap_or("<integration id>").to_owned();
+    Ok(instructions(addr, &id))
 }
 
 async fn seed_provider(state: &AppState, admin: &user::Model) -> anyhow::Result<String> {
@@ -200,7 +203,7 @@ async fn seed_consumer(state: &AppState, admin: &user::Model, addr: SocketAddr, 
     Ok(())
 }
 
-fn instructions(addr: SocketAddr) -> String {
+fn instructions(addr: SocketAddr, integration_id: &str) -> String {
     format!(
         r#"
 Koppel demo: open http://{addr}/graphql
@@ -212,12 +215,12 @@ Koppel demo: open http://{addr}/graphql
    mutation {{ login(input: {{account: "{CONSUMER}", username: "admin", password: "{PASSWORD}"}}) {{ session {{ token }} }} }}
    and put {{"Authorization": "Bearer <token>"}} in the Headers tab.
 2. {{ integrations {{ edges {{ node {{ id name credentialsSet {{ mode field lastFour }} }} }} }} }}
-3. mutation {{ testIntegrationConnection(input: {{id: "<integration id>"}}) {{ test {{ ok code message identity latencyMs }} }} }}
-4. {{ remoteProducts(integrationId: "<integration id>", first: 5) {{ nodes {{ remoteId sku name imported fields {{ key value }} }} pageInfo {{ hasNextPage endCursor }} }} }}
-5. mutation {{ setFieldMappings(input: {{integrationId: "<integration id>", entity: "product", mappings: [
+3. mutation {{ testIntegrationConnection(input: {{id: "{integration_id}"}}) {{ test {{ ok code message identity latencyMs }} }} }}
+4. {{ remoteProducts(integrationId: "{integration_id}", first: 5) {{ nodes {{ remoteId sku name imported fields {{ key value }} }} pageInfo {{ hasNextPage endCursor }} }} }}
+5. mutation {{ setFieldMappings(input: {{integrationId: "{integration_id}", entity: "product", mappings: [
      {{remoteField: "origin", targetKind: EXTRA_FIELD, target: "herkomst",
       values: [{{remote: "green", local: "Groene stroom"}}, {{remote: "grey", local: "Grijze stroom"}}]}}]}}) {{ fieldMappings {{ remoteField target }} userErrors {{ field message }} }} }}
-6. mutation {{ importProducts(input: {{integrationId: "<integration id>", remoteIds: ["<remoteId>", "<remoteId>"]}}) {{
+6. mutation {{ importProducts(input: {{integrationId: "{integration_id}", remoteIds: ["<remoteId>", "<remoteId>"]}}) {{
      products {{ sku name authorised supplier {{ name }} extraFields {{ key value }} }} userErrors {{ field message }} }} }}
 "#
     )
