@@ -88,7 +88,21 @@ impl ProviderQuery {
             let wanted: Vec<Uuid> = ids.iter().filter_map(|id| Uuid::parse_str(id.as_str()).ok()).collect();
             select = select.filter(product::Column::Id.is_in(wanted));
         }
-        paginate(ctx.db(), select, Page::new(first, after)?, Product::from).await
+        // Hidden extra fields are internal: their values are not shared.
+        let hidden: Vec<String> = extra_field::Entity::find_in(principal.account_id)
+            .filter(extra_field::Column::Entity.eq(ExtraFieldEntity::Product))
+            .filter(extra_field::Column::Hidden.eq(true))
+            .all(ctx.db())
+            .await?
+            .into_iter()
+            .map(|f| f.key)
+            .collect();
+        paginate(ctx.db(), select, Page::new(first, after)?, |model| {
+            let mut product = Product::from(model);
+            product.extra_fields.retain(|value| !hidden.contains(&value.key));
+            product
+        })
+        .await
     }
 
     /// The product extra fields the provider shares (hidden ones are left out).
