@@ -15,7 +15,8 @@ use koppel_entity::{
     status_mapping,
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DeleteMany, EntityTrait, QueryFilter,
+    QueryOrder, Set, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
@@ -349,6 +350,21 @@ pub struct SetQuestionMappingsPayload {
     pub user_errors: Vec<UserError>,
 }
 
+/// Replace-set: deletes what `old` selects and inserts `rows`, in one transaction.
+async fn replace_all<E>(db: &DatabaseConnection, old: DeleteMany<E>, rows: Vec<E::ActiveModel>) -> ApiResult<()>
+where
+    E: EntityTrait,
+    E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
+{
+    let txn = db.begin().await?;
+    old.exec(&txn).await?;
+    if !rows.is_empty() {
+        E::insert_many(rows).exec(&txn).await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
 async fn integration_of(ctx: &Context<'_>, id: &ID) -> ApiResult<integration::Model> {
     let principal = ctx.principal()?.require_admin()?;
     service::find(ctx.db(), principal.account_id, id).await
@@ -543,16 +559,10 @@ async fn set_field_mappings(
         });
     }
     problems.into_result()?;
-    let txn = db.begin().await?;
-    field_mapping::Entity::delete_many()
+    let old = field_mapping::Entity::delete_many()
         .filter(field_mapping::Column::IntegrationId.eq(integration.id))
-        .filter(field_mapping::Column::Entity.eq(&input.entity))
-        .exec(&txn)
-        .await?;
-    for row in rows {
-        row.insert(&txn).await?;
-    }
-    txn.commit().await?;
+        .filter(field_mapping::Column::Entity.eq(&input.entity));
+    replace_all(db, old, rows).await?;
     field_mappings(db, integration, Some(&input.entity)).await
 }
 
@@ -603,15 +613,8 @@ async fn set_status_mappings(
         }
     }
     problems.into_result()?;
-    let txn = db.begin().await?;
-    status_mapping::Entity::delete_many()
-        .filter(status_mapping::Column::IntegrationId.eq(integration.id))
-        .exec(&txn)
-        .await?;
-    for row in rows {
-        row.insert(&txn).await?;
-    }
-    txn.commit().await?;
+    let old = status_mapping::Entity::delete_many().filter(status_mapping::Column::IntegrationId.eq(integration.id));
+    replace_all(db, old, rows).await?;
     status_mappings(db, integration).await
 }
 
@@ -658,15 +661,8 @@ async fn set_flow_mappings(
         }
     }
     problems.into_result()?;
-    let txn = db.begin().await?;
-    flow_mapping::Entity::delete_many()
-        .filter(flow_mapping::Column::IntegrationId.eq(integration.id))
-        .exec(&txn)
-        .await?;
-    for row in rows {
-        row.insert(&txn).await?;
-    }
-    txn.commit().await?;
+    let old = flow_mapping::Entity::delete_many().filter(flow_mapping::Column::IntegrationId.eq(integration.id));
+    replace_all(db, old, rows).await?;
     flow_mappings(db, integration).await
 }
 
@@ -742,15 +738,9 @@ async fn set_question_mappings(
         });
     }
     problems.into_result()?;
-    let txn = db.begin().await?;
-    question_mapping::Entity::delete_many()
-        .filter(question_mapping::Column::IntegrationId.eq(integration.id))
-        .exec(&txn)
-        .await?;
-    for row in rows {
-        row.insert(&txn).await?;
-    }
-    txn.commit().await?;
+    let old =
+        question_mapping::Entity::delete_many().filter(question_mapping::Column::IntegrationId.eq(integration.id));
+    replace_all(db, old, rows).await?;
     Ok((question_mappings(db, integration).await?, warnings))
 }
 
