@@ -47,7 +47,7 @@ pub async fn create_account<C: ConnectionTrait + TransactionTrait>(
     problems.into_result()?;
 
     let hash = password::hash(admin_password);
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let now = Utc::now();
     let account =
         account::ActiveModel { id: Set(Uuid::now_v7()), name: Set(name), created_at: Set(now) }.insert(&txn).await?;

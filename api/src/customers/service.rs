@@ -167,7 +167,7 @@ pub async fn create<C: ConnectionTrait + TransactionTrait>(
         .map(|(i, c)| (c, check_contact(&mut problems, &format!("contactPersons.{i}"), c)))
         .collect();
     problems.into_result()?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let customer = active.insert(&txn).await?;
     for (input, checked) in contacts {
         contact_model(account_id, customer.id, input, checked).insert(&txn).await?;

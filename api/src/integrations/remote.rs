@@ -14,7 +14,7 @@ use koppel_daemon::connectors::{ListRequest, RemoteProduct as Remote};
 use koppel_daemon::mapping::{TargetKind, map_fields};
 use koppel_entity::enums::{ExtraFieldEntity, ExtraFieldType, ProductType};
 use koppel_entity::{Scoped, extra_field, integration, product, remote_link, supplier};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -289,7 +289,7 @@ pub async fn import(
         .filter(extra_field::Column::Entity.eq(ExtraFieldEntity::Product))
         .all(db)
         .await?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let now = Utc::now();
     let mut suppliers: HashMap<String, Uuid> = HashMap::new();
     let mut imported = Vec::new();

@@ -13,7 +13,7 @@ use chrono::Utc;
 use koppel_daemon::connectors::{self, Connector, ConnectorConfig, ConnectorError, KindSpec};
 use koppel_entity::enums;
 use koppel_entity::{Scoped, integration, integration_credential};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, ModelTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, ModelTrait, QueryFilter, Set};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::time::Instant;
@@ -229,7 +229,7 @@ pub async fn set_credentials(
         }
     }
     problems.into_result()?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     for value in &input.values {
         let stored = integration_credential::Entity::find_in(account_id)
             .filter(integration_credential::Column::IntegrationId.eq(existing.id))

@@ -157,7 +157,7 @@ pub async fn set_grants<C: ConnectionTrait + TransactionTrait>(
             .await?;
     let flows = existing_ids::<flow::Entity>(db, account_id, &input.flow_ids, "flowIds", "flow", &mut problems).await?;
     problems.into_result()?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     access_grant::Entity::delete_many()
         .filter(access_grant::Column::OrganisationId.eq(organisation.id))
         .exec(&txn)

@@ -18,9 +18,7 @@ use chrono::{DateTime, Utc};
 use koppel_entity::enums::{ExtraFieldEntity, GrantTarget};
 use koppel_entity::{Scoped, access_grant, extra_field, flow, product, question, sale, status};
 use sea_orm::sea_query::SelectStatement;
-use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait, TransactionTrait,
-};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait};
 use uuid::Uuid;
 
 fn granted(organisation_id: Uuid, target: GrantTarget) -> SelectStatement {
@@ -249,7 +247,7 @@ impl ProviderMutation {
             return SubmitSalePayload::from_result(Err(error));
         }
 
-        let txn = db.begin().await?;
+        let txn = crate::db::begin_write(db).await?;
         let result = async {
             let customer_id = match input.customer {
                 Some(fields) => {
