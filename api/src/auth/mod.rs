@@ -28,7 +28,7 @@ pub async fn authenticate(db: &DatabaseConnection, keys: &jwt::JwtKeys, bearer: 
 }
 
 async fn authenticate_api_token(db: &DatabaseConnection, secret: &str) -> ApiResult<Principal> {
-    let unknown = || ApiError::Unauthenticated("unknown or revoked API token".into());
+    let unknown = || ApiError::Unauthenticated("unknown API token".into());
     let token = token_entity::Entity::find()
         .filter(token_entity::Column::TokenHash.eq(api_token::hash(secret)))
         .one(db)
