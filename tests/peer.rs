@@ -2385,3 +2385,21 @@ async fn credentials_never_appear_in_a_response_or_a_log_line() {
     assert!(!log.contains(canary), "the canary is in the log");
     assert!(!log.contains(&b.secret), "B's token is in the log");
 }
+
+#[tokio::test]
+async fn an_oversized_answer_is_refused_not_held_in_memory() {
+    let server = peer_server().await;
+    let b = provider(&server, "provider").await;
+    let a = server.admin("consumer").await;
+    let admin = Client::new(&server, &a.token);
+    let (port, task) = canned_remote(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 20000000\r\nconnection: close\r\n\r\n{\"data\":",
+    )
+    .await;
+    let id = create_integration(&admin, "Huge", &format!("http://127.0.0.1:{port}"), "provider").await;
+    set_token(&admin, &id, "TEST", &b.secret).await;
+    let test = test_connection(&admin, &id, None).await;
+    assert_failed(&test, "PROTOCOL_ERROR");
+    assert!(test["message"].as_str().unwrap().contains("larger than 10 MiB"), "{test:#}");
+    task.abort();
+}

@@ -144,6 +144,8 @@ pub fn client(allow_private: bool, timeout: Duration) -> reqwest::Client {
         .timeout(timeout)
         .connect_timeout(Duration::from_secs(5).min(timeout))
         .redirect(redirects)
+        // A proxy from the environment would resolve names itself, past the DNS guard.
+        .no_proxy()
         .user_agent(concat!("Koppel/", env!("CARGO_PKG_VERSION")));
     if !allow_private {
         builder = builder.dns_resolver(Arc::new(GuardedResolver));

@@ -17,7 +17,7 @@ impl GraphqlClient {
 
     /// Runs one operation and decodes its `data`.
     pub async fn query<T: DeserializeOwned>(&self, query: &str, variables: Value) -> Result<T, ConnectorError> {
-        let response = self
+        let mut response = self
             .http
             .post(self.endpoint.clone())
             .bearer_auth(&self.token)
@@ -32,13 +32,18 @@ impl GraphqlClient {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse().ok())
             .unwrap_or(60);
-        let body: Value = match response.json().await {
+        let body: Value = match read_limited(&mut response).await.and_then(|bytes| {
+            serde_json::from_slice(&bytes).map_err(|e| ConnectorError::Protocol(e.to_string()))
+        }) {
             Ok(body) => body,
+            Err(error @ (ConnectorError::Timeout | ConnectorError::Unreachable(_) | ConnectorError::Remote(_))) => {
+                return Err(error);
+            }
             Err(_) if status.as_u16() == 429 => {
                 return Err(ConnectorError::RateLimited { retry_after_seconds: retry_after });
             }
             Err(_) if status.is_server_error() => return Err(ConnectorError::Remote(format!("HTTP {status}"))),
-            Err(error) => return Err(ConnectorError::Protocol(format!("HTTP {status}, not GraphQL JSON: {error}"))),
+            Err(error) => return Err(ConnectorError::Protocol(format!("HTTP {status}: {error}"))),
         };
         if let Some(error) = body["errors"].as_array().and_then(|errors| errors.first()) {
             let message = error["message"].as_str().unwrap_or("no message").to_owned();
@@ -83,6 +88,24 @@ impl GraphqlClient {
         }
         Err(ConnectorError::Protocol(format!("{field} did not end after 1000 pages")))
     }
+}
+
+/// The most a remote may answer with; more is refused rather than held in memory.
+const MAX_BODY: usize = 10 * 1024 * 1024;
+
+async fn read_limited(response: &mut reqwest::Response) -> Result<Vec<u8>, ConnectorError> {
+    let too_large = || ConnectorError::Protocol(format!("the answer is larger than {} MiB", MAX_BODY >> 20));
+    if response.content_length().is_some_and(|length| length > MAX_BODY as u64) {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(transport_error)? {
+        if body.len() + chunk.len() > MAX_BODY {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 fn transport_error(error: reqwest::Error) -> ConnectorError {
