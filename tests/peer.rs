@@ -2403,3 +2403,35 @@ async fn an_oversized_answer_is_refused_not_held_in_memory() {
     assert!(test["message"].as_str().unwrap().contains("larger than 10 MiB"), "{test:#}");
     task.abort();
 }
+
+#[tokio::test]
+async fn moving_the_base_url_to_another_host_drops_the_credentials() {
+    let server = peer_server().await;
+    let (b, c) = connected(&server).await;
+    let update = |url: String| json!({"i": {"id": c.integration, "baseUrl": url}});
+    // Another path on the same host keeps them.
+    let same_host = c.admin.data(UPDATE_INTEGRATION, update(format!("{}/", base_url(&server)))).await;
+    assert_eq!(same_host["updateIntegration"]["userErrors"], json!([]), "{same_host:#}");
+    let kept = integration(&c.admin, &c.integration).await;
+    assert_eq!(kept["credentialsSet"].as_array().unwrap().len(), 1, "{kept:#}");
+    // Another port is another host: the partner's token must not travel there.
+    let moved = c.admin.data(UPDATE_INTEGRATION, update(format!("http://127.0.0.1:{}", closed_port()))).await;
+    assert_eq!(moved["updateIntegration"]["userErrors"], json!([]), "{moved:#}");
+    let dropped = integration(&c.admin, &c.integration).await;
+    assert_eq!(dropped["credentialsSet"], json!([]), "{dropped:#}");
+    assert_failed(&test_connection(&c.admin, &c.integration, None).await, "CONFIGURATION");
+    drop(b);
+}
+
+#[tokio::test]
+async fn short_credentials_are_not_shown_even_in_part() {
+    let server = peer_server().await;
+    let a = server.admin("consumer").await;
+    let admin = Client::new(&server, &a.token);
+    let id = create_integration(&admin, "Short", &base_url(&server), "provider").await;
+    let set = set_token(&admin, &id, "TEST", "kpl_short").await;
+    assert!(!set.to_string().contains("hort"), "{set:#}");
+    let shown = integration(&admin, &id).await;
+    assert_eq!(shown["credentialsSet"][0]["lastFour"], "", "{shown:#}");
+    assert_eq!(shown["credentialsSet"][0]["field"], "apiToken");
+}

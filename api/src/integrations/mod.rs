@@ -44,7 +44,8 @@ pub struct MissingRecordPolicySetting {
     pub policy: MissingRecordPolicy,
 }
 
-/// A credential that is set: never its value, only its last four characters.
+/// A credential that is set: never its value, only its last four characters (empty for values shorter
+/// than 12 characters, which would otherwise be shown almost whole).
 #[derive(SimpleObject, Clone)]
 pub struct CredentialSet {
     pub mode: IntegrationMode,
@@ -156,6 +157,7 @@ pub struct CreateIntegrationInput {
 pub struct UpdateIntegrationInput {
     pub id: ID,
     pub name: Option<String>,
+    /// Moving to another host (scheme, host or port) removes the credentials: set them again.
     pub base_url: Option<String>,
     pub mode: Option<IntegrationMode>,
     pub enabled: Option<bool>,

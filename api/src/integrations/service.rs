@@ -13,7 +13,7 @@ use chrono::Utc;
 use koppel_daemon::connectors::{self, Connector, ConnectorConfig, ConnectorError, KindSpec};
 use koppel_entity::enums;
 use koppel_entity::{Scoped, integration, integration_credential};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, ModelTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, ModelTrait, QueryFilter, Set};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::time::Instant;
@@ -164,8 +164,11 @@ pub async fn update(
         check_name(db, account_id, &name, Some(existing.id), &mut problems).await?;
         active.name = Set(name);
     }
+    let mut origin_changed = false;
     if let Some(url) = &input.base_url {
-        active.base_url = Set(check_base_url(state, url, &mut problems));
+        let checked = check_base_url(state, url, &mut problems);
+        origin_changed = origin(&checked) != origin(&existing.base_url);
+        active.base_url = Set(checked);
     }
     if let Some(settings) = &input.settings {
         active.settings = Set(check_settings(spec, &settings.0, &mut problems));
@@ -181,7 +184,23 @@ pub async fn update(
     }
     problems.into_result()?;
     active.updated_at = Set(Utc::now());
-    Ok(active.update(db).await?)
+    let txn = crate::db::begin_write(db).await?;
+    if origin_changed {
+        // Credentials were given for the old remote; they must not be sent to another host.
+        integration_credential::Entity::delete_many()
+            .filter(integration_credential::Column::IntegrationId.eq(existing.id))
+            .exec(&txn)
+            .await?;
+        tracing::info!(integration = %existing.id, "base URL moved to another host: credentials removed");
+    }
+    let updated = active.update(&txn).await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// Scheme, host and port: where credentials go.
+fn origin(url: &str) -> Option<String> {
+    url::Url::parse(url).ok().map(|u| u.origin().ascii_serialization())
 }
 
 pub async fn delete(db: &impl ConnectionTrait, account_id: Uuid, id: &ID) -> ApiResult<ID> {
@@ -243,7 +262,12 @@ pub async fn set_credentials(
         if value.value.is_empty() {
             continue;
         }
-        let last_four: String = value.value.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
+        // Short values would be shown whole; they only get a mask.
+        let last_four: String = if value.value.chars().count() >= 12 {
+            value.value.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect()
+        } else {
+            String::new()
+        };
         integration_credential::ActiveModel {
             id: Set(Uuid::now_v7()),
             account_id: Set(account_id),
@@ -279,7 +303,10 @@ pub async fn connector_for(
         .filter(integration_credential::Column::Mode.eq(mode))
         .all(&state.db)
         .await
-        .map_err(|e| ConnectorError::Configuration(format!("cannot read the credentials: {e}")))?;
+        .map_err(|error| {
+            tracing::error!(%error, integration = %integration.id, "cannot read the credentials");
+            ConnectorError::Configuration("the stored credentials cannot be read".into())
+        })?;
     let mut credentials = HashMap::new();
     for row in rows {
         let plain =

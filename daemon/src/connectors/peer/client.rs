@@ -32,9 +32,10 @@ impl GraphqlClient {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse().ok())
             .unwrap_or(60);
-        let body: Value = match read_limited(&mut response).await.and_then(|bytes| {
-            serde_json::from_slice(&bytes).map_err(|e| ConnectorError::Protocol(e.to_string()))
-        }) {
+        let body: Value = match read_limited(&mut response)
+            .await
+            .and_then(|bytes| serde_json::from_slice(&bytes).map_err(|e| ConnectorError::Protocol(e.to_string())))
+        {
             Ok(body) => body,
             Err(error @ (ConnectorError::Timeout | ConnectorError::Unreachable(_) | ConnectorError::Remote(_))) => {
                 return Err(error);

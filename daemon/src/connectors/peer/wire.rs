@@ -5,7 +5,8 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 /// Who we are, and whether the token may use the provider surface at all.
-pub const ME: &str = "{ me { username account { name } organisation { name } } providerStatuses(first: 1) { edges { node { key } } } }";
+pub const ME: &str =
+    "{ me { username account { name } organisation { name } } providerStatuses(first: 1) { edges { node { key } } } }";
 
 pub const PRODUCTS: &str = "query($first: Int, $after: String, $changedSince: DateTime, $ids: [ID!]) {
   providerProducts(first: $first, after: $after, changedSince: $changedSince, ids: $ids) {
