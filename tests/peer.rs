@@ -2435,3 +2435,70 @@ async fn short_credentials_are_not_shown_even_in_part() {
     assert_eq!(shown["credentialsSet"][0]["lastFour"], "", "{shown:#}");
     assert_eq!(shown["credentialsSet"][0]["field"], "apiToken");
 }
+
+#[tokio::test]
+async fn unauthorised_products_are_not_shared_and_newly_granted_ones_count_as_changed() {
+    let server = peer_server().await;
+    let b = provider(&server, "provider").await;
+    let token = Client::new(&server, &b.secret);
+    let before_grant = chrono::Utc::now();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    // P3 is older than `before_grant` and unchanged since; granting it now makes it new to the partner.
+    set_grants(&b.admin, &b.organisation, &[&b.p1, &b.p2, &b.p3], &[&b.flow]).await;
+    assert_eq!(provider_skus(&token, json!({"since": before_grant})).await, [P3_SKU]);
+    // Setting the same grants again does not make the others look new.
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let after = chrono::Utc::now();
+    set_grants(&b.admin, &b.organisation, &[&b.p1, &b.p2, &b.p3], &[&b.flow]).await;
+    assert!(provider_skus(&token, json!({"since": after})).await.is_empty());
+
+    // Withdrawing the authorisation takes the product off the partner's catalogue.
+    b.admin
+        .mutate(
+            "setProductAuthorised",
+            "mutation($id: ID!) { setProductAuthorised(input: {id: $id, authorised: false}) { product { id } userErrors { field message code } } }",
+            json!({"id": b.p3}),
+        )
+        .await;
+    let mut all = provider_skus(&token, json!({})).await;
+    all.sort();
+    let mut expected = GRANTED_SKUS.to_vec();
+    expected.sort();
+    assert_eq!(all, expected);
+}
+
+#[tokio::test]
+async fn built_in_fields_can_be_mapped_and_imports_respect_local_limits() {
+    let server = peer_server().await;
+    let (b, a) = connected(&server).await;
+    let field = "mutation($i: CreateExtraFieldInput!) { createExtraField(input: $i) { extraField { id } userErrors { field message code } } }";
+    a.admin
+        .mutate("createExtraField", field, json!({"i": {"entity": "PRODUCT", "key": "remote_category", "label": "Categorie bij B", "fieldType": "TEXT"}}))
+        .await;
+    let mapping = json!({"i": {"integrationId": a.integration, "entity": "product", "mappings": [
+        {"remoteField": "category", "targetKind": "EXTRA_FIELD", "target": "remote_category", "transforms": [{"kind": "UPPERCASE"}]},
+    ]}});
+    a.admin.mutate("setFieldMappings", FIELD_MAPPINGS, mapping).await;
+    let products = remote_products(&a.admin, &a.integration).await;
+    let p1 = products.iter().find(|p| p["sku"] == P1_SKU).unwrap()["remoteId"].clone();
+    let imported = a.admin.mutate("importProducts", IMPORT, json!({"id": a.integration, "r": [p1]})).await;
+    let product = &imported["products"][0];
+    assert_eq!(product["extraFields"], json!([{"key": "remote_category", "value": "ENERGIE"}]), "{imported:#}");
+
+    // A description mapped onto the 100-character category does not fit: refused, nothing imported.
+    let long = json!({"i": {"integrationId": a.integration, "entity": "product", "mappings": [
+        {"remoteField": "description", "targetKind": "ATTRIBUTE", "target": "category", "transforms": [{"kind": "DEFAULT", "argument": "x"}]},
+    ]}});
+    a.admin.mutate("setFieldMappings", FIELD_MAPPINGS, long).await;
+    b.admin
+        .mutate(
+            "updateProduct",
+            "mutation($id: ID!, $d: String) { updateProduct(input: {id: $id, product: {description: $d}}) { product { id } userErrors { field message code } } }",
+            json!({"id": b.p2, "d": "x".repeat(150)}),
+        )
+        .await;
+    let p2 = products.iter().find(|p| p["sku"] == P2_SKU).unwrap()["remoteId"].clone();
+    let (_, errors) = a.admin.refused("importProducts", IMPORT, json!({"id": a.integration, "r": [p2]})).await;
+    assert!(has_error(&errors, "remoteIds.0", "TOO_LONG"), "{errors:?}");
+    assert_eq!(local_products(&a.admin).await.len(), 1, "nothing more was imported");
+}

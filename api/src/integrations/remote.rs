@@ -306,7 +306,21 @@ pub async fn import(
             }),
             None => None,
         };
-        let (mapped, mapping_problems) = map_fields(&mappings, &remote.fields);
+        // Mappings may read the built-in fields as well as the remote's extra fields.
+        let mut fields = remote.fields.clone();
+        for (key, value) in [
+            ("sku", Some(remote.sku.clone())),
+            ("name", Some(remote.name.clone())),
+            ("description", remote.description.clone()),
+            ("category", remote.category.clone()),
+            ("incentive", remote.incentive.clone()),
+            ("productType", Some(remote.product_type.clone())),
+        ] {
+            if let Some(value) = value {
+                fields.entry(key.to_owned()).or_insert(value);
+            }
+        }
+        let (mapped, mapping_problems) = map_fields(&mappings, &fields);
         for (remote_field, message) in mapping_problems {
             problems.add(&field, UserErrorCode::Invalid, format!("{}: field {remote_field}: {message}", remote.sku));
         }
@@ -328,8 +342,17 @@ pub async fn import(
                             );
                         }
                     }
-                    Some(_) => {
-                        extra.insert(target, Value::String(value));
+                    Some(definition) => {
+                        let max = if definition.field_type == ExtraFieldType::Textarea { 5000 } else { 500 };
+                        if value.chars().count() > max {
+                            problems.add(
+                                &field,
+                                UserErrorCode::TooLong,
+                                format!("{}: {target} would be longer than {max} characters", remote.sku),
+                            );
+                        } else {
+                            extra.insert(target, Value::String(value));
+                        }
                     }
                     None => problems.add(
                         &field,
@@ -363,19 +386,31 @@ pub async fn import(
                 continue;
             }
         }
+        // The same limits as a product entered by hand, so that no database refuses what one accepts.
+        let before = problems.len();
+        let sku = crate::validate::required(&mut problems, &field, &remote.sku, 100);
+        let name = attribute_value(&mut problems, &field, "name", attributes.get("name").or(Some(&remote.name)), 200);
+        let description =
+            attribute_value(&mut problems, &field, "description", attributes.get("description").or(remote.description.as_ref()), 10_000);
+        let category =
+            attribute_value(&mut problems, &field, "category", attributes.get("category").or(remote.category.as_ref()), 100);
+        let incentive =
+            attribute_value(&mut problems, &field, "incentive", attributes.get("incentive").or(remote.incentive.as_ref()), 200);
+        if problems.len() > before {
+            continue;
+        }
         let product_type = serde_json::from_value::<ProductType>(Value::String(remote.product_type.clone()))
             .unwrap_or(ProductType::Simple);
         let tariffs = serde_json::to_value(&remote.tariffs).expect("serialises");
-        let attribute = |name: &str, fallback: Option<String>| attributes.get(name).cloned().or(fallback);
         let model = match linked {
             Some(local) => {
                 let mut merged = local.extra_fields.as_object().cloned().unwrap_or_default();
                 merged.extend(extra);
                 let mut active: product::ActiveModel = local.into();
-                active.name = Set(attribute("name", Some(remote.name.clone())).unwrap_or_default());
-                active.description = Set(attribute("description", remote.description.clone()));
-                active.category = Set(attribute("category", remote.category.clone()));
-                active.incentive = Set(attribute("incentive", remote.incentive.clone()));
+                active.name = Set(name.unwrap_or_default());
+                active.description = Set(description);
+                active.category = Set(category);
+                active.incentive = Set(incentive);
                 active.product_type = Set(product_type);
                 active.tariffs = Set(tariffs);
                 active.extra_fields = Set(Value::Object(merged));
@@ -389,14 +424,14 @@ pub async fn import(
                     account_id: Set(integration.account_id),
                     supplier_id: Set(supplier_id),
                     parent_id: Set(None),
-                    sku: Set(remote.sku.clone()),
-                    name: Set(attribute("name", Some(remote.name.clone())).unwrap_or_default()),
-                    description: Set(attribute("description", remote.description.clone())),
+                    sku: Set(sku),
+                    name: Set(name.unwrap_or_default()),
+                    description: Set(description),
                     product_type: Set(product_type),
-                    category: Set(attribute("category", remote.category.clone())),
+                    category: Set(category),
                     tariffs: Set(tariffs),
                     extra_fields: Set(Value::Object(extra)),
-                    incentive: Set(attribute("incentive", remote.incentive.clone())),
+                    incentive: Set(incentive),
                     active: Set(true),
                     authorised: Set(false),
                     created_at: Set(now),
@@ -420,6 +455,18 @@ pub async fn import(
     txn.commit().await?;
     tracing::info!(integration = %integration.id, products = imported.len(), "products imported");
     Ok(imported)
+}
+
+/// An imported product attribute, checked like one entered by hand; problems name the remote product.
+fn attribute_value(problems: &mut Problems, field: &str, name: &str, value: Option<&String>, max: usize) -> Option<String> {
+    let value = value.map(|v| v.trim()).filter(|v| !v.is_empty())?;
+    if value.chars().count() > max {
+        problems.add(field, UserErrorCode::TooLong, format!("the {name} would be longer than {max} characters"));
+    }
+    if value.contains('\0') {
+        problems.add(field, UserErrorCode::Invalid, format!("the {name} contains a NUL character"));
+    }
+    Some(value.to_owned())
 }
 
 /// The local supplier of a remote supplier: created once, then found through its link.

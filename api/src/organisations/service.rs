@@ -157,16 +157,26 @@ pub async fn set_grants<C: ConnectionTrait + TransactionTrait>(
             .await?;
     let flows = existing_ids::<flow::Entity>(db, account_id, &input.flow_ids, "flowIds", "flow", &mut problems).await?;
     problems.into_result()?;
-    let txn = crate::db::begin_write(db).await?;
-    access_grant::Entity::delete_many()
-        .filter(access_grant::Column::OrganisationId.eq(organisation.id))
-        .exec(&txn)
-        .await?;
-    let now = Utc::now();
-    let grants = products
+    let wanted: Vec<(GrantTarget, Uuid)> = products
         .into_iter()
         .map(|id| (GrantTarget::Product, id))
         .chain(flows.into_iter().map(|id| (GrantTarget::Flow, id)))
+        .collect();
+    // Grants that stay keep their date, so that a partner's "changed since" sees only new ones.
+    let txn = crate::db::begin_write(db).await?;
+    let current = access_grant::Entity::find_in(account_id)
+        .filter(access_grant::Column::OrganisationId.eq(organisation.id))
+        .all(&txn)
+        .await?;
+    let gone: Vec<Uuid> =
+        current.iter().filter(|g| !wanted.contains(&(g.target, g.target_id))).map(|g| g.id).collect();
+    if !gone.is_empty() {
+        access_grant::Entity::delete_many().filter(access_grant::Column::Id.is_in(gone)).exec(&txn).await?;
+    }
+    let now = Utc::now();
+    let new: Vec<access_grant::ActiveModel> = wanted
+        .into_iter()
+        .filter(|(target, id)| !current.iter().any(|g| g.target == *target && g.target_id == *id))
         .map(|(target, target_id)| access_grant::ActiveModel {
             id: Set(Uuid::now_v7()),
             account_id: Set(account_id),
@@ -175,9 +185,9 @@ pub async fn set_grants<C: ConnectionTrait + TransactionTrait>(
             target_id: Set(target_id),
             created_at: Set(now),
         })
-        .collect::<Vec<_>>();
-    if !grants.is_empty() {
-        access_grant::Entity::insert_many(grants).exec(&txn).await?;
+        .collect();
+    if !new.is_empty() {
+        access_grant::Entity::insert_many(new).exec(&txn).await?;
     }
     txn.commit().await?;
     Ok(organisation)

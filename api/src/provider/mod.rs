@@ -30,10 +30,12 @@ fn granted(organisation_id: Uuid, target: GrantTarget) -> SelectStatement {
         .into_query()
 }
 
+/// Granted, active and authorised: what a partner may sell.
 fn visible_products(account_id: Uuid, organisation_id: Uuid) -> sea_orm::Select<product::Entity> {
     product::Entity::find_in(account_id)
         .filter(product::Column::Id.in_subquery(granted(organisation_id, GrantTarget::Product)))
         .filter(product::Column::Active.eq(true))
+        .filter(product::Column::Authorised.eq(true))
 }
 
 fn visible_flows(account_id: Uuid, organisation_id: Uuid) -> sea_orm::Select<flow::Entity> {
@@ -65,8 +67,8 @@ pub struct ProviderQuery;
 
 #[Object]
 impl ProviderQuery {
-    /// The active products granted to the caller's organisation; `changedSince` returns only those
-    /// changed after that moment, `ids` only those products.
+    /// The active, authorised products granted to the caller's organisation; `changedSince` returns only
+    /// those changed or granted after that moment, `ids` only those products.
     #[graphql(complexity = "(first.unwrap_or(50).clamp(1, 100) as usize).saturating_mul(child_complexity)")]
     async fn provider_products(
         &self,
@@ -80,7 +82,19 @@ impl ProviderQuery {
         let organisation = principal.require_provider()?;
         let mut select = visible_products(principal.account_id, organisation);
         if let Some(since) = changed_since {
-            select = select.filter(product::Column::UpdatedAt.gt(since));
+            // Changed, or granted to the organisation, since then.
+            let granted_since = access_grant::Entity::find()
+                .select_only()
+                .column(access_grant::Column::TargetId)
+                .filter(access_grant::Column::OrganisationId.eq(organisation))
+                .filter(access_grant::Column::Target.eq(GrantTarget::Product))
+                .filter(access_grant::Column::CreatedAt.gt(since))
+                .into_query();
+            select = select.filter(
+                Condition::any()
+                    .add(product::Column::UpdatedAt.gt(since))
+                    .add(product::Column::Id.in_subquery(granted_since)),
+            );
         }
         if let Some(ids) = ids {
             let wanted: Vec<Uuid> = ids.iter().filter_map(|id| Uuid::parse_str(id.as_str()).ok()).collect();
