@@ -2502,3 +2502,84 @@ async fn built_in_fields_can_be_mapped_and_imports_respect_local_limits() {
     assert!(has_error(&errors, "remoteIds.0", "TOO_LONG"), "{errors:?}");
     assert_eq!(local_products(&a.admin).await.len(), 1, "nothing more was imported");
 }
+
+#[tokio::test]
+async fn hidden_values_are_for_admins_and_values_of_deleted_fields_for_nobody() {
+    let server = TestServer::start().await;
+    let b = provider(&server, "provider").await;
+    let margin = b
+        .admin
+        .mutate(
+            "createExtraField",
+            "mutation { createExtraField(input: {entity: PRODUCT, key: \"margin\", label: \"Marge\", fieldType: TEXT, hidden: true}) { extraField { id } userErrors { field message code } } }",
+            json!({}),
+        )
+        .await["extraField"]["id"]
+        .clone();
+    b.admin
+        .mutate(
+            "updateProduct",
+            "mutation($id: ID!) { updateProduct(input: {id: $id, product: {extraFields: [{key: \"margin\", value: \"12 procent\"}]}}) { product { id } userErrors { field message code } } }",
+            json!({"id": b.p1}),
+        )
+        .await;
+    let create_agent = "mutation { createUser(input: {username: \"verkoper\", password: \"verkoper-password\", role: AGENT}) { user { id } userErrors { field message code } } }";
+    b.admin.mutate("createUser", create_agent, json!({})).await;
+    let agent_token = server.login("provider", "verkoper", "verkoper-password").await;
+    let agent = Client::new(&server, &agent_token);
+    let read = "query($id: ID!) { product(id: $id) { extraFields { key value } } }";
+    let keys = |v: &Value| sorted(v["product"]["extraFields"].as_array().unwrap(), "key");
+    assert_eq!(keys(&b.admin.data(read, json!({"id": b.p1})).await), ["margin", "origin"]);
+    assert_eq!(keys(&agent.data(read, json!({"id": b.p1})).await), ["origin"], "agents do not see hidden fields");
+
+    // Deleting the definition hides its stored values from everyone, partners included.
+    b.admin
+        .mutate(
+            "deleteExtraField",
+            "mutation($id: ID!) { deleteExtraField(input: {id: $id}) { deletedId userErrors { field message code } } }",
+            json!({"id": margin}),
+        )
+        .await;
+    assert_eq!(keys(&b.admin.data(read, json!({"id": b.p1})).await), ["origin"]);
+    let token = Client::new(&server, &b.secret);
+    let products = nodes(&token.data(PROVIDER_PRODUCTS, json!({"ids": [b.p1]})).await["providerProducts"]);
+    assert_eq!(products[0]["extraFields"], json!([{"key": "origin", "value": "green"}]));
+}
+
+#[tokio::test]
+async fn nested_fields_do_not_lead_a_partner_outside_its_grants() {
+    let server = TestServer::start().await;
+    let b = provider(&server, "provider").await;
+    let token = Client::new(&server, &b.secret);
+    // The organisation's own grant lists are for the provider's users, not for the partner's token.
+    let error = token.error("{ me { organisation { grantedProducts { edges { node { sku } } } } } }", json!({})).await;
+    assert_eq!(error, "FORBIDDEN");
+    // P1 becomes a variant of P3, which the partner was not granted.
+    b.admin
+        .mutate(
+            "updateProduct",
+            "mutation($id: ID!, $parent: ID) { updateProduct(input: {id: $id, product: {parentId: $parent}}) { product { id } userErrors { field message code } } }",
+            json!({"id": b.p1, "parent": b.p3}),
+        )
+        .await;
+    let products = token
+        .data(
+            "query($ids: [ID!]) { providerProducts(ids: $ids) { edges { node { sku parent { sku } } } } }",
+            json!({"ids": [b.p1]}),
+        )
+        .await;
+    assert_eq!(products["providerProducts"]["edges"][0]["node"], json!({"sku": P1_SKU, "parent": null}));
+    // A question of the granted flow that also belongs to P3 does not reveal P3.
+    create_question(
+        &b.admin,
+        json!({"flowId": b.flow, "productId": b.p3, "key": "meter_number", "label": "Meternummer", "questionType": "TEXT"}),
+    )
+    .await;
+    let questions = token
+        .data("{ providerQuestions(first: 100) { edges { node { key flow { id } product { sku } } } } }", json!({}))
+        .await;
+    let question =
+        nodes(&questions["providerQuestions"]).into_iter().find(|q| q["key"] == "meter_number").expect("listed");
+    assert_eq!(question["product"], Value::Null, "{question:#}");
+    assert_eq!(question["flow"]["id"], b.flow.as_str());
+}

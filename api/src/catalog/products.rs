@@ -2,7 +2,7 @@
 
 use super::{Question, Supplier};
 use crate::error::{ApiError, ApiResult, Problems, UserErrorCode};
-use crate::extra_fields::{ExtraFieldValue, ExtraFieldValueInput, to_values, validate_values};
+use crate::extra_fields::{ExtraFieldValue, ExtraFieldValueInput, validate_values, visible_values};
 use crate::graphql::pagination::{Page, paginate};
 use crate::graphql::{ContextExt, ids, loaders, search};
 use crate::validate;
@@ -47,7 +47,8 @@ pub struct Product {
     pub product_type: ProductType,
     pub category: Option<String>,
     pub tariffs: Vec<Tariff>,
-    pub extra_fields: Vec<ExtraFieldValue>,
+    #[graphql(skip)]
+    pub stored_extra_fields: serde_json::Value,
     /// A reward that travels with each sale of this product.
     pub incentive: Option<String>,
     pub active: bool,
@@ -75,7 +76,7 @@ impl From<product::Model> for Product {
             product_type: m.product_type.into(),
             category: m.category,
             tariffs: serde_json::from_value(m.tariffs).unwrap_or_default(),
-            extra_fields: to_values(&m.extra_fields),
+            stored_extra_fields: m.extra_fields.clone(),
             incentive: m.incentive,
             active: m.active,
             authorised: m.authorised,
@@ -91,14 +92,23 @@ impl From<product::Model> for Product {
 
 #[ComplexObject]
 impl Product {
+    /// The extra-field values; hidden fields only for admins.
+    async fn extra_fields(&self, ctx: &Context<'_>) -> ApiResult<Vec<ExtraFieldValue>> {
+        visible_values(ctx, koppel_entity::enums::ExtraFieldEntity::Product, &self.stored_extra_fields).await
+    }
+
     async fn supplier(&self, ctx: &Context<'_>) -> ApiResult<Option<Supplier>> {
         let Some(id) = self.supplier_id else { return Ok(None) };
         Ok(loaders::load::<supplier::Entity>(ctx, id).await?.map(Into::into))
     }
 
-    /// The configurable product a variant belongs to.
+    /// The configurable product a variant belongs to (not shown through the provider surface, where it
+    /// may not have been granted).
     async fn parent(&self, ctx: &Context<'_>) -> ApiResult<Option<Product>> {
         let Some(id) = self.parent_id else { return Ok(None) };
+        if ctx.principal()?.integration_only() {
+            return Ok(None);
+        }
         Ok(loaders::load::<product::Entity>(ctx, id).await?.map(Into::into))
     }
 

@@ -94,13 +94,23 @@ impl From<question::Model> for Question {
 
 #[ComplexObject]
 impl Question {
+    /// The flow that asks it; through the provider surface only when that flow was granted.
     async fn flow(&self, ctx: &Context<'_>) -> ApiResult<Option<Flow>> {
         let Some(id) = self.flow_id else { return Ok(None) };
+        let principal = ctx.principal()?;
+        if principal.integration_only() && !crate::provider::flow_visible(ctx.db(), principal, id).await? {
+            return Ok(None);
+        }
         Ok(loaders::load::<flow::Entity>(ctx, id).await?.map(Into::into))
     }
 
+    /// The product that asks it; through the provider surface only when that product was granted.
     async fn product(&self, ctx: &Context<'_>) -> ApiResult<Option<Product>> {
         let Some(id) = self.product_id else { return Ok(None) };
+        let principal = ctx.principal()?;
+        if principal.integration_only() && !crate::provider::product_visible(ctx.db(), principal, id).await? {
+            return Ok(None);
+        }
         Ok(loaders::load::<product::Entity>(ctx, id).await?.map(Into::into))
     }
 }

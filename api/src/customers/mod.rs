@@ -5,7 +5,7 @@ mod service;
 pub use service::create;
 
 use crate::error::ApiResult;
-use crate::extra_fields::{ExtraFieldValue, ExtraFieldValueInput, to_values};
+use crate::extra_fields::{ExtraFieldValue, ExtraFieldValueInput, visible_values};
 use crate::graphql::pagination::{Page, paginate};
 use crate::graphql::{ContextExt, ids, search};
 use async_graphql::connection::Connection;
@@ -89,7 +89,8 @@ pub struct Customer {
     pub email: Option<String>,
     pub phone: Option<String>,
     pub addresses: Vec<Address>,
-    pub extra_fields: Vec<ExtraFieldValue>,
+    #[graphql(skip)]
+    pub stored_extra_fields: serde_json::Value,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     #[graphql(skip)]
@@ -110,7 +111,7 @@ impl From<customer::Model> for Customer {
             email: m.email,
             phone: m.phone,
             addresses: serde_json::from_value(m.addresses).unwrap_or_default(),
-            extra_fields: to_values(&m.extra_fields),
+            stored_extra_fields: m.extra_fields.clone(),
             created_at: m.created_at,
             updated_at: m.updated_at,
             uuid: m.id,
@@ -121,6 +122,11 @@ impl From<customer::Model> for Customer {
 
 #[ComplexObject]
 impl Customer {
+    /// The extra-field values; hidden fields only for admins.
+    async fn extra_fields(&self, ctx: &Context<'_>) -> ApiResult<Vec<ExtraFieldValue>> {
+        visible_values(ctx, koppel_entity::enums::ExtraFieldEntity::Customer, &self.stored_extra_fields).await
+    }
+
     /// The name to show: the company name, or first and last name.
     async fn display_name(&self) -> String {
         match (&self.company_name, self.kind) {

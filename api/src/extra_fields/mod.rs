@@ -2,7 +2,7 @@
 
 mod values;
 
-pub use values::{ExtraFieldValue, ExtraFieldValueInput, to_values, validate_values};
+pub use values::{DefinitionLoader, ExtraFieldValue, ExtraFieldValueInput, to_values, validate_values, visible_values};
 
 use crate::error::{ApiError, ApiResult, Problems, UserErrorCode};
 use crate::graphql::pagination::{Page, paginate};

@@ -19,6 +19,53 @@ pub struct ExtraFieldValue {
     pub value: String,
 }
 
+/// The values a caller may see: only keys that still have a definition (values of a deleted definition
+/// stay stored but are not shown), and hidden fields only to admins using the full API.
+pub async fn visible_values(
+    ctx: &async_graphql::Context<'_>,
+    entity: enums::ExtraFieldEntity,
+    stored: &Value,
+) -> crate::error::ApiResult<Vec<ExtraFieldValue>> {
+    use crate::graphql::ContextExt;
+    let principal = ctx.principal()?;
+    let sees_hidden = principal.is_admin() && !principal.integration_only();
+    let loader = ctx
+        .data_opt::<async_graphql::dataloader::DataLoader<DefinitionLoader>>()
+        .ok_or_else(|| crate::error::ApiError::Unauthenticated("sign in first".into()))?;
+    let definitions = loader.load_one(entity).await?.unwrap_or_default();
+    let mut values = to_values(stored);
+    values.retain(|value| definitions.iter().any(|(key, hidden)| key == &value.key && (sees_hidden || !hidden)));
+    Ok(values)
+}
+
+/// Loads the extra-field definitions of an entity once per request: `(key, hidden)` pairs.
+pub struct DefinitionLoader {
+    pub db: sea_orm::DatabaseConnection,
+    pub account_id: Uuid,
+}
+
+impl async_graphql::dataloader::Loader<enums::ExtraFieldEntity> for DefinitionLoader {
+    type Value = Vec<(String, bool)>;
+    type Error = crate::graphql::loaders::LoadError;
+
+    async fn load(
+        &self,
+        keys: &[enums::ExtraFieldEntity],
+    ) -> Result<std::collections::HashMap<enums::ExtraFieldEntity, Self::Value>, Self::Error> {
+        let rows = extra_field::Entity::find_in(self.account_id)
+            .filter(extra_field::Column::Entity.is_in(keys.iter().copied()))
+            .all(&self.db)
+            .await
+            .map_err(|e| crate::graphql::loaders::LoadError(std::sync::Arc::new(e)))?;
+        let mut map: std::collections::HashMap<_, Vec<(String, bool)>> =
+            keys.iter().map(|k| (*k, Vec::new())).collect();
+        for row in rows {
+            map.entry(row.entity).or_default().push((row.key, row.hidden));
+        }
+        Ok(map)
+    }
+}
+
 /// The stored values as a list, in key order.
 pub fn to_values(stored: &Value) -> Vec<ExtraFieldValue> {
     let mut values: Vec<ExtraFieldValue> = stored

@@ -63,6 +63,7 @@ pub fn add_loaders(
         .data(ById::<status::Entity>::loader(db.clone(), account_id))
         .data(ById::<flow::Entity>::loader(db.clone(), account_id))
         .data(ById::<organisation::Entity>::loader(db.clone(), account_id))
+        .data(DataLoader::new(crate::extra_fields::DefinitionLoader { db: db.clone(), account_id }, tokio::spawn))
 }
 
 /// Loads one row through the request's loader for its table.

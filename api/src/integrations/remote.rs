@@ -390,12 +390,27 @@ pub async fn import(
         let before = problems.len();
         let sku = crate::validate::required(&mut problems, &field, &remote.sku, 100);
         let name = attribute_value(&mut problems, &field, "name", attributes.get("name").or(Some(&remote.name)), 200);
-        let description =
-            attribute_value(&mut problems, &field, "description", attributes.get("description").or(remote.description.as_ref()), 10_000);
-        let category =
-            attribute_value(&mut problems, &field, "category", attributes.get("category").or(remote.category.as_ref()), 100);
-        let incentive =
-            attribute_value(&mut problems, &field, "incentive", attributes.get("incentive").or(remote.incentive.as_ref()), 200);
+        let description = attribute_value(
+            &mut problems,
+            &field,
+            "description",
+            attributes.get("description").or(remote.description.as_ref()),
+            10_000,
+        );
+        let category = attribute_value(
+            &mut problems,
+            &field,
+            "category",
+            attributes.get("category").or(remote.category.as_ref()),
+            100,
+        );
+        let incentive = attribute_value(
+            &mut problems,
+            &field,
+            "incentive",
+            attributes.get("incentive").or(remote.incentive.as_ref()),
+            200,
+        );
         if problems.len() > before {
             continue;
         }
@@ -458,7 +473,13 @@ pub async fn import(
 }
 
 /// An imported product attribute, checked like one entered by hand; problems name the remote product.
-fn attribute_value(problems: &mut Problems, field: &str, name: &str, value: Option<&String>, max: usize) -> Option<String> {
+fn attribute_value(
+    problems: &mut Problems,
+    field: &str,
+    name: &str,
+    value: Option<&String>,
+    max: usize,
+) -> Option<String> {
     let value = value.map(|v| v.trim()).filter(|v| !v.is_empty())?;
     if value.chars().count() > max {
         problems.add(field, UserErrorCode::TooLong, format!("the {name} would be longer than {max} characters"));

@@ -5,7 +5,7 @@ mod service;
 
 use crate::catalog::{Flow, Product};
 use crate::error::ApiResult;
-use crate::extra_fields::{ExtraFieldValue, ExtraFieldValueInput, to_values};
+use crate::extra_fields::{ExtraFieldValue, ExtraFieldValueInput, visible_values};
 use crate::graphql::pagination::{Page, paginate};
 use crate::graphql::{ContextExt, ids, search};
 use async_graphql::connection::Connection;
@@ -20,7 +20,8 @@ use uuid::Uuid;
 pub struct Organisation {
     pub id: ID,
     pub name: String,
-    pub extra_fields: Vec<ExtraFieldValue>,
+    #[graphql(skip)]
+    pub stored_extra_fields: serde_json::Value,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     #[graphql(skip)]
@@ -34,7 +35,7 @@ impl From<organisation::Model> for Organisation {
         Self {
             id: ids::to_id(m.id),
             name: m.name,
-            extra_fields: to_values(&m.extra_fields),
+            stored_extra_fields: m.extra_fields.clone(),
             created_at: m.created_at,
             updated_at: m.updated_at,
             uuid: m.id,
@@ -54,6 +55,11 @@ fn granted(organisation_id: Uuid, target: GrantTarget) -> sea_orm::sea_query::Se
 
 #[ComplexObject]
 impl Organisation {
+    /// The extra-field values; hidden fields only for admins.
+    async fn extra_fields(&self, ctx: &Context<'_>) -> ApiResult<Vec<ExtraFieldValue>> {
+        visible_values(ctx, koppel_entity::enums::ExtraFieldEntity::Organisation, &self.stored_extra_fields).await
+    }
+
     /// The products this organisation may offer.
     #[graphql(complexity = "(first.unwrap_or(50).clamp(1, 100) as usize).saturating_mul(child_complexity)")]
     async fn granted_products(
@@ -62,6 +68,7 @@ impl Organisation {
         first: Option<i32>,
         after: Option<String>,
     ) -> ApiResult<Connection<String, Product>> {
+        ctx.principal()?.require_user()?;
         let select = product::Entity::find_in(self.account_id)
             .filter(product::Column::Id.in_subquery(granted(self.uuid, GrantTarget::Product)));
         paginate(ctx.db(), select, Page::new(first, after)?, Product::from).await
@@ -75,6 +82,7 @@ impl Organisation {
         first: Option<i32>,
         after: Option<String>,
     ) -> ApiResult<Connection<String, Flow>> {
+        ctx.principal()?.require_user()?;
         let select = flow::Entity::find_in(self.account_id)
             .filter(flow::Column::Id.in_subquery(granted(self.uuid, GrantTarget::Flow)));
         paginate(ctx.db(), select, Page::new(first, after)?, Flow::from).await

@@ -168,8 +168,7 @@ pub async fn set_grants<C: ConnectionTrait + TransactionTrait>(
         .filter(access_grant::Column::OrganisationId.eq(organisation.id))
         .all(&txn)
         .await?;
-    let gone: Vec<Uuid> =
-        current.iter().filter(|g| !wanted.contains(&(g.target, g.target_id))).map(|g| g.id).collect();
+    let gone: Vec<Uuid> = current.iter().filter(|g| !wanted.contains(&(g.target, g.target_id))).map(|g| g.id).collect();
     if !gone.is_empty() {
         access_grant::Entity::delete_many().filter(access_grant::Column::Id.is_in(gone)).exec(&txn).await?;
     }

@@ -4,6 +4,7 @@
 //! idempotency key, and reads the statuses of the sales it submitted. Grants and token revocation are
 //! read on every request, so they take effect at once.
 
+use crate::auth::Principal;
 use crate::catalog::{Flow, Product, Question};
 use crate::customers::{ContactPersonInput, CreateCustomerInput, CustomerFields};
 use crate::error::{ApiError, ApiResult};
@@ -42,6 +43,18 @@ fn visible_flows(account_id: Uuid, organisation_id: Uuid) -> sea_orm::Select<flo
     flow::Entity::find_in(account_id)
         .filter(flow::Column::Id.in_subquery(granted(organisation_id, GrantTarget::Flow)))
         .filter(flow::Column::Active.eq(true))
+}
+
+/// Whether the caller's organisation may see this product (for nested fields of the provider surface).
+pub async fn product_visible(db: &impl ConnectionTrait, principal: &Principal, id: Uuid) -> ApiResult<bool> {
+    let Some(organisation) = principal.organisation_id else { return Ok(false) };
+    Ok(visible_products(principal.account_id, organisation).filter(product::Column::Id.eq(id)).one(db).await?.is_some())
+}
+
+/// Whether the caller's organisation may see this flow.
+pub async fn flow_visible(db: &impl ConnectionTrait, principal: &Principal, id: Uuid) -> ApiResult<bool> {
+    let Some(organisation) = principal.organisation_id else { return Ok(false) };
+    Ok(visible_flows(principal.account_id, organisation).filter(flow::Column::Id.eq(id)).one(db).await?.is_some())
 }
 
 /// A sale submitted by another environment: the customer travels with it.
@@ -100,21 +113,7 @@ impl ProviderQuery {
             let wanted: Vec<Uuid> = ids.iter().filter_map(|id| Uuid::parse_str(id.as_str()).ok()).collect();
             select = select.filter(product::Column::Id.is_in(wanted));
         }
-        // Hidden extra fields are internal: their values are not shared.
-        let hidden: Vec<String> = extra_field::Entity::find_in(principal.account_id)
-            .filter(extra_field::Column::Entity.eq(ExtraFieldEntity::Product))
-            .filter(extra_field::Column::Hidden.eq(true))
-            .all(ctx.db())
-            .await?
-            .into_iter()
-            .map(|f| f.key)
-            .collect();
-        paginate(ctx.db(), select, Page::new(first, after)?, |model| {
-            let mut product = Product::from(model);
-            product.extra_fields.retain(|value| !hidden.contains(&value.key));
-            product
-        })
-        .await
+        paginate(ctx.db(), select, Page::new(first, after)?, Product::from).await
     }
 
     /// The product extra fields the provider shares (hidden ones are left out).
@@ -228,21 +227,13 @@ impl ProviderMutation {
         }
         // Products and flows that are not granted do not exist for the caller.
         let product_visible = match Uuid::parse_str(input.product_id.as_str()) {
-            Ok(id) => visible_products(principal.account_id, organisation)
-                .filter(product::Column::Id.eq(id))
-                .one(db)
-                .await?
-                .is_some(),
+            Ok(id) => product_visible(db, principal, id).await?,
             Err(_) => false,
         };
         let flow_visible = match &input.flow_id {
             None => true,
             Some(id) => match Uuid::parse_str(id.as_str()) {
-                Ok(id) => visible_flows(principal.account_id, organisation)
-                    .filter(flow::Column::Id.eq(id))
-                    .one(db)
-                    .await?
-                    .is_some(),
+                Ok(id) => flow_visible(db, principal, id).await?,
                 Err(_) => false,
             },
         };
@@ -301,11 +292,7 @@ impl ProviderMutation {
     }
 }
 
-async fn find_submitted(
-    db: &impl ConnectionTrait,
-    principal: &crate::auth::Principal,
-    key: &str,
-) -> ApiResult<Option<sale::Model>> {
+async fn find_submitted(db: &impl ConnectionTrait, principal: &Principal, key: &str) -> ApiResult<Option<sale::Model>> {
     Ok(sale::Entity::find_in(principal.account_id)
         .filter(sale::Column::AgentId.eq(principal.user_id))
         .filter(sale::Column::IdempotencyKey.eq(key))
