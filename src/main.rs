@@ -66,6 +66,13 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve { demo, mut config } => {
             init_tracing(&config.log_format);
             if demo {
+                // The demo accounts have a published password: keep them off the network.
+                if !config.bind.ip().is_loopback() {
+                    anyhow::bail!(
+                        "--demo only listens on a loopback address (KOPPEL_BIND={}): its passwords are public",
+                        config.bind
+                    );
+                }
                 config.allow_private_remotes = true;
             }
             let server = koppel_api::start(config).await?;

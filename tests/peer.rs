@@ -2098,6 +2098,16 @@ async fn question_mappings_warn_about_what_would_make_sales_fail_at_the_remote()
         .await;
     let warnings = warnings_of(&payload);
     assert!(warnings.iter().any(|w| w.contains("text") && w.contains("select")), "{warnings:?}");
+    // The warning stays on the mapping, for whoever looks later.
+    let kept = a
+        .admin
+        .data(
+            "query($id: ID!) { integration(id: $id) { questionMappings { remoteQuestionKey warnings } } }",
+            json!({"id": a.integration}),
+        )
+        .await;
+    let stored = kept["integration"]["questionMappings"][0]["warnings"].as_array().unwrap().clone();
+    assert!(stored.iter().any(|w| w.as_str().unwrap().contains("select")), "{kept:#}");
 
     // Refused: options that do not exist on either side, unknown remote questions, unknown local ones.
     let cases = [

@@ -754,3 +754,16 @@ async fn a_valid_sale_keeps_its_answers_and_starts_as_new() {
     }
     assert_eq!(count(&server, &setup.admin, "sales").await, 1);
 }
+
+#[tokio::test]
+async fn control_characters_are_refused_on_every_database() {
+    let server = TestServer::start().await;
+    let admin = server.admin("acme").await;
+    let create = "mutation($input: CreateCustomerInput!) { createCustomer(input: $input) { customer { id } userErrors { field code } } }";
+    let input = json!({"input": {"customer": {"kind": "PERSON", "lastName": "Jan\u{0}sen"}}});
+    let response = server.gql_ok(Some(&admin.token), create, input).await;
+    assert_eq!(response["createCustomer"]["customer"], Value::Null);
+    assert_eq!(response["createCustomer"]["userErrors"], json!([{"field": "customer.lastName", "code": "INVALID"}]));
+    let count = server.gql_ok(Some(&admin.token), "{ customers { edges { cursor } } }", json!({})).await;
+    assert!(count["customers"]["edges"].as_array().unwrap().is_empty(), "nothing was written");
+}

@@ -211,6 +211,8 @@ Koppel demo: open http://{addr}/graphql
   provider  account {PROVIDER}  user admin  password {PASSWORD}   (20 energy products, a flow with questions)
   consumer  account {CONSUMER}  user admin  password {PASSWORD}   (a peer integration to the provider)
 
+  These passwords are public: do not run a server holding the demo accounts on a network address.
+
 1. Sign in as the consumer:
    mutation {{ login(input: {{account: "{CONSUMER}", username: "admin", password: "{PASSWORD}"}}) {{ session {{ token }} }} }}
    and put {{"Authorization": "Bearer <token>"}} in the Headers tab.

@@ -14,6 +14,8 @@ pub struct Model {
     pub local_question_id: Uuid,
     /// A JSON array of `{remote, local}` option values.
     pub option_mappings: Json,
+    /// Why sales may fail at the remote although the mapping is valid: a JSON array of messages.
+    pub warnings: Json,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -154,6 +154,7 @@ impl MigrationTrait for Migration {
                     .col(string_len("remote_question", 200))
                     .col(uuid("local_question_id"))
                     .col(json_binary("option_mappings"))
+                    .col(json_binary("warnings"))
                     .foreign_key(&mut fk("question_mappings", "account_id", "accounts", ForeignKeyAction::Cascade))
                     .foreign_key(&mut fk(
                         "question_mappings",

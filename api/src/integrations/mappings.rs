@@ -244,6 +244,8 @@ pub struct QuestionMapping {
     pub remote_question_key: String,
     pub local_question: Question,
     pub options: Vec<ValueMapping>,
+    /// Mismatches found when the mapping was saved (type, options, required, validations).
+    pub warnings: Vec<String>,
 }
 
 pub async fn question_mappings(
@@ -266,6 +268,7 @@ pub async fn question_mappings(
                 remote_question_key: r.remote_question,
                 local_question: local.clone().into(),
                 options: serde_json::from_value(r.option_mappings).unwrap_or_default(),
+                warnings: serde_json::from_value(r.warnings).unwrap_or_default(),
             })
         })
         .collect())
@@ -727,7 +730,10 @@ async fn set_question_mappings(
                 );
             }
         }
-        warnings.extend(compatibility(&field, &local, remote_question, &mapping.options));
+        let found = compatibility(&field, &local, remote_question, &mapping.options);
+        let messages: Vec<&str> = found.iter().map(|w| w.message.as_str()).collect();
+        let stored_warnings = serde_json::to_value(&messages).expect("serialises");
+        warnings.extend(found);
         rows.push(question_mapping::ActiveModel {
             id: Set(Uuid::now_v7()),
             account_id: Set(integration.account_id),
@@ -735,6 +741,7 @@ async fn set_question_mappings(
             remote_question: Set(mapping.remote_question_key.clone()),
             local_question_id: Set(local.id),
             option_mappings: Set(serde_json::to_value(&mapping.options).expect("serialises")),
+            warnings: Set(stored_warnings),
         });
     }
     problems.into_result()?;

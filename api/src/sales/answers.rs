@@ -15,6 +15,14 @@ pub fn check(
     let mut given: Map<String, Value> = Map::new();
     for (key, value) in answers {
         let key = key.trim();
+        if contains_control_characters(value) || crate::validate::has_control_characters(key) {
+            problems.add(
+                format!("answers.{key}"),
+                UserErrorCode::Invalid,
+                format!("{key} contains control characters"),
+            );
+            continue;
+        }
         if given.contains_key(key) {
             problems.add(format!("answers.{key}"), UserErrorCode::Invalid, format!("{key} is answered twice"));
         } else if !questions.iter().any(|q| q.key == key) {
@@ -53,6 +61,17 @@ pub fn check(
         }
     }
     stored
+}
+
+fn contains_control_characters(value: &Value) -> bool {
+    match value {
+        Value::String(s) => crate::validate::has_control_characters(s),
+        Value::Array(items) => items.iter().any(contains_control_characters),
+        Value::Object(map) => {
+            map.iter().any(|(k, v)| crate::validate::has_control_characters(k) || contains_control_characters(v))
+        }
+        _ => false,
+    }
 }
 
 fn is_empty(value: &Value) -> bool {
