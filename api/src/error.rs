@@ -132,6 +132,12 @@ impl From<koppel_daemon::connectors::ConnectorError> for ApiError {
 
 impl From<DbErr> for ApiError {
     fn from(error: DbErr) -> Self {
+        // Validation checks uniqueness before writing; a violation here means a concurrent request
+        // wrote the same thing first. That is worth a retry, not an incident.
+        if matches!(error.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))) {
+            tracing::info!(%error, "unique constraint raced");
+            return Self::Conflict("another request changed the same record at the same time; try again".into());
+        }
         Self::internal(error)
     }
 }

@@ -8,3 +8,4 @@
 pub mod connectors;
 pub mod mapping;
 pub mod net;
+pub mod reconcile;

@@ -5,6 +5,7 @@ mod kinds;
 mod mappings;
 mod remote;
 mod service;
+mod sync;
 
 pub use kinds::IntegrationKind;
 pub use service::connector_for;
@@ -309,7 +310,12 @@ impl IntegrationMutationRoot {
 }
 
 #[derive(MergedObject, Default)]
-pub struct IntegrationQuery(IntegrationQueryRoot, remote::RemoteQuery);
+pub struct IntegrationQuery(IntegrationQueryRoot, remote::RemoteQuery, sync::SyncQuery);
 
 #[derive(MergedObject, Default)]
-pub struct IntegrationMutation(IntegrationMutationRoot, remote::RemoteMutation, mappings::MappingMutation);
+pub struct IntegrationMutation(
+    IntegrationMutationRoot,
+    remote::RemoteMutation,
+    mappings::MappingMutation,
+    sync::SyncMutation,
+);

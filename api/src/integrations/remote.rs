@@ -281,9 +281,20 @@ pub async fn import(
         }
     }
     problems.into_result()?;
-    let mut problems = Problems::new();
+    let wanted = wanted.into_iter().map(|(i, remote)| (format!("remoteIds.{i}"), remote)).collect();
+    store_products(&state.db, integration, wanted).await
+}
 
-    let db = &state.db;
+/// Creates or refreshes local products from remote ones, all or nothing: the remote supplier becomes a
+/// local supplier once, extra fields go through the product data mapping, new products start not
+/// authorised, and each product is linked to its twin with the remote content hash. Problems name the
+/// `field` given with each remote product.
+pub async fn store_products(
+    db: &sea_orm::DatabaseConnection,
+    integration: &integration::Model,
+    wanted: Vec<(String, Remote)>,
+) -> ApiResult<Vec<product::Model>> {
+    let mut problems = Problems::new();
     let mappings = daemon_mappings(&load_field_mappings(db, integration, Some("product")).await?);
     let definitions = extra_field::Entity::find_in(integration.account_id)
         .filter(extra_field::Column::Entity.eq(ExtraFieldEntity::Product))
@@ -293,8 +304,7 @@ pub async fn import(
     let now = Utc::now();
     let mut suppliers: HashMap<String, Uuid> = HashMap::new();
     let mut imported = Vec::new();
-    for (i, remote) in wanted {
-        let field = format!("remoteIds.{i}");
+    for (field, remote) in wanted {
         let supplier_id = match &remote.supplier {
             Some(remote_supplier) => Some(match suppliers.get(&remote_supplier.id) {
                 Some(id) => *id,

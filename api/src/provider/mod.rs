@@ -281,7 +281,7 @@ impl ProviderMutation {
             Err(error) => {
                 txn.rollback().await?;
                 // A concurrent submission with the same key won the race: answer with its sale.
-                if matches!(error, ApiError::Internal(_))
+                if matches!(error, ApiError::Internal(_) | ApiError::Conflict(_))
                     && let Some(existing) = find_submitted(db, principal, &key).await?
                 {
                     return SubmitSalePayload::from_result(Ok(existing.into()));

@@ -1,0 +1,9 @@
+//! Reconciliation: level-triggered passes that compare local and remote state and compute a plan.
+//!
+//! [`plan`] is pure: it takes the linked local records, the remote records and the integration's
+//! missing-record policy, and says what to create, update, leave alone, and do with records gone at the
+//! remote. Running it again on the result of applying it yields a plan with no changes.
+
+mod plan;
+
+pub use plan::{LocalRecord, MissingAction, Plan, PlanLimits, RemoteRecord, plan};
