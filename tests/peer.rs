@@ -2739,3 +2739,43 @@ async fn sync_now_against_an_unreachable_remote_changes_nothing() {
     assert_eq!(products.len(), 2);
     assert!(products.iter().all(|p| p["active"] == true), "{products:?}");
 }
+
+#[tokio::test]
+async fn the_provider_questions_cost_the_same_few_statements_however_many_there_are() {
+    let server = TestServer::start().await;
+    let b = provider(&server, "provider").await;
+    let token = Client::new(&server, &b.secret);
+    let query = "{ providerQuestions(first: 100) { edges { node { key flow { id } product { id } } } } }";
+    create_question(
+        &b.admin,
+        json!({"flowId": b.flow, "productId": b.p1, "key": "first_extra", "label": "Extra", "questionType": "TEXT"}),
+    )
+    .await;
+    // The token's first use records `lastUsedAt`; measure after it.
+    token.data("{ me { username } }", json!({})).await;
+    let mut costs = Vec::new();
+    for round in 0..2 {
+        if round == 1 {
+            // Ten more questions, half on a granted product, half on one that is not.
+            for i in 0..10 {
+                let product = if i % 2 == 0 { &b.p1 } else { &b.p3 };
+                create_question(
+                    &b.admin,
+                    json!({"flowId": b.flow, "productId": product, "key": format!("extra_{i}"), "label": "Extra", "questionType": "TEXT"}),
+                )
+                .await;
+            }
+        }
+        // The lowest of three: a loaded machine can split one DataLoader batch in two, never merge two.
+        let mut cheapest = u64::MAX;
+        let mut listed = Vec::new();
+        for _ in 0..3 {
+            let before = server.metrics_statements().await;
+            listed = nodes(&token.data(query, json!({})).await["providerQuestions"]);
+            cheapest = cheapest.min(server.metrics_statements().await - before);
+        }
+        costs.push((listed.len(), cheapest));
+    }
+    assert!(costs[1].0 >= costs[0].0 + 10, "{costs:?}");
+    assert_eq!(costs[0].1, costs[1].1, "the same number of statements for more questions: {costs:?}");
+}

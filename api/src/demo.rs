@@ -21,7 +21,7 @@ async fn run(state: &AppState, user: &user::Model, query: &str, variables: Value
     let schema = build_schema(&state.config);
     let principal = Principal::new(user, Credential::Login);
     let request = async_graphql::Request::new(query).variables(async_graphql::Variables::from_json(variables));
-    let request = loaders::add_loaders(request.data(state.clone()), &state.db, user.account_id).data(principal);
+    let request = loaders::add_loaders(request.data(state.clone()), &state.db, &principal).data(principal);
     let response = schema.execute(request).await;
     if !response.errors.is_empty() {
         bail!("demo step failed: {:?}\n{query}", response.errors);

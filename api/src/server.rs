@@ -148,7 +148,7 @@ async fn graphql_post(
         .map(|mut request| {
             request = request.data(state.clone());
             if let Some(principal) = &principal {
-                request = loaders::add_loaders(request, &state.db, principal.account_id).data(principal.clone());
+                request = loaders::add_loaders(request, &state.db, principal).data(principal.clone());
             }
             request
         })

@@ -98,7 +98,9 @@ impl Question {
     async fn flow(&self, ctx: &Context<'_>) -> ApiResult<Option<Flow>> {
         let Some(id) = self.flow_id else { return Ok(None) };
         let principal = ctx.principal()?;
-        if principal.integration_only() && !crate::provider::flow_visible(ctx.db(), principal, id).await? {
+        if principal.integration_only()
+            && !crate::provider::visible(ctx, crate::provider::CatalogueItem::Flow(id)).await?
+        {
             return Ok(None);
         }
         Ok(loaders::load::<flow::Entity>(ctx, id).await?.map(Into::into))
@@ -108,7 +110,9 @@ impl Question {
     async fn product(&self, ctx: &Context<'_>) -> ApiResult<Option<Product>> {
         let Some(id) = self.product_id else { return Ok(None) };
         let principal = ctx.principal()?;
-        if principal.integration_only() && !crate::provider::product_visible(ctx.db(), principal, id).await? {
+        if principal.integration_only()
+            && !crate::provider::visible(ctx, crate::provider::CatalogueItem::Product(id)).await?
+        {
             return Ok(None);
         }
         Ok(loaders::load::<product::Entity>(ctx, id).await?.map(Into::into))

@@ -52,8 +52,9 @@ where
 pub fn add_loaders(
     request: async_graphql::Request,
     db: &DatabaseConnection,
-    account_id: Uuid,
+    principal: &crate::auth::Principal,
 ) -> async_graphql::Request {
+    let account_id = principal.account_id;
     use koppel_entity::{customer, flow, organisation, product, status, supplier, user};
     request
         .data(ById::<product::Entity>::loader(db.clone(), account_id))
@@ -64,6 +65,10 @@ pub fn add_loaders(
         .data(ById::<flow::Entity>::loader(db.clone(), account_id))
         .data(ById::<organisation::Entity>::loader(db.clone(), account_id))
         .data(DataLoader::new(crate::extra_fields::DefinitionLoader { db: db.clone(), account_id }, tokio::spawn))
+        .data(DataLoader::new(
+            crate::provider::Visibility { db: db.clone(), account_id, organisation_id: principal.organisation_id },
+            tokio::spawn,
+        ))
 }
 
 /// Loads one row through the request's loader for its table.
