@@ -44,7 +44,8 @@ impl From<organisation::Model> for Organisation {
     }
 }
 
-fn granted(organisation_id: Uuid, target: GrantTarget) -> sea_orm::sea_query::SelectStatement {
+/// The ids an organisation was granted, of one kind, as a subquery.
+pub(crate) fn granted(organisation_id: Uuid, target: GrantTarget) -> sea_orm::sea_query::SelectStatement {
     access_grant::Entity::find()
         .select_only()
         .column(access_grant::Column::TargetId)

@@ -11,6 +11,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extra_fields::ExtraField;
 use crate::graphql::pagination::{Page, paginate};
 use crate::graphql::{ContextExt, ids};
+use crate::organisations::granted;
 use crate::sales::{AnswerInput, CreateSaleInput, OptIn, Sale};
 use crate::statuses::Status;
 use async_graphql::connection::Connection;
@@ -18,18 +19,8 @@ use async_graphql::{Context, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
 use koppel_entity::enums::{ExtraFieldEntity, GrantTarget};
 use koppel_entity::{Scoped, access_grant, extra_field, flow, product, question, sale, status};
-use sea_orm::sea_query::SelectStatement;
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait};
 use uuid::Uuid;
-
-fn granted(organisation_id: Uuid, target: GrantTarget) -> SelectStatement {
-    access_grant::Entity::find()
-        .select_only()
-        .column(access_grant::Column::TargetId)
-        .filter(access_grant::Column::OrganisationId.eq(organisation_id))
-        .filter(access_grant::Column::Target.eq(target))
-        .into_query()
-}
 
 /// Granted, active and authorised: what a partner may sell.
 fn visible_products(account_id: Uuid, organisation_id: Uuid) -> sea_orm::Select<product::Entity> {
