@@ -2602,7 +2602,7 @@ const RECONCILE_PLAN: &str = "query($id: ID!) { reconcilePlan(integrationId: $id
   applied updated unchanged deactivated deleted ignored notImported heldBack policy lastSyncedAt
   changes { remoteId sku productId action note } } }";
 const SYNC_NOW: &str = "mutation($id: ID!) { syncNow(input: {integrationId: $id}) { report {
-  applied updated unchanged deactivated deleted ignored notImported heldBack policy lastSyncedAt
+  applied updated unchanged deactivated deleted ignored notImported failed heldBack policy lastSyncedAt
   changes { remoteId sku productId action note } } userErrors { field message code } } }";
 
 /// A and B connected, with P1 and P2 imported by A.
@@ -2718,9 +2718,14 @@ async fn a_pass_that_would_remove_too_much_holds_back_and_a_product_with_sales_i
     let report = a.admin.mutate("syncNow", SYNC_NOW, json!({"id": a.integration})).await["report"].clone();
     assert_eq!(action_of(&report, P2_SKU), "DEACTIVATE", "{report:#}");
     let change = report["changes"].as_array().unwrap().iter().find(|c| c["sku"] == P2_SKU).unwrap().clone();
-    assert!(change["note"].as_str().unwrap().contains("1 sales"), "{change:#}");
+    assert!(change["note"].as_str().unwrap().contains("sales refer to it"), "{change:#}");
     let products = local_products(&a.admin).await;
     assert_eq!(products.len(), 2, "the sold product is kept");
+    // And it settles: the next pass neither deactivates it again nor moves "last synchronised".
+    let again = a.admin.mutate("syncNow", SYNC_NOW, json!({"id": a.integration})).await["report"].clone();
+    assert_eq!(action_of(&again, P2_SKU), "IGNORE", "{again:#}");
+    assert_eq!((again["deactivated"].as_i64(), again["deleted"].as_i64()), (Some(0), Some(0)));
+    assert_eq!(again["lastSyncedAt"], report["lastSyncedAt"]);
 }
 
 #[tokio::test]
@@ -2778,4 +2783,63 @@ async fn the_provider_questions_cost_the_same_few_statements_however_many_there_
     }
     assert!(costs[1].0 >= costs[0].0 + 10, "{costs:?}");
     assert_eq!(costs[0].1, costs[1].1, "the same number of statements for more questions: {costs:?}");
+}
+
+#[tokio::test]
+async fn a_changed_mapping_refreshes_the_products_and_a_refused_product_does_not_stop_the_others() {
+    let server = peer_server().await;
+    let (b, a) = imported(&server).await;
+    let field = "mutation($i: CreateExtraFieldInput!) { createExtraField(input: $i) { extraField { id } userErrors { field message code } } }";
+    a.admin
+        .mutate("createExtraField", field, json!({"i": {"entity": "PRODUCT", "key": "bron", "label": "Bron", "fieldType": "SELECT", "options": ["groen", "grijs"]}}))
+        .await;
+    // A new mapping: every imported product is due for a refresh, and gets the mapped value.
+    let mapping = json!({"i": {"integrationId": a.integration, "entity": "product", "mappings": [
+        {"remoteField": "origin", "targetKind": "EXTRA_FIELD", "target": "bron",
+         "values": [{"remote": "green", "local": "groen"}, {"remote": "grey", "local": "grijs"}]}]}});
+    a.admin.mutate("setFieldMappings", FIELD_MAPPINGS, mapping).await;
+    let report = a.admin.mutate("syncNow", SYNC_NOW, json!({"id": a.integration})).await["report"].clone();
+    assert_eq!(report["updated"], 2, "{report:#}");
+    let fields = nodes(
+        &a.admin.data("{ products { edges { node { sku extraFields { key value } } } } }", json!({})).await["products"],
+    );
+    let p1 = fields.iter().find(|p| p["sku"] == P1_SKU).unwrap();
+    assert!(p1["extraFields"].as_array().unwrap().contains(&json!({"key": "bron", "value": "groen"})), "{p1:#}");
+
+    // B gives P1 an origin A's mapping cannot place, and changes P2's tariff: P2 is refreshed, P1 fails.
+    create_select_option(&b.admin).await;
+    b.admin
+        .mutate(
+            "updateProduct",
+            "mutation($id: ID!) { updateProduct(input: {id: $id, product: {extraFields: [{key: \"origin\", value: \"wind\"}]}}) { product { id } userErrors { field message code } } }",
+            json!({"id": b.p1}),
+        )
+        .await;
+    b.admin
+        .mutate(
+            "updateProduct",
+            "mutation($id: ID!, $t: [TariffInput!]) { updateProduct(input: {id: $id, product: {tariffs: $t}}) { product { id } userErrors { field message code } } }",
+            json!({"id": b.p2, "t": tariffs("0.11111", "6.99")}),
+        )
+        .await;
+    let report = a.admin.mutate("syncNow", SYNC_NOW, json!({"id": a.integration})).await["report"].clone();
+    assert_eq!(action_of(&report, P1_SKU), "FAILED", "{report:#}");
+    assert_eq!(action_of(&report, P2_SKU), "UPDATE");
+    let failed = report["changes"].as_array().unwrap().iter().find(|c| c["sku"] == P1_SKU).unwrap().clone();
+    assert!(failed["note"].as_str().unwrap().contains("wind"), "{failed:#}");
+}
+
+/// Adds `wind` to B's `origin` options.
+async fn create_select_option(admin: &Client<'_>) {
+    let fields = nodes(
+        &admin.data("{ extraFields(entity: PRODUCT) { edges { node { id key options } } } }", json!({})).await["extraFields"],
+    );
+    let origin = fields.iter().find(|f| f["key"] == "origin").unwrap();
+    admin
+        .mutate(
+            "updateExtraField",
+            "mutation($id: ID!) { updateExtraField(input: {id: $id, options: [\"grey\", \"green\", \"wind\"]}) { extraField { id } userErrors { field message code } } }",
+            json!({"id": origin["id"]}),
+        )
+        .await;
 }

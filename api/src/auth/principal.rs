@@ -71,6 +71,12 @@ impl Principal {
         })
     }
 
+    /// Whether the caller sees only what its organisation was granted: integration-only tokens, and
+    /// integration users however they signed in.
+    pub fn limited_to_grants(&self) -> bool {
+        self.integration_only() || self.role == Role::Integration
+    }
+
     pub fn is_admin(&self) -> bool {
         self.role == Role::Admin
     }

@@ -106,7 +106,7 @@ impl Product {
     /// may not have been granted).
     async fn parent(&self, ctx: &Context<'_>) -> ApiResult<Option<Product>> {
         let Some(id) = self.parent_id else { return Ok(None) };
-        if ctx.principal()?.integration_only() {
+        if ctx.principal()?.limited_to_grants() {
             return Ok(None);
         }
         Ok(loaders::load::<product::Entity>(ctx, id).await?.map(Into::into))

@@ -98,7 +98,7 @@ impl Question {
     async fn flow(&self, ctx: &Context<'_>) -> ApiResult<Option<Flow>> {
         let Some(id) = self.flow_id else { return Ok(None) };
         let principal = ctx.principal()?;
-        if principal.integration_only()
+        if principal.limited_to_grants()
             && !crate::provider::visible(ctx, crate::provider::CatalogueItem::Flow(id)).await?
         {
             return Ok(None);
@@ -110,7 +110,7 @@ impl Question {
     async fn product(&self, ctx: &Context<'_>) -> ApiResult<Option<Product>> {
         let Some(id) = self.product_id else { return Ok(None) };
         let principal = ctx.principal()?;
-        if principal.integration_only()
+        if principal.limited_to_grants()
             && !crate::provider::visible(ctx, crate::provider::CatalogueItem::Product(id)).await?
         {
             return Ok(None);

@@ -14,7 +14,9 @@ use koppel_daemon::connectors::{ListRequest, RemoteProduct as Remote};
 use koppel_daemon::mapping::{TargetKind, map_fields};
 use koppel_entity::enums::{ExtraFieldEntity, ExtraFieldType, ProductType};
 use koppel_entity::{Scoped, extra_field, integration, product, remote_link, supplier};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionSession, TransactionTrait,
+};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -289,13 +291,14 @@ pub async fn import(
 /// local supplier once, extra fields go through the product data mapping, new products start not
 /// authorised, and each product is linked to its twin with the remote content hash. Problems name the
 /// `field` given with each remote product.
-pub async fn store_products(
-    db: &sea_orm::DatabaseConnection,
+pub async fn store_products<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
     integration: &integration::Model,
     wanted: Vec<(String, Remote)>,
 ) -> ApiResult<Vec<product::Model>> {
     let mut problems = Problems::new();
-    let mappings = daemon_mappings(&load_field_mappings(db, integration, Some("product")).await?);
+    let mapping_rows = load_field_mappings(db, integration, Some("product")).await?;
+    let mappings = daemon_mappings(&mapping_rows);
     let definitions = extra_field::Entity::find_in(integration.account_id)
         .filter(extra_field::Column::Entity.eq(ExtraFieldEntity::Product))
         .all(db)
@@ -305,6 +308,11 @@ pub async fn store_products(
     let mut suppliers: HashMap<String, Uuid> = HashMap::new();
     let mut imported = Vec::new();
     for (field, remote) in wanted {
+        let before = problems.len();
+        check_remote(&mut problems, &field, &remote);
+        if problems.len() > before {
+            continue;
+        }
         let supplier_id = match &remote.supplier {
             Some(remote_supplier) => Some(match suppliers.get(&remote_supplier.id) {
                 Some(id) => *id,
@@ -429,9 +437,21 @@ pub async fn store_products(
         let tariffs = serde_json::to_value(&remote.tariffs).expect("serialises");
         let model = match linked {
             Some(local) => {
+                if local.sku != sku {
+                    let taken = product::Entity::find_in(integration.account_id)
+                        .filter(product::Column::Sku.eq(&sku))
+                        .filter(product::Column::Id.ne(local.id))
+                        .one(&txn)
+                        .await?;
+                    if taken.is_some() {
+                        problems.add(&field, UserErrorCode::Taken, format!("a local product already uses SKU {sku}"));
+                        continue;
+                    }
+                }
                 let mut merged = local.extra_fields.as_object().cloned().unwrap_or_default();
                 merged.extend(extra);
                 let mut active: product::ActiveModel = local.into();
+                active.sku = Set(sku);
                 active.name = Set(name.unwrap_or_default());
                 active.description = Set(description);
                 active.category = Set(category);
@@ -466,8 +486,8 @@ pub async fn store_products(
                 .await?
             }
         };
-        upsert_link(&txn, integration, "product", model.id, &remote.id, &remote.content_hash(), existing_link, now)
-            .await?;
+        let hash = link_hash(&remote, &mapping_rows);
+        upsert_link(&txn, integration, "product", model.id, &remote.id, &hash, existing_link, now).await?;
         imported.push(model);
     }
     if !problems.is_empty() {
@@ -482,6 +502,60 @@ pub async fn store_products(
     Ok(imported)
 }
 
+/// The content hash a product link keeps: the remote record and the mappings it went through, so that a
+/// changed mapping refreshes the products on the next sync.
+pub fn link_hash(remote: &Remote, mappings: &[koppel_entity::field_mapping::Model]) -> String {
+    use sha2::{Digest, Sha256};
+    let fingerprint: Vec<_> = mappings
+        .iter()
+        .map(|m| (&m.remote_field, &m.target_kind, &m.target, &m.transforms, &m.value_mappings))
+        .collect();
+    let mut hasher = Sha256::new();
+    hasher.update(remote.content_hash().as_bytes());
+    hasher.update(serde_json::to_vec(&fingerprint).expect("serialises"));
+    hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// What the remote sends must fit where it goes, on every database: lengths and no control characters.
+fn check_remote(problems: &mut Problems, field: &str, remote: &Remote) {
+    let mut check = |what: &str, value: Option<&str>, max: usize| {
+        let Some(value) = value else { return };
+        if value.chars().count() > max {
+            problems.add(
+                field,
+                UserErrorCode::TooLong,
+                format!("{}: the {what} is longer than {max} characters", remote.sku),
+            );
+        }
+        if crate::validate::has_control_characters(value) {
+            problems.add(
+                field,
+                UserErrorCode::Invalid,
+                format!("{}: the {what} contains control characters", remote.sku),
+            );
+        }
+    };
+    check("remote id", Some(&remote.id), 200);
+    if let Some(supplier) = &remote.supplier {
+        check("supplier id", Some(&supplier.id), 200);
+        check("supplier name", Some(&supplier.name), 200);
+        check("supplier contact", supplier.contact_name.as_deref(), 200);
+        check("supplier e-mail", supplier.email.as_deref(), 254);
+        check("supplier phone", supplier.phone.as_deref(), 50);
+        check("supplier website", supplier.website.as_deref(), 500);
+        check("supplier logo", supplier.logo_url.as_deref(), 500);
+    }
+    for tariff in &remote.tariffs {
+        check("tariff code", Some(&tariff.code), 64);
+        check("tariff label", Some(&tariff.label), 200);
+        check("tariff amount", Some(&tariff.amount), 64);
+        check("tariff unit", Some(&tariff.unit), 32);
+    }
+    for (key, value) in &remote.fields {
+        check(&format!("field {key}"), Some(value), 5000);
+    }
+}
+
 /// An imported product attribute, checked like one entered by hand; problems name the remote product.
 fn attribute_value(
     problems: &mut Problems,
@@ -494,8 +568,8 @@ fn attribute_value(
     if value.chars().count() > max {
         problems.add(field, UserErrorCode::TooLong, format!("the {name} would be longer than {max} characters"));
     }
-    if value.contains('\0') {
-        problems.add(field, UserErrorCode::Invalid, format!("the {name} contains a NUL character"));
+    if crate::validate::has_control_characters(value) {
+        problems.add(field, UserErrorCode::Invalid, format!("the {name} contains control characters"));
     }
     Some(value.to_owned())
 }

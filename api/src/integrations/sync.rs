@@ -5,19 +5,21 @@
 //! `lastSyncedAt` moves only when something changed.
 
 use super::MissingRecordPolicy;
-use super::remote::store_products;
+use super::mappings::load_field_mappings;
+use super::remote::{link_hash, store_products};
 use super::service::{self, connector_for, policies_of};
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::graphql::{ContextExt, ids};
 use crate::state::AppState;
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use koppel_daemon::connectors::{ListRequest, RemoteProduct};
 use koppel_daemon::reconcile::{self, LocalRecord, MissingAction, PlanLimits, RemoteRecord};
-use koppel_entity::{Scoped, integration, product, remote_link, sale};
+use koppel_entity::enums::GrantTarget;
+use koppel_entity::{Scoped, access_grant, integration, product, remote_link, sale};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
-use std::collections::HashMap;
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait, Set};
+use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
 /// At most this many remote pages of 100 are read in one pass.
@@ -36,6 +38,8 @@ pub enum SyncAction {
     Ignore,
     /// At the remote but not imported (import it to sync it).
     NotImported,
+    /// Changed at the remote, but the local rules refuse the new version (see the note).
+    Failed,
 }
 
 #[derive(SimpleObject, Clone)]
@@ -59,6 +63,7 @@ pub struct SyncReport {
     pub deleted: i32,
     pub ignored: i32,
     pub not_imported: i32,
+    pub failed: i32,
     /// Why records gone at the remote were left alone (a partial read, or too many at once).
     pub held_back: Option<String>,
     pub policy: MissingRecordPolicy,
@@ -99,14 +104,26 @@ impl SyncMutation {
     }
 }
 
-/// Reads every remote page; a failure after the first page gives what was read and `complete = false`.
+/// The most of a remote catalogue one pass holds in memory; a larger one is read in part (and then
+/// nothing is deactivated or deleted).
+const MAX_REMOTE_BYTES: usize = 64 * 1024 * 1024;
+
+/// Reads every remote page; a failure after the first page, a remote that sends more than it was asked
+/// for, or a catalogue over the size limit gives what was read and `complete = false`.
 async fn read_remote(connector: &dyn koppel_daemon::connectors::Connector) -> ApiResult<(Vec<RemoteProduct>, bool)> {
     let mut products = Vec::new();
+    let mut bytes = 0usize;
     let mut after = None;
     for page_number in 0..MAX_PAGES {
         match connector.products(ListRequest { first: 100, after: after.take(), changed_since: None }).await {
             Ok(page) => {
+                let oversized = page.items.len() > 100;
+                bytes += page.items.iter().map(|p| serde_json::to_vec(p).map_or(0, |v| v.len())).sum::<usize>();
                 products.extend(page.items);
+                if oversized || bytes > MAX_REMOTE_BYTES {
+                    tracing::warn!(pages = page_number + 1, bytes, "remote catalogue too large: read in part");
+                    return Ok((products, false));
+                }
                 match page.next {
                     Some(next) => after = Some(next),
                     None => return Ok((products, true)),
@@ -122,25 +139,55 @@ async fn read_remote(connector: &dyn koppel_daemon::connectors::Connector) -> Ap
     Ok((products, false))
 }
 
+fn plan_action(policy: MissingRecordPolicy) -> MissingAction {
+    match policy {
+        MissingRecordPolicy::Ignore => MissingAction::Ignore,
+        MissingRecordPolicy::Deactivate => MissingAction::Deactivate,
+        MissingRecordPolicy::Delete => MissingAction::Delete,
+    }
+}
+
 pub async fn product_pass(state: &AppState, integration: &integration::Model, apply: bool) -> ApiResult<SyncReport> {
     let db = &state.db;
     let connector = connector_for(state, integration, integration.mode).await?;
     let (remote, complete) = read_remote(connector.as_ref()).await?;
-    let links = remote_link::Entity::find_in(integration.account_id)
+    let links: HashMap<Uuid, remote_link::Model> = remote_link::Entity::find_in(integration.account_id)
         .filter(remote_link::Column::IntegrationId.eq(integration.id))
         .filter(remote_link::Column::Entity.eq("product"))
         .all(db)
-        .await?;
-    let products: HashMap<Uuid, product::Model> =
-        product::Entity::find_by_ids_in(integration.account_id, links.iter().map(|l| l.local_id))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|p| (p.id, p))
-            .collect();
+        .await?
+        .into_iter()
+        .map(|l| (l.local_id, l))
+        .collect();
+    let linked_ids = || {
+        remote_link::Entity::find()
+            .select_only()
+            .column(remote_link::Column::LocalId)
+            .filter(remote_link::Column::IntegrationId.eq(integration.id))
+            .filter(remote_link::Column::Entity.eq("product"))
+            .into_query()
+    };
+    let products: HashMap<Uuid, product::Model> = product::Entity::find_in(integration.account_id)
+        .filter(product::Column::Id.in_subquery(linked_ids()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p))
+        .collect();
+    // Sold products cannot be deleted: their sales keep them.
+    let sold: HashSet<Uuid> = sale::Entity::find_in(integration.account_id)
+        .select_only()
+        .column(sale::Column::ProductId)
+        .distinct()
+        .filter(sale::Column::ProductId.in_subquery(linked_ids()))
+        .into_tuple()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
     // A link whose product was deleted by hand is no longer synced.
     let local: Vec<LocalRecord<Uuid>> = links
-        .iter()
+        .values()
         .filter_map(|link| {
             let product = products.get(&link.local_id)?;
             Some(LocalRecord {
@@ -148,32 +195,29 @@ pub async fn product_pass(state: &AppState, integration: &integration::Model, ap
                 remote_id: link.remote_id.clone(),
                 content_hash: link.content_hash.clone(),
                 active: product.active,
+                deletable: !sold.contains(&link.local_id),
             })
         })
         .collect();
-    let remote_records: Vec<RemoteRecord> =
-        remote.iter().map(|p| RemoteRecord { remote_id: p.id.clone(), content_hash: p.content_hash() }).collect();
+    let mapping_rows = load_field_mappings(db, integration, Some("product")).await?;
+    let remote_records: Vec<RemoteRecord> = remote
+        .iter()
+        .map(|p| RemoteRecord { remote_id: p.id.clone(), content_hash: link_hash(p, &mapping_rows) })
+        .collect();
     let policy = policies_of(integration)
         .into_iter()
         .find(|p| p.entity == "product")
         .map_or(MissingRecordPolicy::Deactivate, |p| p.policy);
-    let action = match policy {
-        MissingRecordPolicy::Ignore => MissingAction::Ignore,
-        MissingRecordPolicy::Deactivate => MissingAction::Deactivate,
-        MissingRecordPolicy::Delete => MissingAction::Delete,
-    };
-    let plan = reconcile::plan(
-        &local,
-        &remote_records,
-        action,
-        PlanLimits { remote_complete: complete, ..PlanLimits::default() },
-    );
+    let limits = PlanLimits { remote_complete: complete, ..PlanLimits::default() };
+    let plan = reconcile::plan(&local, &remote_records, plan_action(policy), limits);
+    if let Some(reason) = &plan.held_back {
+        tracing::warn!(integration = %integration.id, reason = %reason, "sync held back");
+    }
 
     let remote_by_id: HashMap<&str, &RemoteProduct> = remote.iter().map(|p| (p.id.as_str(), p)).collect();
-    let remote_of =
-        |local_id: Uuid| links.iter().find(|l| l.local_id == local_id).map(|l| l.remote_id.clone()).unwrap_or_default();
+    let remote_of = |local_id: Uuid| links.get(&local_id).map(|l| l.remote_id.clone()).unwrap_or_default();
     let sku_of = |local_id: Uuid| products.get(&local_id).map(|p| p.sku.clone());
-    let mut changes = Vec::new();
+    let mut changes: Vec<SyncChange> = Vec::new();
     for (id, _) in &plan.update {
         changes.push(change(remote_of(*id), sku_of(*id), Some(*id), SyncAction::Update, None));
     }
@@ -181,12 +225,15 @@ pub async fn product_pass(state: &AppState, integration: &integration::Model, ap
         changes.push(change(remote_of(*id), sku_of(*id), Some(*id), SyncAction::Unchanged, None));
     }
     for (id, action) in &plan.missing {
-        let sync_action = match action {
-            MissingAction::Ignore => SyncAction::Ignore,
-            MissingAction::Deactivate => SyncAction::Deactivate,
-            MissingAction::Delete => SyncAction::Delete,
+        let (sync_action, note) = match action {
+            MissingAction::Ignore => (SyncAction::Ignore, None),
+            MissingAction::Deactivate if plan_action(policy) == MissingAction::Delete => {
+                (SyncAction::Deactivate, Some("sales refer to it, so it is deactivated instead of deleted".to_owned()))
+            }
+            MissingAction::Deactivate => (SyncAction::Deactivate, None),
+            MissingAction::Delete => (SyncAction::Delete, None),
         };
-        changes.push(change(remote_of(*id), sku_of(*id), Some(*id), sync_action, None));
+        changes.push(change(remote_of(*id), sku_of(*id), Some(*id), sync_action, note));
     }
     for remote_id in &plan.new_remote {
         let sku = remote_by_id.get(remote_id.as_str()).map(|p| p.sku.clone());
@@ -195,61 +242,41 @@ pub async fn product_pass(state: &AppState, integration: &integration::Model, ap
 
     let mut last_synced_at = integration.last_synced_at;
     if apply {
-        let now = Utc::now();
-        let changed = !plan.changes_nothing();
-        // Refresh what changed, through the same path as an import (mappings, supplier, limits).
-        let wanted: Vec<(String, RemoteProduct)> = plan
-            .update
-            .iter()
-            .filter_map(|(id, _)| {
-                remote_by_id.get(remote_of(*id).as_str()).map(|p| (format!("product {}", p.sku), (*p).clone()))
-            })
-            .collect();
-        if !wanted.is_empty() {
-            store_products(db, integration, wanted).await?;
-        }
+        // Microseconds: what PostgreSQL stores, so that the report says what a later read says.
+        let now = Utc::now().trunc_subsecs(6);
+        // One transaction: a pass is applied whole or not at all.
         let txn = crate::db::begin_write(db).await?;
-        let unchanged: Vec<Uuid> = plan.unchanged.clone();
-        if !unchanged.is_empty() {
+        let mut changed = plan.missing.iter().any(|(_, action)| *action != MissingAction::Ignore);
+        // Refresh what changed, through the same path as an import (mappings, supplier, limits). A product
+        // that the local rules refuse is reported as failed and does not stop the others.
+        for (id, _) in &plan.update {
+            let Some(remote_product) = remote_by_id.get(remote_of(*id).as_str()) else { continue };
+            let wanted = vec![(format!("product {}", remote_product.sku), (*remote_product).clone())];
+            match store_products(&txn, integration, wanted).await {
+                Ok(_) => changed = true,
+                Err(ApiError::Invalid(problems)) => {
+                    if let Some(entry) = changes.iter_mut().find(|c| c.product_id == Some(ids::to_id(*id))) {
+                        entry.action = SyncAction::Failed;
+                        entry.note = Some(problems.iter().map(|p| p.message.clone()).collect::<Vec<_>>().join("; "));
+                    }
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        for chunk in plan.unchanged.chunks(500) {
             remote_link::Entity::update_many()
                 .col_expr(remote_link::Column::LastSeenAt, Expr::value(Some(now)))
                 .filter(remote_link::Column::IntegrationId.eq(integration.id))
                 .filter(remote_link::Column::Entity.eq("product"))
-                .filter(remote_link::Column::LocalId.is_in(unchanged))
+                .filter(remote_link::Column::LocalId.is_in(chunk.iter().copied()))
                 .exec(&txn)
                 .await?;
         }
         for (id, action) in &plan.missing {
-            let entry = changes.iter_mut().find(|c| c.product_id.as_ref() == Some(&ids::to_id(*id)));
             match action {
                 MissingAction::Ignore => {}
                 MissingAction::Deactivate => deactivate(&txn, integration.account_id, *id, now).await?,
-                MissingAction::Delete => {
-                    // Products with sales stay, switched off: the sales must keep their product.
-                    let sales = sale::Entity::find_in(integration.account_id)
-                        .filter(sale::Column::ProductId.eq(*id))
-                        .count(&txn)
-                        .await?;
-                    if sales > 0 {
-                        deactivate(&txn, integration.account_id, *id, now).await?;
-                        if let Some(entry) = entry {
-                            entry.action = SyncAction::Deactivate;
-                            entry.note =
-                                Some(format!("{sales} sales refer to it, so it is deactivated instead of deleted"));
-                        }
-                    } else {
-                        product::Entity::delete_many()
-                            .filter(product::Column::AccountId.eq(integration.account_id))
-                            .filter(product::Column::Id.eq(*id))
-                            .exec(&txn)
-                            .await?;
-                        remote_link::Entity::delete_many()
-                            .filter(remote_link::Column::IntegrationId.eq(integration.id))
-                            .filter(remote_link::Column::LocalId.eq(*id))
-                            .exec(&txn)
-                            .await?;
-                    }
-                }
+                MissingAction::Delete => delete_product(&txn, integration, *id).await?,
             }
         }
         if changed {
@@ -271,11 +298,33 @@ pub async fn product_pass(state: &AppState, integration: &integration::Model, ap
         deleted: count(SyncAction::Delete),
         ignored: count(SyncAction::Ignore),
         not_imported: count(SyncAction::NotImported),
+        failed: count(SyncAction::Failed),
         held_back: plan.held_back,
         policy,
         last_synced_at,
         changes,
     })
+}
+
+/// Deletes a product that left the remote, with its link and the grants that named it.
+async fn delete_product(db: &impl ConnectionTrait, integration: &integration::Model, id: Uuid) -> ApiResult<()> {
+    access_grant::Entity::delete_many()
+        .filter(access_grant::Column::AccountId.eq(integration.account_id))
+        .filter(access_grant::Column::Target.eq(GrantTarget::Product))
+        .filter(access_grant::Column::TargetId.eq(id))
+        .exec(db)
+        .await?;
+    remote_link::Entity::delete_many()
+        .filter(remote_link::Column::IntegrationId.eq(integration.id))
+        .filter(remote_link::Column::LocalId.eq(id))
+        .exec(db)
+        .await?;
+    product::Entity::delete_many()
+        .filter(product::Column::AccountId.eq(integration.account_id))
+        .filter(product::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 fn change(

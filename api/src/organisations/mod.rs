@@ -69,7 +69,7 @@ impl Organisation {
         first: Option<i32>,
         after: Option<String>,
     ) -> ApiResult<Connection<String, Product>> {
-        ctx.principal()?.require_user()?;
+        ctx.principal()?.require_agent()?;
         let select = product::Entity::find_in(self.account_id)
             .filter(product::Column::Id.in_subquery(granted(self.uuid, GrantTarget::Product)));
         paginate(ctx.db(), select, Page::new(first, after)?, Product::from).await
@@ -83,7 +83,7 @@ impl Organisation {
         first: Option<i32>,
         after: Option<String>,
     ) -> ApiResult<Connection<String, Flow>> {
-        ctx.principal()?.require_user()?;
+        ctx.principal()?.require_agent()?;
         let select = flow::Entity::find_in(self.account_id)
             .filter(flow::Column::Id.in_subquery(granted(self.uuid, GrantTarget::Flow)));
         paginate(ctx.db(), select, Page::new(first, after)?, Flow::from).await

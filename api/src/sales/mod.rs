@@ -75,8 +75,15 @@ impl From<sale::Model> for Sale {
 
 #[ComplexObject]
 impl Sale {
+    /// The product sold; through the provider surface only while it is still granted.
     async fn product(&self, ctx: &Context<'_>) -> ApiResult<Option<Product>> {
-        Ok(loaders::load::<product::Entity>(ctx, self.model.product_id).await?.map(Into::into))
+        let id = self.model.product_id;
+        if ctx.principal()?.limited_to_grants()
+            && !crate::provider::visible(ctx, crate::provider::CatalogueItem::Product(id)).await?
+        {
+            return Ok(None);
+        }
+        Ok(loaders::load::<product::Entity>(ctx, id).await?.map(Into::into))
     }
 
     async fn status(&self, ctx: &Context<'_>) -> ApiResult<Option<Status>> {
@@ -93,8 +100,14 @@ impl Sale {
         Ok(loaders::load::<customer::Entity>(ctx, id).await?.map(Into::into))
     }
 
+    /// The flow; through the provider surface only while it is still granted.
     async fn flow(&self, ctx: &Context<'_>) -> ApiResult<Option<Flow>> {
         let Some(id) = self.model.flow_id else { return Ok(None) };
+        if ctx.principal()?.limited_to_grants()
+            && !crate::provider::visible(ctx, crate::provider::CatalogueItem::Flow(id)).await?
+        {
+            return Ok(None);
+        }
         Ok(loaders::load::<flow::Entity>(ctx, id).await?.map(Into::into))
     }
 

@@ -21,6 +21,8 @@ pub struct LocalRecord<Id> {
     pub content_hash: String,
     /// Already deactivated locally (so deactivating again changes nothing).
     pub active: bool,
+    /// Whether it may be deleted; records others depend on (e.g. sold products) are deactivated instead.
+    pub deletable: bool,
 }
 
 /// A record as the remote shows it now.
@@ -36,7 +38,7 @@ pub struct PlanLimits {
     /// The remote read was complete; a partial or failed read never deactivates or deletes.
     pub remote_complete: bool,
     /// The largest share of linked records a pass may deactivate or delete (0.0–1.0) before it stops
-    /// and raises an alert instead.
+    /// and raises an alert instead. A single record is never held back on this ground.
     pub max_missing_share: f64,
 }
 
@@ -97,7 +99,11 @@ pub fn plan<Id: Clone>(
         }
     }
     let action_for = |record: &LocalRecord<Id>| match policy {
+        MissingAction::Delete if !record.deletable && record.active => MissingAction::Deactivate,
         // Deactivating what is already inactive changes nothing.
+        MissingAction::Delete | MissingAction::Deactivate if !record.active && !record.deletable => {
+            MissingAction::Ignore
+        }
         MissingAction::Deactivate if !record.active => MissingAction::Ignore,
         other => other,
     };
@@ -106,7 +112,7 @@ pub fn plan<Id: Clone>(
         None
     } else if !limits.remote_complete {
         Some("the remote could not be read completely, so nothing is deactivated or deleted".into())
-    } else if (acting as f64) > limits.max_missing_share * local.len() as f64 {
+    } else if acting > 1 && (acting as f64) > limits.max_missing_share * local.len() as f64 {
         Some(format!(
             "{acting} of {} linked records are gone at the remote, more than the allowed {:.0} %: check the remote before anything is deactivated or deleted",
             local.len(),
@@ -130,7 +136,7 @@ mod tests {
     use super::*;
 
     fn local(id: u32, remote: &str, hash: &str) -> LocalRecord<u32> {
-        LocalRecord { local_id: id, remote_id: remote.into(), content_hash: hash.into(), active: true }
+        LocalRecord { local_id: id, remote_id: remote.into(), content_hash: hash.into(), active: true, deletable: true }
     }
 
     fn remote(id: &str, hash: &str) -> RemoteRecord {
@@ -163,6 +169,31 @@ mod tests {
         let result = plan(&inactive, &remotes, MissingAction::Deactivate, PlanLimits::default());
         assert_eq!(result.missing, [(3, MissingAction::Ignore)], "already inactive");
         assert!(result.changes_nothing());
+    }
+
+    #[test]
+    fn records_that_cannot_be_deleted_are_deactivated_once_and_then_left_alone() {
+        let mut locals = vec![local(1, "a", "h"), local(2, "b", "h"), local(3, "c", "h")];
+        locals[2].deletable = false;
+        let remotes = [remote("a", "h"), remote("b", "h")];
+        let first = plan(&locals, &remotes, MissingAction::Delete, PlanLimits::default());
+        assert_eq!(first.missing, [(3, MissingAction::Deactivate)]);
+        locals[2].active = false;
+        let second = plan(&locals, &remotes, MissingAction::Delete, PlanLimits::default());
+        assert_eq!(second.missing, [(3, MissingAction::Ignore)]);
+        assert!(second.changes_nothing());
+        // Nor does it count against the share of records a pass may remove.
+        locals[1].remote_id = "gone".into();
+        let third = plan(&locals, &remotes[..1], MissingAction::Delete, PlanLimits::default());
+        assert_eq!(third.held_back, None);
+        assert_eq!(third.missing, [(2, MissingAction::Delete), (3, MissingAction::Ignore)]);
+    }
+
+    #[test]
+    fn a_single_record_follows_the_policy() {
+        let locals = [local(1, "a", "h")];
+        let result = plan(&locals, &[], MissingAction::Deactivate, PlanLimits::default());
+        assert_eq!(result.missing, [(1, MissingAction::Deactivate)]);
     }
 
     #[test]
