@@ -49,6 +49,7 @@ async fn account_create_then_serve_then_login_and_me() {
         .to_owned();
     assert!(dir.path().join("data/koppel.db").exists(), "the embedded database lives in the data directory");
     assert!(dir.path().join("data/jwt-secret").exists(), "a development signing key was generated");
+    assert!(dir.path().join("data/master-key").exists(), "and a development key for credentials");
 
     // The same name again is refused, naming the field, and nothing else changes.
     let again = koppel(dir.path())
@@ -79,8 +80,18 @@ fn invalid_configuration_stops_start_up_naming_the_variable() {
     let cases = [
         ("KOPPEL_BIND", "not-an-address", "KOPPEL_BIND"),
         ("KOPPEL_JWT_SECRET", "short", "KOPPEL_JWT_SECRET"),
-        ("KOPPEL_MAX_QUERY_DEPTH", "0", "max-query-depth"),
-        ("KOPPEL_GRAPHIQL", "maybe", "graphiql"),
+        ("KOPPEL_JWT_TTL_MINUTES", "forever", "KOPPEL_JWT_TTL_MINUTES"),
+        ("KOPPEL_MAX_QUERY_DEPTH", "0", "KOPPEL_MAX_QUERY_DEPTH"),
+        ("KOPPEL_MAX_QUERY_COMPLEXITY", "-5", "KOPPEL_MAX_QUERY_COMPLEXITY"),
+        ("KOPPEL_MAX_BATCH_SIZE", "1001", "KOPPEL_MAX_BATCH_SIZE"),
+        ("KOPPEL_MAX_BODY_BYTES", "12", "KOPPEL_MAX_BODY_BYTES"),
+        ("KOPPEL_INTROSPECTION", "perhaps", "KOPPEL_INTROSPECTION"),
+        ("KOPPEL_GRAPHIQL", "maybe", "KOPPEL_GRAPHIQL"),
+        ("KOPPEL_ALLOW_PRIVATE_REMOTES", "sometimes", "KOPPEL_ALLOW_PRIVATE_REMOTES"),
+        ("KOPPEL_REMOTE_TIMEOUT_SECONDS", "0", "KOPPEL_REMOTE_TIMEOUT_SECONDS"),
+        ("KOPPEL_LOG_FORMAT", "xml", "KOPPEL_LOG_FORMAT"),
+        ("KOPPEL_MASTER_KEY", "not-32-bytes", "KOPPEL_MASTER_KEY"),
+        ("KOPPEL_DATA_DIR", "/proc/koppel-cannot-live-here", "KOPPEL_DATA_DIR"),
         ("KOPPEL_DATABASE_URL", "postgres://koppel:hunter2@127.0.0.1:1/koppel", "KOPPEL_DATABASE_URL"),
     ];
     for (variable, value, named) in cases {
@@ -166,4 +177,37 @@ async fn the_demo_connects_a_consumer_to_a_provider_with_products_to_import() {
     let path = dir.path().to_path_buf();
     let (_again, _, lines) = tokio::task::spawn_blocking(move || serve(&path, &["--demo"])).await.unwrap();
     assert!(lines.iter().any(|l| l.contains(&id)), "{lines:?}");
+}
+
+#[tokio::test]
+async fn the_admin_password_can_be_chosen_and_is_then_not_printed() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let created = koppel(dir.path())
+        .args(["account", "create", "--name", "chosen", "--admin", "boss"])
+        .env("KOPPEL_ADMIN_PASSWORD", "a-password-of-my-own")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&created.stdout).into_owned();
+    assert!(created.status.success(), "{stdout}{}", String::from_utf8_lossy(&created.stderr));
+    assert!(!stdout.contains("password"), "nothing to show: {stdout}");
+    let short = koppel(dir.path())
+        .args(["account", "create", "--name", "other"])
+        .env("KOPPEL_ADMIN_PASSWORD", "short")
+        .output()
+        .unwrap();
+    assert!(!short.status.success());
+    assert!(String::from_utf8_lossy(&short.stderr).contains("password: password must be at least 10 characters"));
+
+    let path = dir.path().to_path_buf();
+    let (server, url, _) = tokio::task::spawn_blocking(move || serve(&path, &[])).await.unwrap();
+    let login = "mutation($input: LoginInput!) { login(input: $input) { session { user { username } } } }";
+    let response = post(
+        &url,
+        None,
+        login,
+        json!({"input": {"account": "chosen", "username": "boss", "password": "a-password-of-my-own"}}),
+    )
+    .await;
+    assert_eq!(response["data"]["login"]["session"]["user"]["username"], "boss", "{response}");
+    drop(server);
 }

@@ -27,37 +27,37 @@ pub struct Config {
 
     /// Lifetime of a login token, in minutes.
     #[arg(long = "jwt-ttl-minutes", env = "KOPPEL_JWT_TTL_MINUTES", default_value_t = 720,
-          value_parser = clap::value_parser!(u32).range(1..=43_200))]
+          value_parser = whole_number("KOPPEL_JWT_TTL_MINUTES", 1, 43_200))]
     pub jwt_ttl_minutes: u32,
 
     /// Deepest query nesting accepted.
     #[arg(long = "max-query-depth", env = "KOPPEL_MAX_QUERY_DEPTH", default_value_t = 12,
-          value_parser = clap::value_parser!(u32).range(2..=100))]
+          value_parser = whole_number("KOPPEL_MAX_QUERY_DEPTH", 2, 100))]
     pub max_query_depth: u32,
 
     /// Highest query complexity accepted (every field counts 1, lists count their page size).
     #[arg(long = "max-query-complexity", env = "KOPPEL_MAX_QUERY_COMPLEXITY", default_value_t = 5_000,
-          value_parser = clap::value_parser!(u32).range(10..=1_000_000))]
+          value_parser = whole_number("KOPPEL_MAX_QUERY_COMPLEXITY", 10, 1_000_000))]
     pub max_query_complexity: u32,
 
     /// Most operations accepted in one batched request.
     #[arg(long = "max-batch-size", env = "KOPPEL_MAX_BATCH_SIZE", default_value_t = 10,
-          value_parser = clap::value_parser!(u32).range(1..=1000))]
+          value_parser = whole_number("KOPPEL_MAX_BATCH_SIZE", 1, 1000))]
     pub max_batch_size: u32,
 
     /// Largest request body accepted, in bytes.
     #[arg(long = "max-body-bytes", env = "KOPPEL_MAX_BODY_BYTES", default_value_t = 1_048_576,
-          value_parser = clap::value_parser!(u32).range(1024..))]
+          value_parser = whole_number("KOPPEL_MAX_BODY_BYTES", 1024, u32::MAX))]
     pub max_body_bytes: u32,
 
     /// Whether the schema can be introspected.
     #[arg(long, env = "KOPPEL_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set,
-          value_parser = parse_bool)]
+          value_parser = boolean("KOPPEL_INTROSPECTION"))]
     pub introspection: bool,
 
     /// Whether GET /graphql serves the GraphiQL page.
     #[arg(long, env = "KOPPEL_GRAPHIQL", default_value_t = true, action = clap::ArgAction::Set,
-          value_parser = parse_bool)]
+          value_parser = boolean("KOPPEL_GRAPHIQL"))]
     pub graphiql: bool,
 
     /// The key that encrypts integration credentials at rest: 32 bytes, base64-encoded. Unset: a
@@ -67,16 +67,16 @@ pub struct Config {
 
     /// Allow integrations to reach private, loopback and link-local addresses and plain http (tests, demos).
     #[arg(long = "allow-private-remotes", env = "KOPPEL_ALLOW_PRIVATE_REMOTES", default_value_t = false,
-          action = clap::ArgAction::Set, value_parser = parse_bool)]
+          action = clap::ArgAction::Set, value_parser = boolean("KOPPEL_ALLOW_PRIVATE_REMOTES"))]
     pub allow_private_remotes: bool,
 
     /// How long a call to a remote may take, in seconds.
     #[arg(long = "remote-timeout-seconds", env = "KOPPEL_REMOTE_TIMEOUT_SECONDS", default_value_t = 20,
-          value_parser = clap::value_parser!(u32).range(1..=300))]
+          value_parser = whole_number("KOPPEL_REMOTE_TIMEOUT_SECONDS", 1, 300))]
     pub remote_timeout_seconds: u32,
 
     /// Log format: `text` or `json`.
-    #[arg(long = "log-format", env = "KOPPEL_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    #[arg(long = "log-format", env = "KOPPEL_LOG_FORMAT", default_value = "text", value_parser = log_format)]
     pub log_format: String,
 }
 
@@ -128,10 +128,30 @@ fn parse_master_key(value: &str) -> Result<String, String> {
         .map_err(|_| "KOPPEL_MASTER_KEY must be 32 bytes, base64-encoded (e.g. `openssl rand -base64 32`)".into())
 }
 
-fn parse_bool(value: &str) -> Result<bool, String> {
-    match value.to_ascii_lowercase().as_str() {
+/// A parser for a boolean setting whose error names the variable.
+fn boolean(variable: &'static str) -> impl Fn(&str) -> Result<bool, String> + Clone + Send + Sync + 'static {
+    move |value| match value.to_ascii_lowercase().as_str() {
         "1" | "true" | "yes" | "on" => Ok(true),
         "0" | "false" | "no" | "off" => Ok(false),
-        _ => Err(format!("expected true or false, not {value:?}")),
+        _ => Err(format!("{variable} must be true or false, not {value:?}")),
+    }
+}
+
+/// A parser for a whole-number setting within `min..=max`, whose error names the variable.
+fn whole_number(
+    variable: &'static str,
+    min: u32,
+    max: u32,
+) -> impl Fn(&str) -> Result<u32, String> + Clone + Send + Sync + 'static {
+    move |value| match value.trim().parse::<u32>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(n),
+        _ => Err(format!("{variable} must be a whole number from {min} to {max}, not {value:?}")),
+    }
+}
+
+fn log_format(value: &str) -> Result<String, String> {
+    match value {
+        "text" | "json" => Ok(value.to_owned()),
+        _ => Err(format!("KOPPEL_LOG_FORMAT must be text or json, not {value:?}")),
     }
 }

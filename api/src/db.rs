@@ -3,8 +3,7 @@
 use anyhow::Context;
 use koppel_migration::{Migrator, MigratorTrait};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, SqliteTransactionMode,
-    TransactionOptions, TransactionTrait,
+    ConnectOptions, Database, DatabaseConnection, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -24,14 +23,18 @@ pub async fn connect(url: &str, statements: Arc<AtomicU64>) -> anyhow::Result<Da
         .max_connections(if url.starts_with("sqlite") { 8 } else { 16 })
         .connect_timeout(Duration::from_secs(5))
         .acquire_timeout(Duration::from_secs(10))
-        .sqlx_logging(false);
+        .sqlx_logging(false)
+        // Every pooled SQLite connection: WAL lets readers run beside the one writer; the busy timeout
+        // makes writers queue instead of failing; foreign keys are enforced.
+        .map_sqlx_sqlite_opts(|options| {
+            options
+                .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true)
+        });
     let mut db = Database::connect(options)
         .await
         .with_context(|| format!("cannot connect to the database at KOPPEL_DATABASE_URL={}", redact_url(url)))?;
-    if db.get_database_backend() == DbBackend::Sqlite {
-        // WAL lets readers run beside the one writer; the busy timeout makes writers queue, not fail.
-        db.execute_unprepared("PRAGMA journal_mode=WAL; PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON;").await?;
-    }
     db.set_metric_callback(move |_| {
         statements.fetch_add(1, Ordering::Relaxed);
     });

@@ -109,17 +109,26 @@ fn to_step(transform: &Transform) -> TransformStep {
     TransformStep { kind, argument }
 }
 
-fn from_step(step: &TransformStep) -> Result<Transform, String> {
-    let argument = || step.argument.clone().filter(|a| !a.is_empty()).ok_or("this transform needs an argument");
+/// A transform from its GraphQL form; the error says whether the argument is missing or malformed.
+fn from_step(step: &TransformStep) -> Result<Transform, (UserErrorCode, &'static str)> {
+    let argument = || {
+        step.argument
+            .clone()
+            .filter(|a| !a.is_empty())
+            .ok_or((UserErrorCode::Required, "this transform needs an argument"))
+    };
     Ok(match step.kind {
         TransformKind::Trim => Transform::Trim,
         TransformKind::Uppercase => Transform::Uppercase,
         TransformKind::Lowercase => Transform::Lowercase,
         TransformKind::Default => Transform::Default(argument()?),
         TransformKind::DateFormat => Transform::DateFormat(argument()?),
-        TransformKind::NumberScale => {
-            Transform::NumberScale(argument()?.trim().parse().map_err(|_| "the argument must be a number of decimals")?)
-        }
+        TransformKind::NumberScale => Transform::NumberScale(
+            argument()?
+                .trim()
+                .parse()
+                .map_err(|_| (UserErrorCode::Invalid, "the argument must be a number of decimals"))?,
+        ),
     })
 }
 
@@ -514,9 +523,7 @@ async fn set_field_mappings(
                     }
                     None => transforms.push(transform),
                 },
-                Err(problem) => {
-                    problems.add(format!("{field}.transforms.{j}.argument"), UserErrorCode::Required, problem)
-                }
+                Err((code, problem)) => problems.add(format!("{field}.transforms.{j}.argument"), code, problem),
             }
         }
         for (j, value) in mapping.values.iter().enumerate() {

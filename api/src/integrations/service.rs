@@ -83,9 +83,14 @@ fn check_base_url(state: &AppState, raw: &str, problems: &mut Problems) -> Strin
 
 fn check_settings(spec: &KindSpec, given: &Value, problems: &mut Problems) -> Value {
     let (settings, found) = connectors::validate_settings(spec.settings, given);
-    for (field, message) in found {
+    for (field, kind, message) in found {
         let path = if field.is_empty() { "settings".to_owned() } else { format!("settings.{field}") };
-        problems.add(path, UserErrorCode::Invalid, message);
+        let code = match kind {
+            connectors::SettingProblem::Required => UserErrorCode::Required,
+            connectors::SettingProblem::Unknown => UserErrorCode::Unknown,
+            connectors::SettingProblem::Invalid => UserErrorCode::Invalid,
+        };
+        problems.add(path, code, message);
     }
     settings
 }

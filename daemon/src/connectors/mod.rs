@@ -7,7 +7,7 @@ pub mod peer;
 mod settings;
 pub mod types;
 
-pub use settings::{FieldSpec, FieldType, validate_settings};
+pub use settings::{FieldSpec, FieldType, SettingProblem, validate_settings};
 pub use types::*;
 
 use async_trait::async_trait;

@@ -42,19 +42,32 @@ pub struct FieldSpec {
     pub help: &'static str,
 }
 
+/// What is wrong with a setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SettingProblem {
+    Required,
+    Unknown,
+    Invalid,
+}
+
 /// Checks `given` against `specs`: unknown fields, wrong types, missing required ones. Returns the
-/// settings with defaults filled in, and the problems as `(field, message)`.
-pub fn validate_settings(specs: &[FieldSpec], given: &Value) -> (Value, Vec<(String, String)>) {
+/// settings with defaults filled in, and the problems as `(field, kind, message)`.
+pub fn validate_settings(specs: &[FieldSpec], given: &Value) -> (Value, Vec<(String, SettingProblem, String)>) {
     let mut problems = Vec::new();
     let empty = Map::new();
     let given = match given {
         Value::Object(map) => map,
         Value::Null => &empty,
-        _ => return (Value::Object(Map::new()), vec![(String::new(), "settings must be an object".into())]),
+        _ => {
+            return (
+                Value::Object(Map::new()),
+                vec![(String::new(), SettingProblem::Invalid, "settings must be an object".into())],
+            );
+        }
     };
     for key in given.keys() {
         if !specs.iter().any(|s| s.name == key) {
-            problems.push((key.clone(), format!("{key} is not a setting of this kind")));
+            problems.push((key.clone(), SettingProblem::Unknown, format!("{key} is not a setting of this kind")));
         }
     }
     let mut settings = Map::new();
@@ -64,7 +77,7 @@ pub fn validate_settings(specs: &[FieldSpec], given: &Value) -> (Value, Vec<(Str
             None => match spec.default {
                 Some(default) => serde_json::from_str(default).expect("defaults are valid JSON"),
                 None if spec.required => {
-                    problems.push((spec.name.into(), format!("{} is required", spec.label)));
+                    problems.push((spec.name.into(), SettingProblem::Required, format!("{} is required", spec.label)));
                     continue;
                 }
                 None => continue,
@@ -94,7 +107,7 @@ pub fn validate_settings(specs: &[FieldSpec], given: &Value) -> (Value, Vec<(Str
             (field_type, _) => Some(format!("{} must be {}", spec.label, field_type.name())),
         };
         match problem {
-            Some(message) => problems.push((spec.name.into(), message)),
+            Some(message) => problems.push((spec.name.into(), SettingProblem::Invalid, message)),
             None => {
                 settings.insert(spec.name.into(), value);
             }
@@ -151,7 +164,7 @@ mod tests {
 
         let (_, problems) =
             validate_settings(SPECS, &json!({"delay": 31, "mode": "sometimes", "statuses": [1], "colour": "red"}));
-        let fields: Vec<&str> = problems.iter().map(|(f, _)| f.as_str()).collect();
+        let fields: Vec<&str> = problems.iter().map(|(f, _, _)| f.as_str()).collect();
         assert_eq!(fields, ["colour", "accountName", "delay", "mode", "statuses"]);
     }
 }
