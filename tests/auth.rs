@@ -242,6 +242,41 @@ async fn agents_sell_but_cannot_administer_and_integration_tokens_can_do_nothing
         ),
         ("{ users { edges { cursor } } }", json!({})),
         ("{ apiTokens { edges { cursor } } }", json!({})),
+        ("{ integrations { edges { cursor } } }", json!({})),
+        ("{ integrationKinds { kind } }", json!({})),
+        (CREATE_TOKEN, json!({"input": {"userId": uuid::Uuid::now_v7().to_string(), "name": "t"}})),
+        (
+            "mutation($id: ID!) { revokeApiToken(input: {id: $id}) { apiToken { id } } }",
+            json!({"id": uuid::Uuid::now_v7().to_string()}),
+        ),
+        (
+            "mutation($id: ID!) { updateUser(input: {id: $id, role: ADMIN}) { user { id } } }",
+            json!({"id": uuid::Uuid::now_v7().to_string()}),
+        ),
+        (
+            "mutation($id: ID!) { setOrganisationGrants(input: {organisationId: $id, productIds: [], flowIds: []}) { organisation { id } } }",
+            json!({"id": uuid::Uuid::now_v7().to_string()}),
+        ),
+        (
+            "mutation($id: ID!) { updateStatus(input: {id: $id, name: \"x\"}) { status { id } } }",
+            json!({"id": uuid::Uuid::now_v7().to_string()}),
+        ),
+        (
+            "mutation($id: ID!) { deleteStatus(input: {id: $id}) { deletedId } }",
+            json!({"id": uuid::Uuid::now_v7().to_string()}),
+        ),
+        (
+            "mutation($id: ID!) { updateExtraField(input: {id: $id, label: \"x\"}) { extraField { id } } }",
+            json!({"id": uuid::Uuid::now_v7().to_string()}),
+        ),
+        (
+            "mutation($id: ID!) { deleteExtraField(input: {id: $id}) { deletedId } }",
+            json!({"id": uuid::Uuid::now_v7().to_string()}),
+        ),
+        (
+            "mutation($id: ID!) { setProductAuthorised(input: {id: $id, authorised: true}) { product { id } } }",
+            json!({"id": uuid::Uuid::now_v7().to_string()}),
+        ),
     ];
     for (query, variables) in &forbidden {
         let response = server.gql(Some(&agent), query, variables.clone()).await;
@@ -266,5 +301,84 @@ async fn agents_sell_but_cannot_administer_and_integration_tokens_can_do_nothing
     for (query, variables) in forbidden.iter().chain([("{ products { edges { cursor } } }", json!({}))].iter()) {
         let response = server.gql(Some(secret), query, variables.clone()).await;
         assert_eq!(code(&response), "FORBIDDEN", "integration-only token, {query}: {response}");
+    }
+}
+
+#[tokio::test]
+async fn an_integration_user_signing_in_with_a_password_is_still_limited_to_the_provider_surface() {
+    let server = server().await;
+    let admin = server.admin("acme").await;
+    let org = server
+        .gql_ok(
+            Some(&admin.token),
+            "mutation { createOrganisation(input: {name: \"Partner\"}) { organisation { id } } }",
+            json!({}),
+        )
+        .await["createOrganisation"]["organisation"]["id"]
+        .clone();
+    let input = json!({"input": {"username": "robot", "password": "robot-password", "role": "INTEGRATION", "organisationId": org}});
+    server.gql_ok(Some(&admin.token), CREATE_USER, input).await;
+    let robot = server.login("acme", "robot", "robot-password").await;
+    for query in
+        ["{ products { edges { cursor } } }", "{ sales { edges { cursor } } }", "{ customers { edges { cursor } } }"]
+    {
+        assert_eq!(code(&server.gql(Some(&robot), query, json!({})).await), "FORBIDDEN", "{query}");
+    }
+    let error =
+        server.gql(Some(&robot), "{ me { organisation { grantedProducts { edges { cursor } } } } }", json!({})).await;
+    assert_eq!(code(&error), "FORBIDDEN");
+    // What its organisation was granted (nothing yet) is all it sees.
+    let visible = server.gql_ok(Some(&robot), "{ providerProducts { edges { cursor } } }", json!({})).await;
+    assert_eq!(visible["providerProducts"]["edges"], json!([]));
+}
+
+#[tokio::test]
+async fn secrets_are_stored_only_as_hashes_or_ciphertext() {
+    use sea_orm::{ConnectionTrait, Statement};
+    let server = TestServer::start_with(|c| {
+        c.jwt_secret = Some(SECRET.into());
+        c.allow_private_remotes = true;
+    })
+    .await;
+    let admin = server.admin("acme").await;
+    let me = server.gql_ok(Some(&admin.token), "{ me { id } }", json!({})).await;
+    let token = server
+        .gql_ok(Some(&admin.token), CREATE_TOKEN, json!({"input": {"userId": me["me"]["id"], "name": "t"}}))
+        .await;
+    let api_secret = token["createApiToken"]["created"]["secret"].as_str().unwrap().to_owned();
+    let integration = server
+        .gql_ok(
+            Some(&admin.token),
+            "mutation { createIntegration(input: {kind: \"peer\", name: \"B\", baseUrl: \"http://127.0.0.1:1\", settings: {accountName: \"b\"}}) { integration { id } } }",
+            json!({}),
+        )
+        .await["createIntegration"]["integration"]["id"]
+        .clone();
+    let credential = "kpl_canary-credential-that-must-stay-encrypted";
+    server
+        .gql_ok(
+            Some(&admin.token),
+            "mutation($id: ID!, $v: String!) { setIntegrationCredentials(input: {id: $id, mode: TEST, values: [{field: \"apiToken\", value: $v}]}) { integration { id } } }",
+            json!({"id": integration, "v": credential}),
+        )
+        .await;
+    let db = &server.server.state.db;
+    let mut stored = String::new();
+    for (table, columns) in [
+        ("api_tokens", ["name", "token_hash", "prefix"]),
+        ("integration_credentials", ["field", "ciphertext", "last_four"]),
+        ("users", ["username", "password_hash", "role"]),
+    ] {
+        let sql = format!("SELECT {} FROM {table}", columns.join(", "));
+        for row in db.query_all_raw(Statement::from_string(db.get_database_backend(), sql)).await.unwrap() {
+            for column in columns {
+                stored.push_str(&row.try_get::<Option<String>>("", column).unwrap().unwrap_or_default());
+                stored.push('\n');
+            }
+        }
+    }
+    assert!(stored.contains("argon2"), "the dump is readable: password hashes are in it");
+    for secret in [api_secret.as_str(), &api_secret[4..], credential, &credential[4..20], common::TEST_PASSWORD] {
+        assert!(!stored.contains(secret), "{secret} is stored in the clear");
     }
 }
