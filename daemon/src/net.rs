@@ -206,4 +206,41 @@ mod tests {
         let chain = format!("{error:?}");
         assert!(chain.contains("private addresses"), "{chain}");
     }
+
+    /// A server on loopback that answers every request with a redirect to `location`.
+    async fn redirecting_to(location: &'static str) -> u16 {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let mut buffer = [0u8; 4096];
+                let _ = socket.read(&mut buffer).await;
+                let response = format!(
+                    "HTTP/1.1 302 Found\r\nlocation: {location}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                );
+                let _ = socket.write_all(response.as_bytes()).await;
+                let _ = socket.shutdown().await;
+            }
+        });
+        port
+    }
+
+    #[tokio::test]
+    async fn redirects_are_checked_again() {
+        let client = client(false, Duration::from_secs(5));
+        for (location, refusal) in [
+            ("https://10.0.0.1/", "private address"),
+            ("https://[::1]/", "private address"),
+            ("http://example.com/", "non-https"),
+        ] {
+            let port = redirecting_to(location).await;
+            // The first hop is a literal loopback address, which only `check_base_url` refuses; the
+            // redirect is what is tested here.
+            let error = client.get(format!("http://127.0.0.1:{port}/graphql")).send().await.unwrap_err();
+            let chain = format!("{error:?}");
+            assert!(error.is_redirect(), "{location}: {chain}");
+            assert!(chain.contains(refusal), "{location}: {chain}");
+        }
+    }
 }
