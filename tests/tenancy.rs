@@ -112,6 +112,13 @@ async fn populate(server: &TestServer, s: &Session) -> Records {
     )
     .await["createCustomer"]["customer"]
         .clone();
+    data(
+        server,
+        s,
+        "mutation($o: ID!, $p: ID!, $f: ID!) { setOrganisationGrants(input: {organisationId: $o, productIds: [$p], flowIds: [$f]}) { organisation { id } } }",
+        json!({"o": organisation, "p": product, "f": flow}),
+    )
+    .await;
     let sale = data(
         server,
         s,
@@ -375,4 +382,85 @@ async fn another_accounts_ids_do_not_exist_for_any_query_or_mutation() {
     .await;
     assert_eq!(questions["questions"]["edges"][0]["node"]["label"], "Huidige leverancier");
     assert_eq!(questions["extraFields"]["edges"][0]["node"]["label"], "Origin");
+
+    // List filters given another account's ids find nothing.
+    for (query, variables) in [
+        ("query($v: ID) { users(organisationId: $v) { edges { cursor } } }", json!({"v": theirs.organisation})),
+        ("query($v: ID) { apiTokens(userId: $v) { edges { cursor } } }", json!({"v": theirs.user})),
+        ("query($v: ID) { questions(flowId: $v) { edges { cursor } } }", json!({"v": theirs.flow})),
+        ("query($v: ID) { questions(productId: $v) { edges { cursor } } }", json!({"v": theirs.product})),
+        ("query($v: ID) { sales(filter: {statusId: $v}) { edges { cursor } } }", json!({"v": theirs.status})),
+        ("query($v: ID) { sales(filter: {productId: $v}) { edges { cursor } } }", json!({"v": theirs.product})),
+        ("query($v: ID) { sales(filter: {customerId: $v}) { edges { cursor } } }", json!({"v": theirs.customer})),
+    ] {
+        let response = data(&server, &stranger, query, variables).await;
+        let list = response.as_object().unwrap().values().next().unwrap();
+        assert_eq!(list["edges"], json!([]), "{query}: {response}");
+    }
+
+    // The provider surface of one account does not reach another's catalogue or sales.
+    let partner = data(
+        &server,
+        &stranger,
+        "mutation($u: ID!) { createApiToken(input: {userId: $u, name: \"p\", integrationOnly: true}) { created { secret } } }",
+        json!({"u": mine.user}),
+    )
+    .await["createApiToken"]["created"]["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let seen = server
+        .gql_ok(Some(&partner), "query($p: [ID!], $s: [ID!]) { providerProducts(ids: $p) { edges { cursor } } providerSales(ids: $s) { edges { cursor } } }", json!({"p": [theirs.product], "s": [theirs.sale]}))
+        .await;
+    assert_eq!(
+        (&seen["providerProducts"]["edges"], &seen["providerSales"]["edges"]),
+        (&json!([]), &json!([])),
+        "{seen}"
+    );
+    let own = server
+        .gql_ok(
+            Some(&partner),
+            "query($p: [ID!]) { providerProducts(ids: $p) { edges { cursor } } }",
+            json!({"p": [mine.product]}),
+        )
+        .await;
+    assert_eq!(
+        own["providerProducts"]["edges"].as_array().unwrap().len(),
+        1,
+        "the partner's own grant is visible: {own}"
+    );
+    let submitted = server
+        .gql_ok(
+            Some(&partner),
+            "mutation($p: ID!, $f: ID) { submitSale(input: {idempotencyKey: \"k1\", productId: $p, flowId: $f}) { sale { id } userErrors { field code } } }",
+            json!({"p": theirs.product, "f": theirs.flow}),
+        )
+        .await;
+    assert_eq!(submitted["submitSale"]["sale"], Value::Null);
+    let fields: Vec<&str> = submitted["submitSale"]["userErrors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["productId", "flowId"], "{submitted}");
+
+    // Everything the stranger tried to change is as the owner left it.
+    let check = data(
+        &server,
+        &owner,
+        "query($s: ID!, $f: ID!, $u: ID!, $o: ID!) { supplier(id: $s) { name } flow(id: $f) { name } user(id: $u) { displayName }
+           statuses(first: 100) { edges { node { key name } } }
+           organisation(id: $o) { grantedProducts { edges { node { id } } } grantedFlows { edges { node { id } } } } }",
+        json!({"s": theirs.supplier, "f": theirs.flow, "u": theirs.user, "o": theirs.organisation}),
+    )
+    .await;
+    assert_eq!(check["supplier"]["name"], "Energie BV");
+    assert_eq!(check["flow"]["name"], "Energie");
+    assert_eq!(check["user"]["displayName"], Value::Null);
+    let callback =
+        check["statuses"]["edges"].as_array().unwrap().iter().find(|e| e["node"]["key"] == "callback").unwrap().clone();
+    assert_eq!(callback["node"]["name"], "Call back");
+    assert_eq!(check["organisation"]["grantedProducts"]["edges"][0]["node"]["id"], theirs.product);
+    assert_eq!(check["organisation"]["grantedFlows"]["edges"][0]["node"]["id"], theirs.flow);
 }
