@@ -16,12 +16,8 @@ pub const SPEC: KindSpec = KindSpec {
     kind: "peer",
     label: "Koppel environment",
     description: "Another Koppel environment that grants your organisation products and flows.",
-    capabilities: &[
-        Capability::Products,
-        Capability::SalePush,
-        Capability::SaleStatusPull,
-        Capability::IncrementalSince,
-    ],
+    // Sale push and status pull arrive with sale forwarding; only what works is advertised.
+    capabilities: &[Capability::Products],
     settings: &[
         FieldSpec {
             name: "accountName",
