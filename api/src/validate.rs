@@ -77,6 +77,28 @@ pub fn key(problems: &mut Problems, field: &str, value: &str) -> String {
     value.to_owned()
 }
 
+/// Reports `field` as taken when another row of the account (not `except`) has `value` in `column`.
+pub async fn unique<E: koppel_entity::Scoped>(
+    db: &impl sea_orm::ConnectionTrait,
+    problems: &mut Problems,
+    (account_id, column, field, what): (uuid::Uuid, E::Column, &str, &str),
+    value: &str,
+    except: Option<uuid::Uuid>,
+) -> Result<(), sea_orm::DbErr> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    if value.is_empty() {
+        return Ok(());
+    }
+    let mut select = E::find_in(account_id).filter(column.eq(value));
+    if let Some(except) = except {
+        select = select.filter(E::id_column().ne(except));
+    }
+    if select.one(db).await?.is_some() {
+        problems.add(field, UserErrorCode::Taken, format!("{what} {value} already exists"));
+    }
+    Ok(())
+}
+
 /// A Dutch Chamber of Commerce (KvK) number: exactly 8 digits.
 pub fn kvk_number(problems: &mut Problems, field: &str, value: Option<&str>) -> Option<String> {
     let value = optional(problems, field, value, 8)?;

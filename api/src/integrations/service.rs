@@ -102,14 +102,8 @@ async fn check_name(
     except: Option<Uuid>,
     problems: &mut Problems,
 ) -> ApiResult<()> {
-    let mut select = integration::Entity::find_in(account_id).filter(integration::Column::Name.eq(name));
-    if let Some(except) = except {
-        select = select.filter(integration::Column::Id.ne(except));
-    }
-    if !name.is_empty() && select.one(db).await?.is_some() {
-        problems.add("name", UserErrorCode::Taken, format!("an integration named {name} already exists"));
-    }
-    Ok(())
+    let key = (account_id, integration::Column::Name, "name", "an integration named");
+    Ok(validate::unique::<integration::Entity>(db, problems, key, name, except).await?)
 }
 
 pub async fn create(

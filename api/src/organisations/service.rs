@@ -30,14 +30,8 @@ async fn check_name(
     except: Option<Uuid>,
     problems: &mut Problems,
 ) -> ApiResult<()> {
-    let mut select = organisation::Entity::find_in(account_id).filter(organisation::Column::Name.eq(name));
-    if let Some(except) = except {
-        select = select.filter(organisation::Column::Id.ne(except));
-    }
-    if !name.is_empty() && select.one(db).await?.is_some() {
-        problems.add("name", UserErrorCode::Taken, format!("an organisation named {name} already exists"));
-    }
-    Ok(())
+    let key = (account_id, organisation::Column::Name, "name", "an organisation named");
+    Ok(validate::unique::<organisation::Entity>(db, problems, key, name, except).await?)
 }
 
 pub async fn create(
