@@ -9,6 +9,11 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 use uuid::Uuid;
 
+/// How long a loader collects keys before it queries. async-graphql's default (1 ms) is shorter than it
+/// takes to resolve a page of 50 rows on PostgreSQL, which split one batch into two; 10 ms keeps a page
+/// in one statement at the cost of that much latency per nesting level.
+const BATCH_WINDOW: std::time::Duration = std::time::Duration::from_millis(10);
+
 /// Loads rows of one tenant table by id, within the caller's account.
 pub struct ById<E> {
     db: DatabaseConnection,
@@ -18,7 +23,7 @@ pub struct ById<E> {
 
 impl<E> ById<E> {
     pub fn loader(db: DatabaseConnection, account_id: Uuid) -> DataLoader<Self> {
-        DataLoader::new(Self { db, account_id, entity: PhantomData }, tokio::spawn)
+        DataLoader::new(Self { db, account_id, entity: PhantomData }, tokio::spawn).delay(BATCH_WINDOW)
     }
 }
 
@@ -64,11 +69,17 @@ pub fn add_loaders(
         .data(ById::<status::Entity>::loader(db.clone(), account_id))
         .data(ById::<flow::Entity>::loader(db.clone(), account_id))
         .data(ById::<organisation::Entity>::loader(db.clone(), account_id))
-        .data(DataLoader::new(crate::extra_fields::DefinitionLoader { db: db.clone(), account_id }, tokio::spawn))
-        .data(DataLoader::new(
-            crate::provider::Visibility { db: db.clone(), account_id, organisation_id: principal.organisation_id },
-            tokio::spawn,
-        ))
+        .data(
+            DataLoader::new(crate::extra_fields::DefinitionLoader { db: db.clone(), account_id }, tokio::spawn)
+                .delay(BATCH_WINDOW),
+        )
+        .data(
+            DataLoader::new(
+                crate::provider::Visibility { db: db.clone(), account_id, organisation_id: principal.organisation_id },
+                tokio::spawn,
+            )
+            .delay(BATCH_WINDOW),
+        )
 }
 
 /// Loads one row through the request's loader for its table.
