@@ -184,10 +184,6 @@ impl Problems {
         self.0.push(UserError::new(field, code, message));
     }
 
-    pub fn extend(&mut self, other: Problems) {
-        self.0.extend(other.0);
-    }
-
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

@@ -38,12 +38,6 @@ impl Server {
         (&mut self.task).await??;
         Ok(())
     }
-
-    /// Runs until the task ends (or Ctrl-C / SIGTERM, handled by the caller's `stop`).
-    pub async fn wait(self) -> anyhow::Result<()> {
-        self.task.await??;
-        Ok(())
-    }
 }
 
 /// Everything `serve` does before accepting requests: keys, database, migrations.

@@ -72,19 +72,6 @@ impl ConnectorError {
             Self::Configuration(_) => "CONFIGURATION",
         }
     }
-
-    /// Permanent errors need a person (credentials, configuration); the others may pass on retry.
-    pub fn is_permanent(&self) -> bool {
-        matches!(
-            self,
-            Self::WrongCredentials(_)
-                | Self::Revoked
-                | Self::WrongAccount { .. }
-                | Self::Forbidden(_)
-                | Self::Unsupported(_)
-                | Self::Configuration(_)
-        )
-    }
 }
 
 /// Which remote records to list.
