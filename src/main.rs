@@ -60,7 +60,7 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Schema => {
-            print!("{}", koppel_api::graphql::sdl());
+            print!("{}", koppel_api::schema::sdl());
             Ok(())
         }
         Command::Serve { demo, mut config } => {
@@ -76,9 +76,9 @@ async fn main() -> anyhow::Result<()> {
                 config.allow_private_remotes = true;
             }
             let server = koppel_api::start(config).await?;
-            println!("Koppel is listening on http://{}/graphql", server.addr);
+            announce(&format!("Koppel is listening on http://{}/graphql", server.addr));
             if demo {
-                println!("{}", koppel_api::demo::seed(&server.state, server.addr).await?);
+                announce(&koppel_api::demo::seed(&server.state, server.addr).await?);
             }
             shutdown_signal().await;
             tracing::info!("shutting down");
@@ -139,4 +139,12 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = terminate => {},
     }
+}
+
+/// Prints a notice of the running server. A closed stdout (a supervisor that stopped reading) must not
+/// stop the server, so a failed write is ignored instead of panicking as `println!` would.
+fn announce(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{text}").and_then(|()| out.flush());
 }

@@ -123,7 +123,7 @@ fn parse_jwt_secret(value: &str) -> Result<String, String> {
 }
 
 fn parse_master_key(value: &str) -> Result<String, String> {
-    crate::crypto::MasterKey::from_base64(value)
+    koppel_daemon::crypto::MasterKey::from_base64(value)
         .map(|_| value.to_owned())
         .map_err(|_| "KOPPEL_MASTER_KEY must be 32 bytes, base64-encoded (e.g. `openssl rand -base64 32`)".into())
 }

@@ -2,9 +2,7 @@
 
 use anyhow::Context;
 use koppel_migration::{Migrator, MigratorTrait};
-use sea_orm::{
-    ConnectOptions, Database, DatabaseConnection, SqliteTransactionMode, TransactionOptions, TransactionTrait,
-};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -41,16 +39,7 @@ pub async fn connect(url: &str, statements: Arc<AtomicU64>) -> anyhow::Result<Da
     Ok(db)
 }
 
-/// Begins a transaction that will write. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`):
-/// a deferred transaction that reads, then writes after another connection committed fails at once with
-/// `SQLITE_BUSY_SNAPSHOT`, whereas an immediate one waits its turn (busy timeout). PostgreSQL ignores it.
-pub async fn begin_write<C: TransactionTrait>(db: &C) -> Result<C::Transaction, sea_orm::DbErr> {
-    db.begin_with_options(TransactionOptions {
-        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-        ..Default::default()
-    })
-    .await
-}
+pub use koppel_daemon::db::begin_write;
 
 /// Applies every pending migration.
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {

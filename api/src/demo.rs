@@ -4,7 +4,7 @@
 //! so it goes through the same validation as any client. Running it again finds the accounts in place.
 
 use crate::auth::{Credential, Principal};
-use crate::graphql::{build_schema, loaders};
+use crate::schema::{add_loaders, build_schema};
 use crate::state::AppState;
 use anyhow::{Context, bail};
 use koppel_entity::{account, user};
@@ -21,7 +21,7 @@ async fn run(state: &AppState, user: &user::Model, query: &str, variables: Value
     let schema = build_schema(&state.config);
     let principal = Principal::new(user, Credential::Login);
     let request = async_graphql::Request::new(query).variables(async_graphql::Variables::from_json(variables));
-    let request = loaders::add_loaders(request.data(state.clone()), &state.db, &principal).data(principal);
+    let request = add_loaders(request.data(state.clone()), &state.db, &principal).data(principal);
     let response = schema.execute(request).await;
     if !response.errors.is_empty() {
         bail!("demo step failed: {:?}\n{query}", response.errors);

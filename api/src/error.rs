@@ -9,7 +9,10 @@
 //! - `anyhow` is only for start-up, the CLI and job bodies.
 
 use async_graphql::{Enum, ErrorExtensions, SimpleObject};
+use koppel_daemon::problems::{Problem, Rejected};
 use sea_orm::DbErr;
+
+pub use koppel_daemon::problems::Problems;
 
 /// The stable codes of top-level errors, in `extensions.code`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +45,7 @@ impl ErrorCode {
 
 /// What a validation problem is, so that clients can react without parsing messages.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "koppel_daemon::problems::ProblemCode")]
 pub enum UserErrorCode {
     /// A value is required but missing or empty.
     Required,
@@ -71,6 +75,12 @@ pub struct UserError {
 impl UserError {
     pub fn new(field: impl Into<String>, code: UserErrorCode, message: impl Into<String>) -> Self {
         Self { field: field.into(), message: message.into(), code }
+    }
+}
+
+impl From<Problem> for UserError {
+    fn from(problem: Problem) -> Self {
+        Self { field: problem.field, message: problem.message, code: problem.code.into() }
     }
 }
 
@@ -130,6 +140,23 @@ impl From<koppel_daemon::connectors::ConnectorError> for ApiError {
     }
 }
 
+impl From<koppel_daemon::error::EngineError> for ApiError {
+    fn from(error: koppel_daemon::error::EngineError) -> Self {
+        use koppel_daemon::error::EngineError;
+        match error {
+            EngineError::Remote(remote) => Self::Remote(remote),
+            EngineError::Rejected(rejected) => rejected.into(),
+            EngineError::Database(db) => db.into(),
+        }
+    }
+}
+
+impl From<Rejected> for ApiError {
+    fn from(Rejected(problems): Rejected) -> Self {
+        Self::Invalid(problems.into_iter().map(UserError::from).collect())
+    }
+}
+
 impl From<DbErr> for ApiError {
     fn from(error: DbErr) -> Self {
         // Validation checks uniqueness before writing; a violation here means a concurrent request
@@ -168,37 +195,6 @@ impl From<ApiError> for async_graphql::Error {
             gql = gql.extend_with(|_, ext| ext.set("fields", fields));
         }
         gql
-    }
-}
-
-/// Collects validation problems of one input, so that all of them are reported at once.
-#[derive(Debug, Default)]
-pub struct Problems(Vec<UserError>);
-
-impl Problems {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    pub fn add(&mut self, field: impl Into<String>, code: UserErrorCode, message: impl Into<String>) {
-        self.0.push(UserError::new(field, code, message));
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    pub fn into_errors(self) -> Vec<UserError> {
-        self.0
-    }
-
-    /// `Ok(())` when nothing was found, else every problem as one `ApiError::Invalid`.
-    pub fn into_result(self) -> ApiResult<()> {
-        if self.0.is_empty() { Ok(()) } else { Err(ApiError::Invalid(self.0)) }
     }
 }
 

@@ -3,7 +3,7 @@
 use crate::auth::{self, jwt::JwtKeys};
 use crate::config::Config;
 use crate::error::{ApiError, ErrorCode};
-use crate::graphql::{self, KoppelSchema, loaders};
+use crate::schema::{self, KoppelSchema};
 use crate::state::AppState;
 use anyhow::Context;
 use async_graphql::BatchRequest;
@@ -48,9 +48,13 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
     };
     let master_key = match &config.master_key {
         Some(key) => key.clone(),
-        None => crate::secrets::development_value(&config.data_dir, "master-key", crate::crypto::MasterKey::generate)?,
+        None => crate::secrets::development_value(
+            &config.data_dir,
+            "master-key",
+            koppel_daemon::crypto::MasterKey::generate,
+        )?,
     };
-    let master_key = crate::crypto::MasterKey::from_base64(&master_key)
+    let master_key = koppel_daemon::crypto::MasterKey::from_base64(&master_key)
         .map_err(|_| anyhow::anyhow!("the master key in the data directory is not 32 base64-encoded bytes"))?;
     let remotes = koppel_daemon::net::client(
         config.allow_private_remotes,
@@ -59,12 +63,17 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
     let statements = Arc::new(AtomicU64::new(0));
     let db = crate::db::connect(&config.database_url(), statements.clone()).await?;
     crate::db::migrate(&db).await?;
+    let engine = koppel_daemon::Context {
+        db: db.clone(),
+        master_key: Arc::new(master_key),
+        http: remotes,
+        limits: koppel_daemon::Limits { allow_private_remotes: config.allow_private_remotes },
+    };
     Ok(AppState {
         db,
         jwt: Arc::new(JwtKeys::new(jwt_secret.as_bytes(), config.jwt_ttl_minutes)),
         config: Arc::new(config),
-        master_key: Arc::new(master_key),
-        remotes,
+        engine,
         statements,
     })
 }
@@ -90,7 +99,7 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
 }
 
 pub fn router(state: AppState) -> Router {
-    let schema = graphql::build_schema(&state.config);
+    let schema = schema::build_schema(&state.config);
     let body_limit = state.config.max_body_bytes as usize;
     Router::new()
         .route("/graphql", get(graphiql).post(graphql_post))
@@ -142,7 +151,7 @@ async fn graphql_post(
         .map(|mut request| {
             request = request.data(state.clone());
             if let Some(principal) = &principal {
-                request = loaders::add_loaders(request, &state.db, principal).data(principal.clone());
+                request = schema::add_loaders(request, &state.db, principal).data(principal.clone());
             }
             request
         })

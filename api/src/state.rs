@@ -11,10 +11,8 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub config: Arc<Config>,
     pub jwt: Arc<JwtKeys>,
-    /// Encrypts integration credentials.
-    pub master_key: Arc<crate::crypto::MasterKey>,
-    /// The HTTP client for remotes, with the SSRF guard.
-    pub remotes: reqwest::Client,
+    /// What engine functions receive: the same database, the master key, the HTTP client for remotes.
+    pub engine: koppel_daemon::Context,
     /// Every SQL statement run, for `/metrics`.
     pub statements: Arc<AtomicU64>,
 }

@@ -2,40 +2,7 @@
 //! the cleaned value, so that one call reports every problem of an input at once.
 
 use crate::error::{Problems, UserErrorCode};
-
-/// Control characters other than tab and line breaks: PostgreSQL refuses NUL outright, and none of them
-/// belongs in a name or an answer.
-pub fn has_control_characters(value: &str) -> bool {
-    value.chars().any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
-}
-
-fn check_characters(problems: &mut Problems, field: &str, value: &str) {
-    if has_control_characters(value) {
-        problems.add(field, UserErrorCode::Invalid, format!("{field} contains control characters"));
-    }
-}
-
-/// A required text: trimmed, not empty, at most `max` characters.
-pub fn required(problems: &mut Problems, field: &str, value: &str, max: usize) -> String {
-    let value = value.trim();
-    check_characters(problems, field, value);
-    if value.is_empty() {
-        problems.add(field, UserErrorCode::Required, format!("{field} is required"));
-    } else if value.chars().count() > max {
-        problems.add(field, UserErrorCode::TooLong, format!("{field} must be at most {max} characters"));
-    }
-    value.to_owned()
-}
-
-/// An optional text: trimmed, empty becomes None, at most `max` characters.
-pub fn optional(problems: &mut Problems, field: &str, value: Option<&str>, max: usize) -> Option<String> {
-    let value = value.map(str::trim).filter(|v| !v.is_empty())?;
-    check_characters(problems, field, value);
-    if value.chars().count() > max {
-        problems.add(field, UserErrorCode::TooLong, format!("{field} must be at most {max} characters"));
-    }
-    Some(value.to_owned())
-}
+pub use koppel_daemon::problems::{has_control_characters, optional, required};
 
 /// An optional e-mail address.
 pub fn email(problems: &mut Problems, field: &str, value: Option<&str>) -> Option<String> {
@@ -131,20 +98,11 @@ mod tests {
         email(&mut problems, "email", Some("nope"));
         key(&mut problems, "key", "Bad Key");
         kvk_number(&mut problems, "kvkNumber", Some("1234567"));
-        let Err(crate::error::ApiError::Invalid(errors)) = problems.into_result() else { panic!("expected problems") };
+        let Err(koppel_daemon::problems::Rejected(errors)) = problems.into_result() else {
+            panic!("expected problems")
+        };
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["name", "sku", "email", "key", "kvkNumber"]);
-    }
-
-    #[test]
-    fn control_characters_are_refused() {
-        let mut problems = Problems::new();
-        required(&mut problems, "name", "Jan\0Jansen", 100);
-        optional(&mut problems, "city", Some("Utrecht\u{7}"), 100);
-        optional(&mut problems, "notes", Some("line one\nline two\tand a tab"), 100);
-        let Err(crate::error::ApiError::Invalid(errors)) = problems.into_result() else { panic!("expected problems") };
-        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
-        assert_eq!(fields, ["name", "city"]);
     }
 
     #[test]

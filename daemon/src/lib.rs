@@ -1,11 +1,24 @@
-//! Koppel's sync engine as a library: connectors to remote systems, the mapping of their records to
-//! Koppel's, and (in later releases) reconciliation, the sale outbox and the job queue.
+//! Koppel's sync engine as a library: connectors to remote systems, credentials, the mapping of remote
+//! records to Koppel's, the product import and reconciliation (and next: the job queue and the outbox).
 //!
-//! The API depends on this crate for connector code, never the reverse. Nothing outside
-//! `connectors/<kind>/` knows a remote's shapes: connectors speak in the neutral types of
+//! The API depends on this crate, never the reverse. Engine functions take plain data (ids as `Uuid`,
+//! commands as structs) and a [`Context`] or `&impl ConnectionTrait`, so the same function runs in a
+//! resolver, in a job and inside a caller's transaction; they return [`error::EngineError`]. Nothing
+//! outside `connectors/<kind>/` knows a remote's shapes: connectors speak in the neutral types of
 //! [`connectors::types`].
 
+pub mod connect;
 pub mod connectors;
+mod context;
+pub mod credentials;
+pub mod crypto;
+pub mod db;
+pub mod error;
+pub mod import;
+pub mod links;
 pub mod mapping;
 pub mod net;
+pub mod problems;
 pub mod reconcile;
+
+pub use context::{Context, Limits};

@@ -73,3 +73,22 @@ string_enum!(
     /// What to do with a linked record that is gone at the remote.
     MissingRecordPolicy { Ignore = "ignore", Deactivate = "deactivate", Delete = "delete" }
 );
+
+string_enum!(
+    /// The kind of local record a remote link ties to its remote twin; also what a sync pass, a job and
+    /// an event are about.
+    LinkedEntity {
+        Product = "product",
+        Supplier = "supplier",
+        Customer = "customer",
+        Invoice = "invoice",
+        Payment = "payment",
+        Order = "order",
+    }
+);
+
+impl std::fmt::Display for LinkedEntity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

@@ -1,7 +1,9 @@
 //! Koppel's sea-orm entities, one module per table, plus the enums stored in them.
 //!
-//! Tenant data is only ever read through [`Scoped`]: `Entity::find_in(account_id)` and
-//! `Entity::find_by_id_in(account_id, id)` make the account filter impossible to forget.
+//! Tenant data is only ever read and written through [`Scoped`]: `Entity::find_in(account_id)`,
+//! `Entity::find_by_id_in(account_id, id)`, `update_many_in` and `delete_many_in` make the account filter
+//! impossible to forget. Rows that belong to one integration (links, mappings, credentials) are reached
+//! through [`IntegrationOwned`], which checks the account and the integration both.
 
 pub mod access_grant;
 pub mod account;
@@ -26,7 +28,7 @@ pub mod status_mapping;
 pub mod supplier;
 pub mod user;
 
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Select};
+use sea_orm::{ColumnTrait, DeleteMany, EntityTrait, QueryFilter, Select, UpdateMany};
 use uuid::Uuid;
 
 /// A tenant-owned table: every row belongs to one account.
@@ -47,6 +49,36 @@ pub trait Scoped: EntityTrait {
     /// Rows by ids, only those that belong to the account.
     fn find_by_ids_in(account_id: Uuid, ids: impl IntoIterator<Item = Uuid>) -> Select<Self> {
         Self::find_in(account_id).filter(Self::id_column().is_in(ids))
+    }
+
+    /// An update of rows of one account; add filters and values to it.
+    fn update_many_in(account_id: Uuid) -> UpdateMany<Self> {
+        Self::update_many().filter(Self::account_column().eq(account_id))
+    }
+
+    /// A delete of rows of one account; add filters to it.
+    fn delete_many_in(account_id: Uuid) -> DeleteMany<Self> {
+        Self::delete_many().filter(Self::account_column().eq(account_id))
+    }
+}
+
+/// A table whose rows belong to one integration of one account.
+pub trait IntegrationOwned: Scoped {
+    fn integration_column() -> Self::Column;
+
+    /// The rows of one integration, only if the integration belongs to the account.
+    fn find_owned(account_id: Uuid, integration_id: Uuid) -> Select<Self> {
+        Self::find_in(account_id).filter(Self::integration_column().eq(integration_id))
+    }
+
+    /// An update of the rows of one integration of one account.
+    fn update_owned(account_id: Uuid, integration_id: Uuid) -> UpdateMany<Self> {
+        Self::update_many_in(account_id).filter(Self::integration_column().eq(integration_id))
+    }
+
+    /// A delete of the rows of one integration of one account.
+    fn delete_owned(account_id: Uuid, integration_id: Uuid) -> DeleteMany<Self> {
+        Self::delete_many_in(account_id).filter(Self::integration_column().eq(integration_id))
     }
 }
 
@@ -102,3 +134,15 @@ scoped!(
     supplier,
     user,
 );
+
+macro_rules! integration_owned {
+    ($($module:ident),* $(,)?) => {$(
+        impl IntegrationOwned for $module::Entity {
+            fn integration_column() -> $module::Column {
+                $module::Column::IntegrationId
+            }
+        }
+    )*};
+}
+
+integration_owned!(field_mapping, flow_mapping, integration_credential, question_mapping, remote_link, status_mapping,);

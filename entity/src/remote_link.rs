@@ -1,5 +1,6 @@
 //! How a local record knows its remote twin in one integration.
 
+use crate::enums::LinkedEntity;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -9,8 +10,7 @@ pub struct Model {
     pub id: Uuid,
     pub account_id: Uuid,
     pub integration_id: Uuid,
-    /// `product`, `supplier`, `customer`, `sale`, …
-    pub entity: String,
+    pub entity: LinkedEntity,
     pub local_id: Uuid,
     pub remote_id: String,
     /// Hex SHA-256 of the mapped remote content, to tell changed from unchanged.

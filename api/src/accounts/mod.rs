@@ -1,4 +1,5 @@
-//! Accounts and signing in: `login`, `me`, and the service behind `koppel account create`.
+//! Accounts (tenants): the `Account` type, the service behind `koppel account create`, and the password
+//! check behind `login` (its GraphQL side is the `session` module).
 
 mod service;
 
@@ -6,10 +7,9 @@ pub use service::{MIN_PASSWORD, SYSTEM_STATUSES, create_account, login};
 
 use crate::error::ApiResult;
 use crate::graphql::{ContextExt, ids::to_id};
-use crate::users::User;
-use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use async_graphql::{Context, ID, InputObject, SimpleObject};
 use chrono::{DateTime, Utc};
-use koppel_entity::{Scoped, account};
+use koppel_entity::account;
 use sea_orm::EntityTrait;
 
 /// An account: one tenant.
@@ -32,51 +32,6 @@ pub struct LoginInput {
     pub account: String,
     pub username: String,
     pub password: String,
-}
-
-crate::payload!(
-    /// A login token for the `Authorization: Bearer` header.
-    LoginPayload { session: Session }
-);
-
-#[derive(SimpleObject)]
-pub struct Session {
-    pub token: String,
-    pub expires_at: DateTime<Utc>,
-    pub user: User,
-}
-
-#[derive(Default)]
-pub struct AccountQuery;
-
-#[Object]
-impl AccountQuery {
-    /// The signed-in user.
-    async fn me(&self, ctx: &Context<'_>) -> ApiResult<User> {
-        let principal = ctx.principal()?;
-        let user = koppel_entity::user::Entity::find_by_id_in(principal.account_id, principal.user_id)
-            .one(ctx.db())
-            .await?
-            .ok_or(crate::error::ApiError::NotFound("user"))?;
-        Ok(user.into())
-    }
-}
-
-#[derive(Default)]
-pub struct AccountMutation;
-
-#[Object]
-impl AccountMutation {
-    /// Signs in with a password. Wrong credentials are `UNAUTHENTICATED`, without saying which part was wrong.
-    async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> ApiResult<LoginPayload> {
-        let state = ctx.state();
-        let result = login(&state.db, &state.jwt, &input).await.map(|(token, expires_at, user)| Session {
-            token,
-            expires_at,
-            user: user.into(),
-        });
-        LoginPayload::from_result(result)
-    }
 }
 
 /// The account of a user, for `User.account`.

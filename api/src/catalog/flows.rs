@@ -44,7 +44,7 @@ impl From<flow::Model> for Flow {
 
 #[ComplexObject]
 impl Flow {
-    #[graphql(complexity = "(first.unwrap_or(50).clamp(1, 100) as usize).saturating_mul(child_complexity)")]
+    #[graphql(complexity = "crate::graphql::pagination::page_complexity(first, child_complexity)")]
     async fn questions(
         &self,
         ctx: &Context<'_>,
@@ -84,7 +84,7 @@ pub struct FlowQuery;
 
 #[Object]
 impl FlowQuery {
-    #[graphql(complexity = "(first.unwrap_or(50).clamp(1, 100) as usize).saturating_mul(child_complexity)")]
+    #[graphql(complexity = "crate::graphql::pagination::page_complexity(first, child_complexity)")]
     async fn flows(
         &self,
         ctx: &Context<'_>,
@@ -113,7 +113,7 @@ impl FlowMutation {
         let name = validate::required(&mut problems, "name", &input.name, 200);
         let description = validate::optional(&mut problems, "description", input.description.as_deref(), 10_000);
         if let Err(error) = problems.into_result() {
-            return CreateFlowPayload::from_result(Err(error));
+            return CreateFlowPayload::from_result(Err(error.into()));
         }
         let now = Utc::now();
         let model = flow::ActiveModel {
@@ -147,7 +147,7 @@ impl FlowMutation {
             active.active = Set(flag);
         }
         if let Err(error) = problems.into_result() {
-            return UpdateFlowPayload::from_result(Err(error));
+            return UpdateFlowPayload::from_result(Err(error.into()));
         }
         active.updated_at = Set(Utc::now());
         UpdateFlowPayload::from_result(Ok(active.update(ctx.db()).await?.into()))

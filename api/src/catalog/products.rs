@@ -113,7 +113,7 @@ impl Product {
     }
 
     /// The questions asked when this product is sold (besides those of the flow).
-    #[graphql(complexity = "(first.unwrap_or(50).clamp(1, 100) as usize).saturating_mul(child_complexity)")]
+    #[graphql(complexity = "crate::graphql::pagination::page_complexity(first, child_complexity)")]
     async fn questions(
         &self,
         ctx: &Context<'_>,
@@ -293,7 +293,7 @@ async fn apply(
         .await?;
         active.extra_fields = Set(merged);
     }
-    problems.into_result()
+    Ok(problems.into_result()?)
 }
 
 #[derive(Default)]
@@ -301,7 +301,7 @@ pub struct ProductQuery;
 
 #[Object]
 impl ProductQuery {
-    #[graphql(complexity = "(first.unwrap_or(50).clamp(1, 100) as usize).saturating_mul(child_complexity)")]
+    #[graphql(complexity = "crate::graphql::pagination::page_complexity(first, child_complexity)")]
     async fn products(
         &self,
         ctx: &Context<'_>,

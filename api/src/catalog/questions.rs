@@ -99,7 +99,7 @@ impl Question {
         let Some(id) = self.flow_id else { return Ok(None) };
         let principal = ctx.principal()?;
         if principal.limited_to_grants()
-            && !crate::provider::visible(ctx, crate::provider::CatalogueItem::Flow(id)).await?
+            && !crate::visibility::visible(ctx, crate::visibility::CatalogueItem::Flow(id)).await?
         {
             return Ok(None);
         }
@@ -111,7 +111,7 @@ impl Question {
         let Some(id) = self.product_id else { return Ok(None) };
         let principal = ctx.principal()?;
         if principal.limited_to_grants()
-            && !crate::provider::visible(ctx, crate::provider::CatalogueItem::Product(id)).await?
+            && !crate::visibility::visible(ctx, crate::visibility::CatalogueItem::Product(id)).await?
         {
             return Ok(None);
         }
@@ -239,7 +239,7 @@ pub struct QuestionQuery;
 #[Object]
 impl QuestionQuery {
     /// Questions, optionally of one flow or one product.
-    #[graphql(complexity = "(first.unwrap_or(50).clamp(1, 100) as usize).saturating_mul(child_complexity)")]
+    #[graphql(complexity = "crate::graphql::pagination::page_complexity(first, child_complexity)")]
     async fn questions(
         &self,
         ctx: &Context<'_>,

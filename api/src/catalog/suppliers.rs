@@ -108,7 +108,7 @@ fn apply(fields: &SupplierFields, active: &mut supplier::ActiveModel, creating: 
     if fields.logo_url.is_some() {
         active.logo_url = Set(check_url(&mut problems, &format!("{prefix}.logoUrl"), fields.logo_url.as_deref()));
     }
-    problems.into_result()
+    Ok(problems.into_result()?)
 }
 
 pub async fn find(db: &impl ConnectionTrait, account_id: Uuid, id: &ID) -> ApiResult<supplier::Model> {
@@ -123,7 +123,7 @@ pub struct SupplierQuery;
 
 #[Object]
 impl SupplierQuery {
-    #[graphql(complexity = "(first.unwrap_or(50).clamp(1, 100) as usize).saturating_mul(child_complexity)")]
+    #[graphql(complexity = "crate::graphql::pagination::page_complexity(first, child_complexity)")]
     async fn suppliers(
         &self,
         ctx: &Context<'_>,

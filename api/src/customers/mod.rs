@@ -139,7 +139,7 @@ impl Customer {
         }
     }
 
-    #[graphql(complexity = "(first.unwrap_or(50).clamp(1, 100) as usize).saturating_mul(child_complexity)")]
+    #[graphql(complexity = "crate::graphql::pagination::page_complexity(first, child_complexity)")]
     async fn contact_persons(
         &self,
         ctx: &Context<'_>,
@@ -211,7 +211,7 @@ pub struct CustomerQuery;
 #[Object]
 impl CustomerQuery {
     /// Customers; `search` matches part of a name, the company name, the e-mail address or the KvK number.
-    #[graphql(complexity = "(first.unwrap_or(50).clamp(1, 100) as usize).saturating_mul(child_complexity)")]
+    #[graphql(complexity = "crate::graphql::pagination::page_complexity(first, child_complexity)")]
     async fn customers(
         &self,
         ctx: &Context<'_>,

@@ -94,7 +94,7 @@ pub struct ExtraFieldQuery;
 #[Object]
 impl ExtraFieldQuery {
     /// The account's extra-field definitions, optionally for one kind of record.
-    #[graphql(complexity = "(first.unwrap_or(50).clamp(1, 100) as usize).saturating_mul(child_complexity)")]
+    #[graphql(complexity = "crate::graphql::pagination::page_complexity(first, child_complexity)")]
     async fn extra_fields(
         &self,
         ctx: &Context<'_>,

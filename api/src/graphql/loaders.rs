@@ -12,7 +12,7 @@ use uuid::Uuid;
 /// How long a loader collects keys before it queries. async-graphql's default (1 ms) is shorter than it
 /// takes to resolve a page of 50 rows on PostgreSQL, which split one batch into two; 10 ms keeps a page
 /// in one statement at the cost of that much latency per nesting level.
-const BATCH_WINDOW: std::time::Duration = std::time::Duration::from_millis(10);
+pub const BATCH_WINDOW: std::time::Duration = std::time::Duration::from_millis(10);
 
 /// Loads rows of one tenant table by id, within the caller's account.
 pub struct ById<E> {
@@ -51,35 +51,6 @@ where
             .map_err(|e| LoadError(Arc::new(e)))?;
         Ok(rows.into_iter().map(|row| (row.id(), row)).collect())
     }
-}
-
-/// Adds one loader per nested type to a request, scoped to the caller's account.
-pub fn add_loaders(
-    request: async_graphql::Request,
-    db: &DatabaseConnection,
-    principal: &crate::auth::Principal,
-) -> async_graphql::Request {
-    let account_id = principal.account_id;
-    use koppel_entity::{customer, flow, organisation, product, status, supplier, user};
-    request
-        .data(ById::<product::Entity>::loader(db.clone(), account_id))
-        .data(ById::<supplier::Entity>::loader(db.clone(), account_id))
-        .data(ById::<customer::Entity>::loader(db.clone(), account_id))
-        .data(ById::<user::Entity>::loader(db.clone(), account_id))
-        .data(ById::<status::Entity>::loader(db.clone(), account_id))
-        .data(ById::<flow::Entity>::loader(db.clone(), account_id))
-        .data(ById::<organisation::Entity>::loader(db.clone(), account_id))
-        .data(
-            DataLoader::new(crate::extra_fields::DefinitionLoader { db: db.clone(), account_id }, tokio::spawn)
-                .delay(BATCH_WINDOW),
-        )
-        .data(
-            DataLoader::new(
-                crate::provider::Visibility { db: db.clone(), account_id, organisation_id: principal.organisation_id },
-                tokio::spawn,
-            )
-            .delay(BATCH_WINDOW),
-        )
 }
 
 /// Loads one row through the request's loader for its table.

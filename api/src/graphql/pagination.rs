@@ -11,6 +11,14 @@ use uuid::Uuid;
 pub const DEFAULT_PAGE: usize = 50;
 pub const MAX_PAGE: usize = 100;
 
+/// The complexity of a list field: its children count once per row of the page it may return, so a
+/// large page of a nested list costs what it loads. Every paged field uses it:
+/// `#[graphql(complexity = "page_complexity(first, child_complexity)")]`. Out-of-range sizes count as
+/// the nearest allowed one (the resolver refuses them anyway), and the product saturates.
+pub fn page_complexity(first: Option<i32>, child_complexity: usize) -> usize {
+    (first.map_or(DEFAULT_PAGE as i64, i64::from).clamp(1, MAX_PAGE as i64) as usize).saturating_mul(child_complexity)
+}
+
 /// Which page of a list to return.
 #[derive(Debug, Clone, Copy)]
 pub struct Page {
@@ -70,6 +78,15 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn page_complexity_counts_the_page_and_never_overflows() {
+        assert_eq!(page_complexity(None, 3), 150);
+        assert_eq!(page_complexity(Some(20), 3), 60);
+        assert_eq!(page_complexity(Some(i32::MAX), 3), 300);
+        assert_eq!(page_complexity(Some(-5), 3), 3);
+        assert_eq!(page_complexity(Some(100), usize::MAX), usize::MAX);
+    }
 
     #[test]
     fn cursors_round_trip_and_bad_ones_are_refused() {

@@ -66,7 +66,7 @@ impl From<&KindSpec> for IntegrationKind {
                 .collect(),
             settings: spec.settings.iter().map(SettingField::from).collect(),
             credentials: spec.credentials.iter().map(SettingField::from).collect(),
-            synced_entities: spec.synced_entities.iter().map(|e| (*e).to_owned()).collect(),
+            synced_entities: spec.synced_entities.iter().map(|e| e.to_string()).collect(),
         }
     }
 }

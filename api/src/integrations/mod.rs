@@ -1,6 +1,7 @@
 //! Integrations with remote systems (consumer side): kinds, typed settings, encrypted credentials per
 //! mode, live connection tests, browsing and importing the remote catalogue, and the mappings.
 
+mod import;
 mod kinds;
 mod mappings;
 mod remote;
@@ -8,7 +9,6 @@ mod service;
 mod sync;
 
 pub use kinds::IntegrationKind;
-pub use service::connector_for;
 
 use crate::error::ApiResult;
 use crate::graphql::pagination::{Page, paginate};
@@ -225,7 +225,7 @@ impl IntegrationQueryRoot {
         Ok(koppel_daemon::connectors::kinds().iter().map(IntegrationKind::from).collect())
     }
 
-    #[graphql(complexity = "(first.unwrap_or(50).clamp(1, 100) as usize).saturating_mul(child_complexity)")]
+    #[graphql(complexity = "crate::graphql::pagination::page_complexity(first, child_complexity)")]
     async fn integrations(
         &self,
         ctx: &Context<'_>,
@@ -315,7 +315,7 @@ pub struct IntegrationQuery(IntegrationQueryRoot, remote::RemoteQuery, sync::Syn
 #[derive(MergedObject, Default)]
 pub struct IntegrationMutation(
     IntegrationMutationRoot,
-    remote::RemoteMutation,
+    import::ImportMutation,
     mappings::MappingMutation,
     sync::SyncMutation,
 );

@@ -10,12 +10,12 @@ use crate::state::AppState;
 use crate::validate;
 use async_graphql::ID;
 use chrono::Utc;
-use koppel_daemon::connectors::{self, Connector, ConnectorConfig, ConnectorError, KindSpec};
+use koppel_daemon::connectors::{self, KindSpec};
+use koppel_daemon::{connect, credentials, reconcile};
 use koppel_entity::enums;
-use koppel_entity::{Scoped, integration, integration_credential};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, ModelTrait, QueryFilter, Set};
+use koppel_entity::{Scoped, integration};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, ModelTrait, Set};
 use serde_json::{Map, Value};
-use std::collections::HashMap;
 use std::time::Instant;
 use uuid::Uuid;
 
@@ -36,12 +36,9 @@ pub fn policies_of(model: &integration::Model) -> Vec<MissingRecordPolicySetting
     let entities = connectors::kind(&model.kind).map(|k| k.synced_entities).unwrap_or_default();
     entities
         .iter()
-        .map(|entity| {
-            let policy = model.missing_policies[*entity]
-                .as_str()
-                .and_then(|p| serde_json::from_value::<enums::MissingRecordPolicy>(Value::String(p.into())).ok())
-                .unwrap_or(enums::MissingRecordPolicy::Deactivate);
-            MissingRecordPolicySetting { entity: (*entity).into(), policy: policy.into() }
+        .map(|entity| MissingRecordPolicySetting {
+            entity: entity.as_str().into(),
+            policy: reconcile::products::missing_policy(model, *entity).into(),
         })
         .collect()
 }
@@ -57,11 +54,12 @@ fn check_policies(
         policies.entry(entity.to_string()).or_insert_with(|| Value::String("deactivate".into()));
     }
     for (i, setting) in given.iter().enumerate() {
-        if !spec.synced_entities.contains(&setting.entity.as_str()) {
+        if !spec.synced_entities.iter().any(|e| e.as_str() == setting.entity) {
+            let synced: Vec<&str> = spec.synced_entities.iter().map(|e| e.as_str()).collect();
             problems.add(
                 format!("missingRecordPolicies.{i}.entity"),
                 UserErrorCode::Invalid,
-                format!("{} integrations sync {}, not {}", spec.kind, spec.synced_entities.join(", "), setting.entity),
+                format!("{} integrations sync {}, not {}", spec.kind, synced.join(", "), setting.entity),
             );
             continue;
         }
@@ -186,10 +184,7 @@ pub async fn update(
     let txn = crate::db::begin_write(db).await?;
     if origin_changed {
         // Credentials were given for the old remote; they must not be sent to another host.
-        integration_credential::Entity::delete_many()
-            .filter(integration_credential::Column::IntegrationId.eq(existing.id))
-            .exec(&txn)
-            .await?;
+        credentials::remove_all(&txn, &existing).await?;
         tracing::info!(integration = %existing.id, "base URL moved to another host: credentials removed");
     }
     let updated = active.update(&txn).await?;
@@ -207,10 +202,6 @@ pub async fn delete(db: &impl ConnectionTrait, account_id: Uuid, id: &ID) -> Api
     let id = ids::to_id(existing.id);
     existing.delete(db).await?;
     Ok(id)
-}
-
-fn credential_context(integration_id: Uuid, mode: enums::IntegrationMode, field: &str) -> String {
-    format!("integration/{integration_id}/{}/{field}", mode.as_str())
 }
 
 pub async fn set_credentials(
@@ -249,86 +240,11 @@ pub async fn set_credentials(
     problems.into_result()?;
     let txn = crate::db::begin_write(db).await?;
     for value in &input.values {
-        let stored = integration_credential::Entity::find_in(account_id)
-            .filter(integration_credential::Column::IntegrationId.eq(existing.id))
-            .filter(integration_credential::Column::Mode.eq(mode))
-            .filter(integration_credential::Column::Field.eq(&value.field))
-            .one(&txn)
-            .await?;
-        if let Some(stored) = stored {
-            stored.delete(&txn).await?;
-        }
-        if value.value.is_empty() {
-            continue;
-        }
-        // Short values would be shown whole; they only get a mask.
-        let last_four: String = if value.value.chars().count() >= 12 {
-            value.value.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect()
-        } else {
-            String::new()
-        };
-        integration_credential::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            account_id: Set(account_id),
-            integration_id: Set(existing.id),
-            mode: Set(mode),
-            field: Set(value.field.clone()),
-            ciphertext: Set(state
-                .master_key
-                .encrypt(&value.value, &credential_context(existing.id, mode, &value.field))),
-            last_four: Set(last_four),
-            updated_at: Set(Utc::now()),
-        }
-        .insert(&txn)
-        .await?;
+        credentials::replace(&txn, &state.engine.master_key, &existing, mode, &value.field, &value.value).await?;
     }
     txn.commit().await?;
     tracing::info!(integration = %existing.id, mode = mode.as_str(), fields = input.values.len(), "credentials set");
     Ok(existing)
-}
-
-/// Builds the connector of an integration for a mode, with its decrypted credentials.
-pub async fn connector_for(
-    state: &AppState,
-    integration: &integration::Model,
-    mode: enums::IntegrationMode,
-) -> Result<Box<dyn Connector>, ConnectorError> {
-    let spec = connectors::kind(&integration.kind)
-        .ok_or_else(|| ConnectorError::Configuration(format!("unknown kind {}", integration.kind)))?;
-    let base_url = koppel_daemon::net::check_base_url(&integration.base_url, state.config.allow_private_remotes)
-        .map_err(|e| ConnectorError::Configuration(format!("the base URL {e}")))?;
-    let rows = integration_credential::Entity::find_in(integration.account_id)
-        .filter(integration_credential::Column::IntegrationId.eq(integration.id))
-        .filter(integration_credential::Column::Mode.eq(mode))
-        .all(&state.db)
-        .await
-        .map_err(|error| {
-            tracing::error!(%error, integration = %integration.id, "cannot read the credentials");
-            ConnectorError::Configuration("the stored credentials cannot be read".into())
-        })?;
-    let mut credentials = HashMap::new();
-    for row in rows {
-        let plain =
-            state.master_key.decrypt(&row.ciphertext, &credential_context(integration.id, mode, &row.field)).map_err(
-                |_| ConnectorError::Configuration(format!("{} cannot be decrypted with the master key", row.field)),
-            )?;
-        credentials.insert(row.field, plain);
-    }
-    for required in spec.credentials.iter().filter(|c| c.required) {
-        if !credentials.contains_key(required.name) {
-            return Err(ConnectorError::Configuration(format!(
-                "{} is not set for the {} mode",
-                required.label,
-                mode.as_str()
-            )));
-        }
-    }
-    (spec.connect)(ConnectorConfig {
-        base_url,
-        settings: integration.settings.clone(),
-        credentials,
-        http: state.remotes.clone(),
-    })
 }
 
 pub async fn test_connection(
@@ -339,7 +255,7 @@ pub async fn test_connection(
     let integration = find(&state.db, account_id, &input.id).await?;
     let mode = input.mode.map(enums::IntegrationMode::from).unwrap_or(integration.mode);
     let started = Instant::now();
-    let outcome = match connector_for(state, &integration, mode).await {
+    let outcome = match connect::connector_for(&state.engine, &integration, mode).await {
         Ok(connector) => connector.test_connection().await,
         Err(error) => Err(error),
     };

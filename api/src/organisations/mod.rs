@@ -8,11 +8,12 @@ use crate::error::ApiResult;
 use crate::extra_fields::{ExtraFieldValue, ExtraFieldValueInput, visible_values};
 use crate::graphql::pagination::{Page, paginate};
 use crate::graphql::{ContextExt, ids, search};
+use crate::visibility::granted;
 use async_graphql::connection::Connection;
 use async_graphql::{ComplexObject, Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use koppel_entity::{Scoped, access_grant, enums::GrantTarget, flow, organisation, product};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait};
+use koppel_entity::{Scoped, enums::GrantTarget, flow, organisation, product};
+use sea_orm::{ColumnTrait, QueryFilter};
 use uuid::Uuid;
 
 #[derive(SimpleObject, Clone)]
@@ -44,16 +45,6 @@ impl From<organisation::Model> for Organisation {
     }
 }
 
-/// The ids an organisation was granted, of one kind, as a subquery.
-pub(crate) fn granted(organisation_id: Uuid, target: GrantTarget) -> sea_orm::sea_query::SelectStatement {
-    access_grant::Entity::find()
-        .select_only()
-        .column(access_grant::Column::TargetId)
-        .filter(access_grant::Column::OrganisationId.eq(organisation_id))
-        .filter(access_grant::Column::Target.eq(target))
-        .into_query()
-}
-
 #[ComplexObject]
 impl Organisation {
     /// The extra-field values; hidden fields only for admins.
@@ -62,7 +53,7 @@ impl Organisation {
     }
 
     /// The products this organisation may offer.
-    #[graphql(complexity = "(first.unwrap_or(50).clamp(1, 100) as usize).saturating_mul(child_complexity)")]
+    #[graphql(complexity = "crate::graphql::pagination::page_complexity(first, child_complexity)")]
     async fn granted_products(
         &self,
         ctx: &Context<'_>,
@@ -76,7 +67,7 @@ impl Organisation {
     }
 
     /// The flows this organisation may use.
-    #[graphql(complexity = "(first.unwrap_or(50).clamp(1, 100) as usize).saturating_mul(child_complexity)")]
+    #[graphql(complexity = "crate::graphql::pagination::page_complexity(first, child_complexity)")]
     async fn granted_flows(
         &self,
         ctx: &Context<'_>,
@@ -129,7 +120,7 @@ pub struct OrganisationQuery;
 
 #[Object]
 impl OrganisationQuery {
-    #[graphql(complexity = "(first.unwrap_or(50).clamp(1, 100) as usize).saturating_mul(child_complexity)")]
+    #[graphql(complexity = "crate::graphql::pagination::page_complexity(first, child_complexity)")]
     async fn organisations(
         &self,
         ctx: &Context<'_>,

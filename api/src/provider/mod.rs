@@ -11,9 +11,9 @@ use crate::error::{ApiError, ApiResult};
 use crate::extra_fields::ExtraField;
 use crate::graphql::pagination::{Page, paginate};
 use crate::graphql::{ContextExt, ids};
-use crate::organisations::granted;
 use crate::sales::{AnswerInput, CreateSaleInput, OptIn, Sale};
 use crate::statuses::Status;
+use crate::visibility::{flow_visible, product_visible, visible_flows, visible_products};
 use async_graphql::connection::Connection;
 use async_graphql::{Context, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
@@ -21,98 +21,6 @@ use koppel_entity::enums::{ExtraFieldEntity, GrantTarget};
 use koppel_entity::{Scoped, access_grant, extra_field, flow, product, question, sale, status};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait};
 use uuid::Uuid;
-
-/// Granted, active and authorised: what a partner may sell.
-fn visible_products(account_id: Uuid, organisation_id: Uuid) -> sea_orm::Select<product::Entity> {
-    product::Entity::find_in(account_id)
-        .filter(product::Column::Id.in_subquery(granted(organisation_id, GrantTarget::Product)))
-        .filter(product::Column::Active.eq(true))
-        .filter(product::Column::Authorised.eq(true))
-}
-
-fn visible_flows(account_id: Uuid, organisation_id: Uuid) -> sea_orm::Select<flow::Entity> {
-    flow::Entity::find_in(account_id)
-        .filter(flow::Column::Id.in_subquery(granted(organisation_id, GrantTarget::Flow)))
-        .filter(flow::Column::Active.eq(true))
-}
-
-/// What of the catalogue the caller's organisation may see, batched per request, so that nested fields
-/// of the provider surface cost one statement per level, not one per row.
-pub struct Visibility {
-    pub db: sea_orm::DatabaseConnection,
-    pub account_id: Uuid,
-    pub organisation_id: Option<Uuid>,
-}
-
-/// A record of the catalogue whose visibility is asked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum CatalogueItem {
-    Product(Uuid),
-    Flow(Uuid),
-}
-
-impl async_graphql::dataloader::Loader<CatalogueItem> for Visibility {
-    type Value = bool;
-    type Error = crate::graphql::loaders::LoadError;
-
-    async fn load(
-        &self,
-        keys: &[CatalogueItem],
-    ) -> Result<std::collections::HashMap<CatalogueItem, bool>, Self::Error> {
-        let error = |e| crate::graphql::loaders::LoadError(std::sync::Arc::new(e));
-        let mut visible: std::collections::HashMap<CatalogueItem, bool> = keys.iter().map(|k| (*k, false)).collect();
-        let Some(organisation) = self.organisation_id else { return Ok(visible) };
-        let products: Vec<Uuid> =
-            keys.iter().filter_map(|k| if let CatalogueItem::Product(id) = k { Some(*id) } else { None }).collect();
-        let flows: Vec<Uuid> =
-            keys.iter().filter_map(|k| if let CatalogueItem::Flow(id) = k { Some(*id) } else { None }).collect();
-        if !products.is_empty() {
-            let found: Vec<Uuid> = visible_products(self.account_id, organisation)
-                .filter(product::Column::Id.is_in(products))
-                .select_only()
-                .column(product::Column::Id)
-                .into_tuple()
-                .all(&self.db)
-                .await
-                .map_err(error)?;
-            found.into_iter().for_each(|id| {
-                visible.insert(CatalogueItem::Product(id), true);
-            });
-        }
-        if !flows.is_empty() {
-            let found: Vec<Uuid> = visible_flows(self.account_id, organisation)
-                .filter(flow::Column::Id.is_in(flows))
-                .select_only()
-                .column(flow::Column::Id)
-                .into_tuple()
-                .all(&self.db)
-                .await
-                .map_err(error)?;
-            found.into_iter().for_each(|id| {
-                visible.insert(CatalogueItem::Flow(id), true);
-            });
-        }
-        Ok(visible)
-    }
-}
-
-/// Whether the caller's organisation may see a product or flow (for nested fields of the provider surface).
-pub async fn visible(ctx: &async_graphql::Context<'_>, item: CatalogueItem) -> ApiResult<bool> {
-    let loader = ctx
-        .data_opt::<async_graphql::dataloader::DataLoader<Visibility>>()
-        .ok_or_else(|| ApiError::Unauthenticated("sign in first".into()))?;
-    Ok(loader.load_one(item).await?.unwrap_or(false))
-}
-
-async fn product_visible(db: &impl ConnectionTrait, principal: &Principal, id: Uuid) -> ApiResult<bool> {
-    let Some(organisation) = principal.organisation_id else { return Ok(false) };
-    Ok(visible_products(principal.account_id, organisation).filter(product::Column::Id.eq(id)).one(db).await?.is_some())
-}
-
-async fn flow_visible(db: &impl ConnectionTrait, principal: &Principal, id: Uuid) -> ApiResult<bool> {
-    let Some(organisation) = principal.organisation_id else { return Ok(false) };
-    Ok(visible_flows(principal.account_id, organisation).filter(flow::Column::Id.eq(id)).one(db).await?.is_some())
-}
 
 /// A sale submitted by another environment: the customer travels with it.
 #[derive(InputObject)]
@@ -139,7 +47,7 @@ pub struct ProviderQuery;
 impl ProviderQuery {
     /// The active, authorised products granted to the caller's organisation; `changedSince` returns only
     /// those changed or granted after that moment, `ids` only those products.
-    #[graphql(complexity = "(first.unwrap_or(50).clamp(1, 100) as usize).saturating_mul(child_complexity)")]
+    #[graphql(complexity = "crate::graphql::pagination::page_complexity(first, child_complexity)")]
     async fn provider_products(
         &self,
         ctx: &Context<'_>,
@@ -174,7 +82,7 @@ impl ProviderQuery {
     }
 
     /// The product extra fields the provider shares (hidden ones are left out).
-    #[graphql(complexity = "(first.unwrap_or(50).clamp(1, 100) as usize).saturating_mul(child_complexity)")]
+    #[graphql(complexity = "crate::graphql::pagination::page_complexity(first, child_complexity)")]
     async fn provider_product_fields(
         &self,
         ctx: &Context<'_>,
@@ -190,7 +98,7 @@ impl ProviderQuery {
     }
 
     /// The active flows granted to the caller's organisation.
-    #[graphql(complexity = "(first.unwrap_or(50).clamp(1, 100) as usize).saturating_mul(child_complexity)")]
+    #[graphql(complexity = "crate::graphql::pagination::page_complexity(first, child_complexity)")]
     async fn provider_flows(
         &self,
         ctx: &Context<'_>,
@@ -204,7 +112,7 @@ impl ProviderQuery {
     }
 
     /// The questions of the granted flows and products, with their type, validations, conditions and options.
-    #[graphql(complexity = "(first.unwrap_or(50).clamp(1, 100) as usize).saturating_mul(child_complexity)")]
+    #[graphql(complexity = "crate::graphql::pagination::page_complexity(first, child_complexity)")]
     async fn provider_questions(
         &self,
         ctx: &Context<'_>,
@@ -226,7 +134,7 @@ impl ProviderQuery {
     }
 
     /// The provider's sale statuses, to map onto the caller's own.
-    #[graphql(complexity = "(first.unwrap_or(50).clamp(1, 100) as usize).saturating_mul(child_complexity)")]
+    #[graphql(complexity = "crate::graphql::pagination::page_complexity(first, child_complexity)")]
     async fn provider_statuses(
         &self,
         ctx: &Context<'_>,
@@ -239,7 +147,7 @@ impl ProviderQuery {
     }
 
     /// The sales the caller submitted, optionally only these ids or those changed since a moment.
-    #[graphql(complexity = "(first.unwrap_or(50).clamp(1, 100) as usize).saturating_mul(child_complexity)")]
+    #[graphql(complexity = "crate::graphql::pagination::page_complexity(first, child_complexity)")]
     async fn provider_sales(
         &self,
         ctx: &Context<'_>,
@@ -277,7 +185,7 @@ impl ProviderMutation {
         let mut problems = crate::error::Problems::new();
         let key = crate::validate::required(&mut problems, "idempotencyKey", &input.idempotency_key, 200);
         if let Err(error) = problems.into_result() {
-            return SubmitSalePayload::from_result(Err(error));
+            return SubmitSalePayload::from_result(Err(error.into()));
         }
         if let Some(existing) = find_submitted(db, principal, &key).await? {
             return SubmitSalePayload::from_result(Ok(existing.into()));
@@ -306,7 +214,7 @@ impl ProviderMutation {
             problems.add("flowId", crate::error::UserErrorCode::NotFound, "this flow does not exist");
         }
         if let Err(error) = problems.into_result() {
-            return SubmitSalePayload::from_result(Err(error));
+            return SubmitSalePayload::from_result(Err(error.into()));
         }
 
         let txn = crate::db::begin_write(db).await?;

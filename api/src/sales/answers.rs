@@ -189,7 +189,7 @@ mod tests {
         let answers: Vec<(String, Value)> = answers.as_object().unwrap().clone().into_iter().collect();
         let mut problems = Problems::new();
         check(questions, &answers, &mut problems);
-        problems.into_errors().into_iter().map(|e| (e.field, e.code)).collect()
+        problems.into_problems().into_iter().map(|e| (e.field, e.code.into())).collect()
     }
 
     #[test]

@@ -79,7 +79,7 @@ impl Sale {
     async fn product(&self, ctx: &Context<'_>) -> ApiResult<Option<Product>> {
         let id = self.model.product_id;
         if ctx.principal()?.limited_to_grants()
-            && !crate::provider::visible(ctx, crate::provider::CatalogueItem::Product(id)).await?
+            && !crate::visibility::visible(ctx, crate::visibility::CatalogueItem::Product(id)).await?
         {
             return Ok(None);
         }
@@ -104,7 +104,7 @@ impl Sale {
     async fn flow(&self, ctx: &Context<'_>) -> ApiResult<Option<Flow>> {
         let Some(id) = self.model.flow_id else { return Ok(None) };
         if ctx.principal()?.limited_to_grants()
-            && !crate::provider::visible(ctx, crate::provider::CatalogueItem::Flow(id)).await?
+            && !crate::visibility::visible(ctx, crate::visibility::CatalogueItem::Flow(id)).await?
         {
             return Ok(None);
         }
@@ -158,7 +158,7 @@ pub struct SaleQuery;
 #[Object]
 impl SaleQuery {
     /// Sales, newest last; agents see their own.
-    #[graphql(complexity = "(first.unwrap_or(50).clamp(1, 100) as usize).saturating_mul(child_complexity)")]
+    #[graphql(complexity = "crate::graphql::pagination::page_complexity(first, child_complexity)")]
     async fn sales(
         &self,
         ctx: &Context<'_>,

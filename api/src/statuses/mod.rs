@@ -73,7 +73,7 @@ pub struct StatusQuery;
 
 #[Object]
 impl StatusQuery {
-    #[graphql(complexity = "(first.unwrap_or(50).clamp(1, 100) as usize).saturating_mul(child_complexity)")]
+    #[graphql(complexity = "crate::graphql::pagination::page_complexity(first, child_complexity)")]
     async fn statuses(
         &self,
         ctx: &Context<'_>,

@@ -108,7 +108,7 @@ struct UserQueryRoot;
 #[Object]
 impl UserQueryRoot {
     /// The account's users (admins only).
-    #[graphql(complexity = "(first.unwrap_or(50).clamp(1, 100) as usize).saturating_mul(child_complexity)")]
+    #[graphql(complexity = "crate::graphql::pagination::page_complexity(first, child_complexity)")]
     async fn users(
         &self,
         ctx: &Context<'_>,

@@ -82,7 +82,7 @@ pub struct TokenQuery;
 #[Object]
 impl TokenQuery {
     /// The account's API tokens, optionally of one user (admins only).
-    #[graphql(complexity = "(first.unwrap_or(50).clamp(1, 100) as usize).saturating_mul(child_complexity)")]
+    #[graphql(complexity = "crate::graphql::pagination::page_complexity(first, child_complexity)")]
     async fn api_tokens(
         &self,
         ctx: &Context<'_>,

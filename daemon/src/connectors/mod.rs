@@ -56,7 +56,29 @@ pub enum ConnectorError {
 }
 
 impl ConnectorError {
-    /// A stable code for clients and metrics.
+    /// Whether trying again later cannot help until a person changes something (credentials, settings,
+    /// the grant at the remote). Timeouts, unreachable or busy remotes and remote failures are temporary.
+    pub fn is_permanent(&self) -> bool {
+        matches!(
+            self,
+            Self::WrongCredentials(_)
+                | Self::Revoked
+                | Self::WrongAccount { .. }
+                | Self::Forbidden(_)
+                | Self::Unsupported(_)
+                | Self::Configuration(_)
+        )
+    }
+
+    /// How long the remote asked us to wait, when it said so.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            Self::RateLimited { retry_after_seconds } => Some(std::time::Duration::from_secs(*retry_after_seconds)),
+            _ => None,
+        }
+    }
+
+    /// A stable code for clients and a label for metrics.
     pub fn code(&self) -> &'static str {
         match self {
             Self::Unreachable(_) => "UNREACHABLE",
@@ -134,7 +156,7 @@ pub struct KindSpec {
     pub settings: &'static [FieldSpec],
     pub credentials: &'static [FieldSpec],
     /// The entities whose missing records follow a policy (ignore, deactivate, delete).
-    pub synced_entities: &'static [&'static str],
+    pub synced_entities: &'static [koppel_entity::enums::LinkedEntity],
     pub connect: fn(ConnectorConfig) -> Result<Box<dyn Connector>, ConnectorError>,
 }
 

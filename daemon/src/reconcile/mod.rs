@@ -5,5 +5,6 @@
 //! remote. Running it again on the result of applying it yields a plan with no changes.
 
 mod plan;
+pub mod products;
 
-pub use plan::{LocalRecord, MissingAction, Plan, PlanLimits, RemoteRecord, plan};
+pub use plan::{HeldBack, LocalRecord, MissingAction, Plan, PlanLimits, RemoteRecord, plan};

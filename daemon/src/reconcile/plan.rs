@@ -48,6 +48,31 @@ impl Default for PlanLimits {
     }
 }
 
+/// Why a pass leaves records gone at the remote alone.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "reason")]
+pub enum HeldBack {
+    /// The remote read failed part-way or was cut off: what is not seen may still be there.
+    PartialRead,
+    /// More of the linked records would go than the brake allows.
+    TooManyMissing { missing: usize, linked: usize, max_share: f64 },
+}
+
+impl std::fmt::Display for HeldBack {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::PartialRead => {
+                f.write_str("the remote could not be read completely, so nothing is deactivated or deleted")
+            }
+            Self::TooManyMissing { missing, linked, max_share } => write!(
+                f,
+                "{missing} of {linked} linked records are gone at the remote, more than the allowed {:.0} %: check the remote before anything is deactivated or deleted",
+                max_share * 100.0
+            ),
+        }
+    }
+}
+
 /// What a pass would do.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan<Id> {
@@ -60,7 +85,7 @@ pub struct Plan<Id> {
     /// Linked records gone at the remote, with the action the policy asks for.
     pub missing: Vec<(Id, MissingAction)>,
     /// Why missing records are not acted on, when they are not.
-    pub held_back: Option<String>,
+    pub held_back: Option<HeldBack>,
 }
 
 impl<Id> Plan<Id> {
@@ -111,13 +136,9 @@ pub fn plan<Id: Clone>(
     result.held_back = if acting == 0 {
         None
     } else if !limits.remote_complete {
-        Some("the remote could not be read completely, so nothing is deactivated or deleted".into())
+        Some(HeldBack::PartialRead)
     } else if acting > 1 && (acting as f64) > limits.max_missing_share * local.len() as f64 {
-        Some(format!(
-            "{acting} of {} linked records are gone at the remote, more than the allowed {:.0} %: check the remote before anything is deactivated or deleted",
-            local.len(),
-            limits.max_missing_share * 100.0
-        ))
+        Some(HeldBack::TooManyMissing { missing: acting, linked: local.len(), max_share: limits.max_missing_share })
     } else {
         None
     };
@@ -203,7 +224,8 @@ mod tests {
         let limits = PlanLimits { remote_complete: false, ..PlanLimits::default() };
         let result = plan(&locals, &remotes, MissingAction::Delete, limits);
         assert_eq!(result.missing, [(3, MissingAction::Ignore)]);
-        assert!(result.held_back.unwrap().contains("completely"));
+        assert_eq!(result.held_back, Some(HeldBack::PartialRead));
+        assert!(result.held_back.unwrap().to_string().contains("completely"));
     }
 
     #[test]
@@ -212,7 +234,8 @@ mod tests {
         let remotes = [remote("a", "h")];
         let result = plan(&locals, &remotes, MissingAction::Deactivate, PlanLimits::default());
         assert!(result.missing.iter().all(|(_, action)| *action == MissingAction::Ignore));
-        assert!(result.held_back.unwrap().contains("3 of 4"));
+        assert!(matches!(result.held_back, Some(HeldBack::TooManyMissing { missing: 3, linked: 4, .. })));
+        assert!(result.held_back.unwrap().to_string().contains("3 of 4"));
         // Exactly half is still allowed.
         let remotes = [remote("a", "h"), remote("b", "h")];
         let result = plan(&locals, &remotes, MissingAction::Deactivate, PlanLimits::default());

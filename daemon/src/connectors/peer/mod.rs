@@ -11,6 +11,7 @@ use super::{
 };
 use async_trait::async_trait;
 use client::GraphqlClient;
+use koppel_entity::enums::LinkedEntity;
 
 pub const SPEC: KindSpec = KindSpec {
     kind: "peer",
@@ -84,7 +85,7 @@ pub const SPEC: KindSpec = KindSpec {
         default: None,
         help: "The integration-only API token the other environment generated for you (kpl_…).",
     }],
-    synced_entities: &["product"],
+    synced_entities: &[LinkedEntity::Product],
     connect,
 };
 

@@ -1,0 +1,54 @@
+//! Signing in and the signed-in user: `login` and `me`.
+
+use crate::accounts::{self, LoginInput};
+use crate::error::ApiResult;
+use crate::graphql::ContextExt;
+use crate::users::User;
+use async_graphql::{Context, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use koppel_entity::Scoped;
+
+crate::payload!(
+    /// A login token for the `Authorization: Bearer` header.
+    LoginPayload { session: Session }
+);
+
+#[derive(SimpleObject)]
+pub struct Session {
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+    pub user: User,
+}
+
+#[derive(Default)]
+pub struct SessionQuery;
+
+#[Object]
+impl SessionQuery {
+    /// The signed-in user.
+    async fn me(&self, ctx: &Context<'_>) -> ApiResult<User> {
+        let principal = ctx.principal()?;
+        let user = koppel_entity::user::Entity::find_by_id_in(principal.account_id, principal.user_id)
+            .one(ctx.db())
+            .await?
+            .ok_or(crate::error::ApiError::NotFound("user"))?;
+        Ok(user.into())
+    }
+}
+
+#[derive(Default)]
+pub struct SessionMutation;
+
+#[Object]
+impl SessionMutation {
+    /// Signs in with a password. Wrong credentials are `UNAUTHENTICATED`, without saying which part was wrong.
+    async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> ApiResult<LoginPayload> {
+        let state = ctx.state();
+        let result = accounts::login(&state.db, &state.jwt, &input).await.map(|(token, expires_at, user)| Session {
+            token,
+            expires_at,
+            user: user.into(),
+        });
+        LoginPayload::from_result(result)
+    }
+}
