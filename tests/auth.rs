@@ -163,11 +163,15 @@ async fn api_tokens_work_until_revoked_and_their_secret_is_shown_once() {
     assert!(revoked["revokeApiToken"]["apiToken"]["revokedAt"].is_string());
     let response = server.gql(Some(&secret), ME, json!({})).await;
     assert_eq!(code(&response), "UNAUTHENTICATED");
+    // A peer tells a revoked token from a wrong one by this reason, not by the message.
+    assert_eq!(response["errors"][0]["extensions"]["reason"], "TOKEN_REVOKED", "{response}");
     assert_eq!(
         server.http.post(&server.url).bearer_auth(&secret).json(&json!({"query": ME})).send().await.unwrap().status(),
         401
     );
-    assert_eq!(code(&server.gql(Some("kpl_made-up"), ME, json!({})).await), "UNAUTHENTICATED");
+    let unknown = server.gql(Some("kpl_made-up"), ME, json!({})).await;
+    assert_eq!(code(&unknown), "UNAUTHENTICATED");
+    assert!(unknown["errors"][0]["extensions"].get("reason").is_none(), "{unknown}");
 }
 
 #[tokio::test]

@@ -89,6 +89,10 @@ impl From<Problem> for UserError {
 pub enum ApiError {
     #[error("{0}")]
     Unauthenticated(String),
+    /// The API token was revoked. `UNAUTHENTICATED` with `extensions.reason` [`REASON_TOKEN_REVOKED`],
+    /// so that a peer tells a revoked token from a wrong one without reading the message.
+    #[error("this API token has been revoked")]
+    TokenRevoked,
     #[error("{0}")]
     Forbidden(String),
     #[error("{0} not found")]
@@ -107,16 +111,27 @@ pub enum ApiError {
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
+/// `extensions.reason` of the error a revoked API token gets (the peer connector reads it).
+pub const REASON_TOKEN_REVOKED: &str = "TOKEN_REVOKED";
+
 impl ApiError {
     pub fn code(&self) -> ErrorCode {
         match self {
-            Self::Unauthenticated(_) => ErrorCode::Unauthenticated,
+            Self::Unauthenticated(_) | Self::TokenRevoked => ErrorCode::Unauthenticated,
             Self::Forbidden(_) => ErrorCode::Forbidden,
             Self::NotFound(_) => ErrorCode::NotFound,
             Self::BadUserInput(_) | Self::Invalid(_) => ErrorCode::BadUserInput,
             Self::Conflict(_) => ErrorCode::Conflict,
             Self::Remote(_) => ErrorCode::RemoteError,
             Self::Internal(_) => ErrorCode::Internal,
+        }
+    }
+
+    /// A machine-readable refinement of the code, in `extensions.reason`.
+    pub fn reason(&self) -> Option<&'static str> {
+        match self {
+            Self::TokenRevoked => Some(REASON_TOKEN_REVOKED),
+            _ => None,
         }
     }
 
@@ -185,6 +200,9 @@ impl From<ApiError> for async_graphql::Error {
         };
         let mut gql = async_graphql::Error::new(message);
         gql = gql.extend_with(|_, ext| ext.set("code", code.as_str()));
+        if let Some(reason) = error.reason() {
+            gql = gql.extend_with(|_, ext| ext.set("reason", reason));
+        }
         if let ApiError::Remote(remote) = &error {
             let remote_code = remote.code();
             gql = gql.extend_with(|_, ext| ext.set("remoteCode", remote_code));
@@ -214,6 +232,7 @@ mod tests {
     #[test]
     fn every_error_carries_its_stable_code() {
         assert_eq!(code_of(ApiError::Unauthenticated("x".into())), "UNAUTHENTICATED");
+        assert_eq!(code_of(ApiError::TokenRevoked), "UNAUTHENTICATED");
         assert_eq!(code_of(ApiError::forbidden()), "FORBIDDEN");
         assert_eq!(code_of(ApiError::NotFound("product")), "NOT_FOUND");
         assert_eq!(code_of(ApiError::BadUserInput("x".into())), "BAD_USER_INPUT");

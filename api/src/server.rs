@@ -198,10 +198,13 @@ fn error_response(error: ApiError) -> Response {
         ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
         _ => StatusCode::BAD_REQUEST,
     };
-    let code = error.code().as_str();
+    let mut extensions = serde_json::json!({ "code": error.code().as_str() });
+    if let Some(reason) = error.reason() {
+        extensions["reason"] = reason.into();
+    }
     let body = serde_json::json!({
         "data": null,
-        "errors": [{ "message": error.to_string(), "extensions": { "code": code } }],
+        "errors": [{ "message": error.to_string(), "extensions": extensions }],
     });
     (status, Json(body)).into_response()
 }

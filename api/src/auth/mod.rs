@@ -36,7 +36,7 @@ async fn authenticate_api_token(db: &DatabaseConnection, secret: &str) -> ApiRes
         .ok_or_else(unknown)?;
     if token.revoked_at.is_some() {
         // The caller holds the secret, so saying it was revoked tells them nothing new and saves a support call.
-        return Err(ApiError::Unauthenticated("this API token has been revoked".into()));
+        return Err(ApiError::TokenRevoked);
     }
     let user = user::Entity::find_by_id_in(token.account_id, token.user_id)
         .one(db)

@@ -49,7 +49,8 @@ impl GraphqlClient {
         if let Some(error) = body["errors"].as_array().and_then(|errors| errors.first()) {
             let message = error["message"].as_str().unwrap_or("no message").to_owned();
             return Err(match error["extensions"]["code"].as_str() {
-                Some("UNAUTHENTICATED") if message.contains("has been revoked") => ConnectorError::Revoked,
+                // The provider says why in `extensions.reason` (Koppel's `REASON_TOKEN_REVOKED`).
+                Some("UNAUTHENTICATED") if error["extensions"]["reason"] == "TOKEN_REVOKED" => ConnectorError::Revoked,
                 Some("UNAUTHENTICATED") => ConnectorError::WrongCredentials(message),
                 Some("FORBIDDEN") => ConnectorError::Forbidden(message),
                 Some("RATE_LIMITED") => ConnectorError::RateLimited { retry_after_seconds: retry_after },
