@@ -75,8 +75,8 @@ pub struct UpdateFlowInput {
 crate::payload!(CreateFlowPayload { flow: Flow });
 crate::payload!(UpdateFlowPayload { flow: Flow });
 
-pub async fn find(db: &impl ConnectionTrait, account_id: Uuid, id: &ID) -> ApiResult<flow::Model> {
-    flow::Entity::find_by_id_in(account_id, ids::parse(id, "flow")?).one(db).await?.ok_or(ApiError::NotFound("flow"))
+pub async fn find(db: &impl ConnectionTrait, account_id: Uuid, id: Uuid) -> ApiResult<flow::Model> {
+    flow::Entity::find_by_id_in(account_id, id).one(db).await?.ok_or(ApiError::NotFound("flow"))
 }
 
 #[derive(Default)]
@@ -97,7 +97,7 @@ impl FlowQuery {
 
     async fn flow(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Flow> {
         let principal = ctx.principal()?.require_agent()?;
-        find(ctx.db(), principal.account_id, &id).await.map(Into::into)
+        find(ctx.db(), principal.account_id, ids::parse(&id, "flow")?).await.map(Into::into)
     }
 }
 
@@ -133,7 +133,7 @@ impl FlowMutation {
     /// Changes a flow (admins only).
     async fn update_flow(&self, ctx: &Context<'_>, input: UpdateFlowInput) -> ApiResult<UpdateFlowPayload> {
         let principal = ctx.principal()?.require_admin()?;
-        let existing = find(ctx.db(), principal.account_id, &input.id).await?;
+        let existing = find(ctx.db(), principal.account_id, ids::parse(&input.id, "flow")?).await?;
         let mut problems = Problems::new();
         let mut active: flow::ActiveModel = existing.into();
         if let Some(name) = &input.name {

@@ -172,11 +172,8 @@ crate::payload!(CreateProductPayload { product: Product });
 crate::payload!(UpdateProductPayload { product: Product });
 crate::payload!(SetProductAuthorisedPayload { product: Product });
 
-pub async fn find(db: &impl ConnectionTrait, account_id: Uuid, id: &ID) -> ApiResult<product::Model> {
-    product::Entity::find_by_id_in(account_id, ids::parse(id, "product")?)
-        .one(db)
-        .await?
-        .ok_or(ApiError::NotFound("product"))
+pub async fn find(db: &impl ConnectionTrait, account_id: Uuid, id: Uuid) -> ApiResult<product::Model> {
+    product::Entity::find_by_id_in(account_id, id).one(db).await?.ok_or(ApiError::NotFound("product"))
 }
 
 fn check_tariffs(problems: &mut Problems, tariffs: &[Tariff]) -> Vec<Tariff> {
@@ -333,7 +330,7 @@ impl ProductQuery {
 
     async fn product(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Product> {
         let principal = ctx.principal()?.require_agent()?;
-        find(ctx.db(), principal.account_id, &id).await.map(Into::into)
+        find(ctx.db(), principal.account_id, ids::parse(&id, "product")?).await.map(Into::into)
     }
 }
 
@@ -375,7 +372,7 @@ impl ProductMutation {
     async fn update_product(&self, ctx: &Context<'_>, input: UpdateProductInput) -> ApiResult<UpdateProductPayload> {
         let principal = ctx.principal()?.require_admin()?;
         let db = ctx.db();
-        let existing = find(db, principal.account_id, &input.id).await?;
+        let existing = find(db, principal.account_id, ids::parse(&input.id, "product")?).await?;
         let mut active: product::ActiveModel = existing.clone().into();
         active.updated_at = Set(Utc::now());
         let result = match apply(db, principal.account_id, &input.product, &mut active, Some(&existing)).await {
@@ -392,7 +389,7 @@ impl ProductMutation {
         input: SetProductAuthorisedInput,
     ) -> ApiResult<SetProductAuthorisedPayload> {
         let principal = ctx.principal()?.require_admin()?;
-        let existing = find(ctx.db(), principal.account_id, &input.id).await?;
+        let existing = find(ctx.db(), principal.account_id, ids::parse(&input.id, "product")?).await?;
         let mut active: product::ActiveModel = existing.into();
         active.authorised = Set(input.authorised);
         active.updated_at = Set(Utc::now());

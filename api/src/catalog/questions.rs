@@ -159,11 +159,8 @@ crate::payload!(CreateQuestionPayload { question: Question });
 crate::payload!(UpdateQuestionPayload { question: Question });
 crate::payload!(DeleteQuestionPayload { deleted_id: ID });
 
-pub async fn find(db: &impl ConnectionTrait, account_id: Uuid, id: &ID) -> ApiResult<question::Model> {
-    question::Entity::find_by_id_in(account_id, ids::parse(id, "question")?)
-        .one(db)
-        .await?
-        .ok_or(ApiError::NotFound("question"))
+pub async fn find(db: &impl ConnectionTrait, account_id: Uuid, id: Uuid) -> ApiResult<question::Model> {
+    question::Entity::find_by_id_in(account_id, id).one(db).await?.ok_or(ApiError::NotFound("question"))
 }
 
 fn check_validations(problems: &mut Problems, v: &QuestionValidations) {
@@ -261,7 +258,7 @@ impl QuestionQuery {
 
     async fn question(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Question> {
         let principal = ctx.principal()?.require_agent()?;
-        find(ctx.db(), principal.account_id, &id).await.map(Into::into)
+        find(ctx.db(), principal.account_id, ids::parse(&id, "question")?).await.map(Into::into)
     }
 }
 
@@ -340,7 +337,7 @@ impl QuestionMutation {
     async fn update_question(&self, ctx: &Context<'_>, input: UpdateQuestionInput) -> ApiResult<UpdateQuestionPayload> {
         let principal = ctx.principal()?.require_admin()?;
         let db = ctx.db();
-        let existing = find(db, principal.account_id, &input.id).await?;
+        let existing = find(db, principal.account_id, ids::parse(&input.id, "question")?).await?;
         let result = async {
             let mut problems = Problems::new();
             let mut active: question::ActiveModel = existing.clone().into();
@@ -376,7 +373,7 @@ impl QuestionMutation {
     /// Deletes a question (admins only). Answers already given stay on their sales.
     async fn delete_question(&self, ctx: &Context<'_>, input: DeleteQuestionInput) -> ApiResult<DeleteQuestionPayload> {
         let principal = ctx.principal()?.require_admin()?;
-        let existing = find(ctx.db(), principal.account_id, &input.id).await?;
+        let existing = find(ctx.db(), principal.account_id, ids::parse(&input.id, "question")?).await?;
         let id = ids::to_id(existing.id);
         existing.delete(ctx.db()).await?;
         DeleteQuestionPayload::from_result(Ok(id))

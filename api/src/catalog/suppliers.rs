@@ -111,11 +111,8 @@ fn apply(fields: &SupplierFields, active: &mut supplier::ActiveModel, creating: 
     Ok(problems.into_result()?)
 }
 
-pub async fn find(db: &impl ConnectionTrait, account_id: Uuid, id: &ID) -> ApiResult<supplier::Model> {
-    supplier::Entity::find_by_id_in(account_id, ids::parse(id, "supplier")?)
-        .one(db)
-        .await?
-        .ok_or(ApiError::NotFound("supplier"))
+pub async fn find(db: &impl ConnectionTrait, account_id: Uuid, id: Uuid) -> ApiResult<supplier::Model> {
+    supplier::Entity::find_by_id_in(account_id, id).one(db).await?.ok_or(ApiError::NotFound("supplier"))
 }
 
 #[derive(Default)]
@@ -141,7 +138,7 @@ impl SupplierQuery {
 
     async fn supplier(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Supplier> {
         let principal = ctx.principal()?.require_agent()?;
-        find(ctx.db(), principal.account_id, &id).await.map(Into::into)
+        find(ctx.db(), principal.account_id, ids::parse(&id, "supplier")?).await.map(Into::into)
     }
 }
 
@@ -177,7 +174,7 @@ impl SupplierMutation {
     /// Completes or changes a supplier: contractant, contact details, logo (admins only).
     async fn update_supplier(&self, ctx: &Context<'_>, input: UpdateSupplierInput) -> ApiResult<UpdateSupplierPayload> {
         let principal = ctx.principal()?.require_admin()?;
-        let existing = find(ctx.db(), principal.account_id, &input.id).await?;
+        let existing = find(ctx.db(), principal.account_id, ids::parse(&input.id, "supplier")?).await?;
         let mut active: supplier::ActiveModel = existing.into();
         active.updated_at = Set(Utc::now());
         let result = match apply(&input.supplier, &mut active, false) {

@@ -236,7 +236,7 @@ impl CustomerQuery {
 
     async fn customer(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Customer> {
         let principal = ctx.principal()?.require_agent()?;
-        service::find(ctx.db(), principal.account_id, &id).await.map(Into::into)
+        service::find(ctx.db(), principal.account_id, ids::parse(&id, "customer")?).await.map(Into::into)
     }
 }
 
@@ -275,7 +275,11 @@ impl CustomerMutation {
         input: RemoveContactPersonInput,
     ) -> ApiResult<RemoveContactPersonPayload> {
         let principal = ctx.principal()?.require_agent()?;
-        let result = service::remove_contact_person(ctx.db(), principal.account_id, &input.id).await;
+        let result = async {
+            let id = ids::parse(&input.id, "contact person")?;
+            service::remove_contact_person(ctx.db(), principal.account_id, id).await.map(ids::to_id)
+        }
+        .await;
         RemoveContactPersonPayload::from_result(result)
     }
 }

@@ -8,18 +8,14 @@ use crate::error::{ApiError, ApiResult, Problems, UserErrorCode};
 use crate::extra_fields::validate_values;
 use crate::graphql::ids;
 use crate::validate;
-use async_graphql::ID;
 use chrono::Utc;
 use koppel_entity::enums::{CustomerKind, ExtraFieldEntity};
 use koppel_entity::{Scoped, contact_person, customer};
 use sea_orm::{ActiveModelTrait, ConnectionTrait, ModelTrait, Set, TransactionSession, TransactionTrait};
 use uuid::Uuid;
 
-pub async fn find(db: &impl ConnectionTrait, account_id: Uuid, id: &ID) -> ApiResult<customer::Model> {
-    customer::Entity::find_by_id_in(account_id, ids::parse(id, "customer")?)
-        .one(db)
-        .await?
-        .ok_or(ApiError::NotFound("customer"))
+pub async fn find(db: &impl ConnectionTrait, account_id: Uuid, id: Uuid) -> ApiResult<customer::Model> {
+    customer::Entity::find_by_id_in(account_id, id).one(db).await?.ok_or(ApiError::NotFound("customer"))
 }
 
 fn check_contact(
@@ -181,7 +177,7 @@ pub async fn update(
     account_id: Uuid,
     input: UpdateCustomerInput,
 ) -> ApiResult<customer::Model> {
-    let existing = find(db, account_id, &input.id).await?;
+    let existing = find(db, account_id, ids::parse(&input.id, "customer")?).await?;
     let mut active: customer::ActiveModel = existing.clone().into();
     let mut problems = Problems::new();
     apply(db, account_id, &input.customer, &mut active, Some(&existing), &mut problems).await?;
@@ -195,19 +191,18 @@ pub async fn add_contact_person(
     account_id: Uuid,
     input: AddContactPersonInput,
 ) -> ApiResult<contact_person::Model> {
-    let customer = find(db, account_id, &input.customer_id).await?;
+    let customer = find(db, account_id, ids::parse(&input.customer_id, "customer")?).await?;
     let mut problems = Problems::new();
     let checked = check_contact(&mut problems, "contactPerson", &input.contact_person);
     problems.into_result()?;
     Ok(contact_model(account_id, customer.id, &input.contact_person, checked).insert(db).await?)
 }
 
-pub async fn remove_contact_person(db: &impl ConnectionTrait, account_id: Uuid, id: &ID) -> ApiResult<ID> {
-    let existing = contact_person::Entity::find_by_id_in(account_id, ids::parse(id, "contact person")?)
+pub async fn remove_contact_person(db: &impl ConnectionTrait, account_id: Uuid, id: Uuid) -> ApiResult<Uuid> {
+    let existing = contact_person::Entity::find_by_id_in(account_id, id)
         .one(db)
         .await?
         .ok_or(ApiError::NotFound("contact person"))?;
-    let id = ids::to_id(existing.id);
     existing.delete(db).await?;
     Ok(id)
 }

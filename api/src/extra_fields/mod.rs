@@ -130,11 +130,8 @@ fn check_options(problems: &mut Problems, field_type: enums::ExtraFieldType, opt
     options
 }
 
-async fn find(db: &impl ConnectionTrait, account_id: Uuid, id: &ID) -> ApiResult<extra_field::Model> {
-    extra_field::Entity::find_by_id_in(account_id, ids::parse(id, "extra field")?)
-        .one(db)
-        .await?
-        .ok_or(ApiError::NotFound("extra field"))
+async fn find(db: &impl ConnectionTrait, account_id: Uuid, id: Uuid) -> ApiResult<extra_field::Model> {
+    extra_field::Entity::find_by_id_in(account_id, id).one(db).await?.ok_or(ApiError::NotFound("extra field"))
 }
 
 #[derive(Default)]
@@ -193,7 +190,7 @@ impl ExtraFieldMutation {
     ) -> ApiResult<UpdateExtraFieldPayload> {
         let principal = ctx.principal()?.require_admin()?;
         let db = ctx.db();
-        let existing = find(db, principal.account_id, &input.id).await?;
+        let existing = find(db, principal.account_id, ids::parse(&input.id, "extra field")?).await?;
         let result = async {
             let mut problems = Problems::new();
             let label = input.label.as_deref().map(|l| validate::required(&mut problems, "label", l, 200));
@@ -222,7 +219,7 @@ impl ExtraFieldMutation {
         input: DeleteExtraFieldInput,
     ) -> ApiResult<DeleteExtraFieldPayload> {
         let principal = ctx.principal()?.require_admin()?;
-        let existing = find(ctx.db(), principal.account_id, &input.id).await?;
+        let existing = find(ctx.db(), principal.account_id, ids::parse(&input.id, "extra field")?).await?;
         let id = ids::to_id(existing.id);
         existing.delete(ctx.db()).await?;
         DeleteExtraFieldPayload::from_result(Ok(id))

@@ -4,7 +4,7 @@
 use super::service;
 use crate::catalog::Product;
 use crate::error::ApiResult;
-use crate::graphql::ContextExt;
+use crate::graphql::{ContextExt, ids};
 use async_graphql::{Context, ID, InputObject, Object};
 use koppel_daemon::import::import_products;
 
@@ -27,7 +27,8 @@ impl ImportMutation {
     /// fields are filled through the product data mapping. Importing again refreshes the product.
     async fn import_products(&self, ctx: &Context<'_>, input: ImportProductsInput) -> ApiResult<ImportProductsPayload> {
         let principal = ctx.principal()?.require_admin()?;
-        let integration = service::find(ctx.db(), principal.account_id, &input.integration_id).await?;
+        let integration =
+            service::find(ctx.db(), principal.account_id, ids::parse(&input.integration_id, "integration")?).await?;
         let result = import_products(&ctx.state().engine, &integration, &input.remote_ids).await;
         ImportProductsPayload::from_result(
             result.map(|products| products.into_iter().map(Product::from).collect()).map_err(Into::into),

@@ -244,7 +244,7 @@ impl IntegrationQueryRoot {
 
     async fn integration(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Integration> {
         let principal = ctx.principal()?.require_admin()?;
-        service::find(ctx.db(), principal.account_id, &id).await.map(Into::into)
+        service::find(ctx.db(), principal.account_id, ids::parse(&id, "integration")?).await.map(Into::into)
     }
 }
 
@@ -261,7 +261,7 @@ impl IntegrationMutationRoot {
         input: CreateIntegrationInput,
     ) -> ApiResult<CreateIntegrationPayload> {
         let principal = ctx.principal()?.require_admin()?;
-        let result = service::create(ctx.state(), principal.account_id, input).await.map(Into::into);
+        let result = service::create(&ctx.state().engine, principal.account_id, input).await.map(Into::into);
         CreateIntegrationPayload::from_result(result)
     }
 
@@ -271,7 +271,7 @@ impl IntegrationMutationRoot {
         input: UpdateIntegrationInput,
     ) -> ApiResult<UpdateIntegrationPayload> {
         let principal = ctx.principal()?.require_admin()?;
-        let result = service::update(ctx.state(), principal.account_id, input).await.map(Into::into);
+        let result = service::update(&ctx.state().engine, principal.account_id, input).await.map(Into::into);
         UpdateIntegrationPayload::from_result(result)
     }
 
@@ -282,7 +282,11 @@ impl IntegrationMutationRoot {
         input: DeleteIntegrationInput,
     ) -> ApiResult<DeleteIntegrationPayload> {
         let principal = ctx.principal()?.require_admin()?;
-        let result = service::delete(ctx.db(), principal.account_id, &input.id).await;
+        let result = async {
+            let id = ids::parse(&input.id, "integration")?;
+            service::delete(ctx.db(), principal.account_id, id).await.map(ids::to_id)
+        }
+        .await;
         DeleteIntegrationPayload::from_result(result)
     }
 
@@ -293,7 +297,7 @@ impl IntegrationMutationRoot {
         input: SetIntegrationCredentialsInput,
     ) -> ApiResult<SetIntegrationCredentialsPayload> {
         let principal = ctx.principal()?.require_admin()?;
-        let result = service::set_credentials(ctx.state(), principal.account_id, input).await.map(Into::into);
+        let result = service::set_credentials(&ctx.state().engine, principal.account_id, input).await.map(Into::into);
         SetIntegrationCredentialsPayload::from_result(result)
     }
 
@@ -304,7 +308,7 @@ impl IntegrationMutationRoot {
         input: TestIntegrationConnectionInput,
     ) -> ApiResult<TestIntegrationConnectionPayload> {
         let principal = ctx.principal()?.require_admin()?;
-        let result = service::test_connection(ctx.state(), principal.account_id, input).await;
+        let result = service::test_connection(&ctx.state().engine, principal.account_id, input).await;
         TestIntegrationConnectionPayload::from_result(result)
     }
 }

@@ -125,7 +125,7 @@ pub struct RemoteStatus {
 
 async fn integration_of(ctx: &Context<'_>, id: &ID) -> ApiResult<integration::Model> {
     let principal = ctx.principal()?.require_admin()?;
-    service::find(ctx.db(), principal.account_id, id).await
+    service::find(ctx.db(), principal.account_id, ids::parse(id, "integration")?).await
 }
 
 /// The integration of a live view, for admins, with its connector.

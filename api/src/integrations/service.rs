@@ -6,12 +6,10 @@ use super::{
 };
 use crate::error::{ApiError, ApiResult, Problems, UserErrorCode};
 use crate::graphql::ids;
-use crate::state::AppState;
 use crate::validate;
-use async_graphql::ID;
 use chrono::Utc;
 use koppel_daemon::connectors::{self, KindSpec};
-use koppel_daemon::{connect, credentials, reconcile};
+use koppel_daemon::{Context as Engine, connect, credentials, reconcile};
 use koppel_entity::enums;
 use koppel_entity::{Scoped, integration};
 use sea_orm::{ActiveModelTrait, ConnectionTrait, ModelTrait, Set};
@@ -19,11 +17,8 @@ use serde_json::{Map, Value};
 use std::time::Instant;
 use uuid::Uuid;
 
-pub async fn find(db: &impl ConnectionTrait, account_id: Uuid, id: &ID) -> ApiResult<integration::Model> {
-    integration::Entity::find_by_id_in(account_id, ids::parse(id, "integration")?)
-        .one(db)
-        .await?
-        .ok_or(ApiError::NotFound("integration"))
+pub async fn find(db: &impl ConnectionTrait, account_id: Uuid, id: Uuid) -> ApiResult<integration::Model> {
+    integration::Entity::find_by_id_in(account_id, id).one(db).await?.ok_or(ApiError::NotFound("integration"))
 }
 
 fn spec_of(model: &integration::Model) -> ApiResult<&'static KindSpec> {
@@ -69,8 +64,8 @@ fn check_policies(
     Value::Object(policies)
 }
 
-fn check_base_url(state: &AppState, raw: &str, problems: &mut Problems) -> String {
-    match koppel_daemon::net::check_base_url(raw, state.config.allow_private_remotes) {
+fn check_base_url(engine: &Engine, raw: &str, problems: &mut Problems) -> String {
+    match koppel_daemon::net::check_base_url(raw, engine.limits.allow_private_remotes) {
         Ok(url) => url.as_str().trim_end_matches('/').to_owned(),
         Err(error) => {
             problems.add("baseUrl", UserErrorCode::Invalid, format!("the base URL {error}"));
@@ -104,12 +99,8 @@ async fn check_name(
     Ok(validate::unique::<integration::Entity>(db, problems, key, name, except).await?)
 }
 
-pub async fn create(
-    state: &AppState,
-    account_id: Uuid,
-    input: CreateIntegrationInput,
-) -> ApiResult<integration::Model> {
-    let db = &state.db;
+pub async fn create(engine: &Engine, account_id: Uuid, input: CreateIntegrationInput) -> ApiResult<integration::Model> {
+    let db = &engine.db;
     let mut problems = Problems::new();
     let Some(spec) = connectors::kind(input.kind.trim()) else {
         let known: Vec<&str> = connectors::kinds().iter().map(|k| k.kind).collect();
@@ -121,7 +112,7 @@ pub async fn create(
     };
     let name = validate::required(&mut problems, "name", &input.name, 200);
     check_name(db, account_id, &name, None, &mut problems).await?;
-    let base_url = check_base_url(state, &input.base_url, &mut problems);
+    let base_url = check_base_url(engine, &input.base_url, &mut problems);
     let settings = check_settings(spec, input.settings.as_ref().map_or(&Value::Null, |s| &s.0), &mut problems);
     let policies = check_policies(spec, &input.missing_record_policies, &Value::Null, &mut problems);
     problems.into_result()?;
@@ -146,13 +137,9 @@ pub async fn create(
     Ok(model)
 }
 
-pub async fn update(
-    state: &AppState,
-    account_id: Uuid,
-    input: UpdateIntegrationInput,
-) -> ApiResult<integration::Model> {
-    let db = &state.db;
-    let existing = find(db, account_id, &input.id).await?;
+pub async fn update(engine: &Engine, account_id: Uuid, input: UpdateIntegrationInput) -> ApiResult<integration::Model> {
+    let db = &engine.db;
+    let existing = find(db, account_id, ids::parse(&input.id, "integration")?).await?;
     let spec = spec_of(&existing)?;
     let mut problems = Problems::new();
     let mut active: integration::ActiveModel = existing.clone().into();
@@ -163,7 +150,7 @@ pub async fn update(
     }
     let mut origin_changed = false;
     if let Some(url) = &input.base_url {
-        let checked = check_base_url(state, url, &mut problems);
+        let checked = check_base_url(engine, url, &mut problems);
         origin_changed = origin(&checked) != origin(&existing.base_url);
         active.base_url = Set(checked);
     }
@@ -197,20 +184,19 @@ fn origin(url: &str) -> Option<String> {
     url::Url::parse(url).ok().map(|u| u.origin().ascii_serialization())
 }
 
-pub async fn delete(db: &impl ConnectionTrait, account_id: Uuid, id: &ID) -> ApiResult<ID> {
-    let existing = find(db, account_id, id).await?;
-    let id = ids::to_id(existing.id);
-    existing.delete(db).await?;
+/// Deletes one and says which.
+pub async fn delete(db: &impl ConnectionTrait, account_id: Uuid, id: Uuid) -> ApiResult<Uuid> {
+    find(db, account_id, id).await?.delete(db).await?;
     Ok(id)
 }
 
 pub async fn set_credentials(
-    state: &AppState,
+    engine: &Engine,
     account_id: Uuid,
     input: SetIntegrationCredentialsInput,
 ) -> ApiResult<integration::Model> {
-    let db = &state.db;
-    let existing = find(db, account_id, &input.id).await?;
+    let db = &engine.db;
+    let existing = find(db, account_id, ids::parse(&input.id, "integration")?).await?;
     let spec = spec_of(&existing)?;
     let mode = enums::IntegrationMode::from(input.mode);
     let mut problems = Problems::new();
@@ -240,7 +226,7 @@ pub async fn set_credentials(
     problems.into_result()?;
     let txn = crate::db::begin_write(db).await?;
     for value in &input.values {
-        credentials::replace(&txn, &state.engine.master_key, &existing, mode, &value.field, &value.value).await?;
+        credentials::replace(&txn, &engine.master_key, &existing, mode, &value.field, &value.value).await?;
     }
     txn.commit().await?;
     tracing::info!(integration = %existing.id, mode = mode.as_str(), fields = input.values.len(), "credentials set");
@@ -248,14 +234,14 @@ pub async fn set_credentials(
 }
 
 pub async fn test_connection(
-    state: &AppState,
+    engine: &Engine,
     account_id: Uuid,
     input: TestIntegrationConnectionInput,
 ) -> ApiResult<ConnectionTest> {
-    let integration = find(&state.db, account_id, &input.id).await?;
+    let integration = find(&engine.db, account_id, ids::parse(&input.id, "integration")?).await?;
     let mode = input.mode.map(enums::IntegrationMode::from).unwrap_or(integration.mode);
     let started = Instant::now();
-    let outcome = match connect::connector_for(&state.engine, &integration, mode).await {
+    let outcome = match connect::connector_for(engine, &integration, mode).await {
         Ok(connector) => connector.test_connection().await,
         Err(error) => Err(error),
     };

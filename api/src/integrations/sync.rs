@@ -116,6 +116,6 @@ fn report(pass: PassReport) -> SyncReport {
 
 async fn product_pass(ctx: &Context<'_>, integration_id: &ID, apply: bool) -> ApiResult<SyncReport> {
     let principal = ctx.principal()?.require_admin()?;
-    let integration = service::find(ctx.db(), principal.account_id, integration_id).await?;
+    let integration = service::find(ctx.db(), principal.account_id, ids::parse(integration_id, "integration")?).await?;
     Ok(report(reconcile_products(&ctx.state().engine, &integration, apply).await?))
 }

@@ -138,7 +138,7 @@ impl OrganisationQuery {
 
     async fn organisation(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Organisation> {
         let principal = ctx.principal()?.require_agent()?;
-        service::find(ctx.db(), principal.account_id, &id).await.map(Into::into)
+        service::find(ctx.db(), principal.account_id, ids::parse(&id, "organisation")?).await.map(Into::into)
     }
 }
 
@@ -176,7 +176,11 @@ impl OrganisationMutation {
         input: DeleteOrganisationInput,
     ) -> ApiResult<DeleteOrganisationPayload> {
         let principal = ctx.principal()?.require_admin()?;
-        let result = service::delete(ctx.db(), principal.account_id, &input.id).await;
+        let result = async {
+            let id = ids::parse(&input.id, "organisation")?;
+            service::delete(ctx.db(), principal.account_id, id).await.map(ids::to_id)
+        }
+        .await;
         DeleteOrganisationPayload::from_result(result)
     }
 

@@ -16,11 +16,8 @@ use sea_orm::{
 use std::collections::HashSet;
 use uuid::Uuid;
 
-pub async fn find(db: &impl ConnectionTrait, account_id: Uuid, id: &ID) -> ApiResult<organisation::Model> {
-    organisation::Entity::find_by_id_in(account_id, ids::parse(id, "organisation")?)
-        .one(db)
-        .await?
-        .ok_or(ApiError::NotFound("organisation"))
+pub async fn find(db: &impl ConnectionTrait, account_id: Uuid, id: Uuid) -> ApiResult<organisation::Model> {
+    organisation::Entity::find_by_id_in(account_id, id).one(db).await?.ok_or(ApiError::NotFound("organisation"))
 }
 
 async fn check_name(
@@ -71,7 +68,7 @@ pub async fn update(
     account_id: Uuid,
     input: UpdateOrganisationInput,
 ) -> ApiResult<organisation::Model> {
-    let existing = find(db, account_id, &input.id).await?;
+    let existing = find(db, account_id, ids::parse(&input.id, "organisation")?).await?;
     let mut problems = Problems::new();
     let name = input.name.as_deref().map(|n| validate::required(&mut problems, "name", n, 200));
     if let Some(name) = &name {
@@ -97,10 +94,9 @@ pub async fn update(
     Ok(active.update(db).await?)
 }
 
-pub async fn delete(db: &impl ConnectionTrait, account_id: Uuid, id: &ID) -> ApiResult<ID> {
-    let existing = find(db, account_id, id).await?;
-    let id = ids::to_id(existing.id);
-    existing.delete(db).await?;
+/// Deletes one and says which.
+pub async fn delete(db: &impl ConnectionTrait, account_id: Uuid, id: Uuid) -> ApiResult<Uuid> {
+    find(db, account_id, id).await?.delete(db).await?;
     Ok(id)
 }
 
@@ -144,7 +140,7 @@ pub async fn set_grants<C: ConnectionTrait + TransactionTrait>(
     account_id: Uuid,
     input: SetOrganisationGrantsInput,
 ) -> ApiResult<organisation::Model> {
-    let organisation = find(db, account_id, &input.organisation_id).await?;
+    let organisation = find(db, account_id, ids::parse(&input.organisation_id, "organisation")?).await?;
     let mut problems = Problems::new();
     let products =
         existing_ids::<product::Entity>(db, account_id, &input.product_ids, "productIds", "product", &mut problems)

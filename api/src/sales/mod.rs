@@ -186,7 +186,7 @@ impl SaleQuery {
 
     async fn sale(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Sale> {
         let principal = ctx.principal()?.require_agent()?;
-        service::find_visible(ctx.db(), principal, &id).await.map(Into::into)
+        service::find_visible(ctx.db(), principal, ids::parse(&id, "sale")?).await.map(Into::into)
     }
 }
 

@@ -12,8 +12,8 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, QueryFi
 use uuid::Uuid;
 
 /// A sale the caller may see: admins any of the account's, agents their own.
-pub async fn find_visible(db: &impl ConnectionTrait, principal: &Principal, id: &ID) -> ApiResult<sale::Model> {
-    sale::Entity::find_by_id_in(principal.account_id, ids::parse(id, "sale")?)
+pub async fn find_visible(db: &impl ConnectionTrait, principal: &Principal, id: Uuid) -> ApiResult<sale::Model> {
+    sale::Entity::find_by_id_in(principal.account_id, id)
         .one(db)
         .await?
         .filter(|s| principal.is_admin() || s.agent_id == principal.user_id)
@@ -142,7 +142,7 @@ pub async fn change_status(
     principal: &Principal,
     input: ChangeSaleStatusInput,
 ) -> ApiResult<sale::Model> {
-    let existing = find_visible(db, principal, &input.id).await?;
+    let existing = find_visible(db, principal, ids::parse(&input.id, "sale")?).await?;
     let mut problems = Problems::new();
     let status = reference::<status::Entity>(
         db,

@@ -52,11 +52,8 @@ crate::payload!(CreateStatusPayload { status: Status });
 crate::payload!(UpdateStatusPayload { status: Status });
 crate::payload!(DeleteStatusPayload { deleted_id: ID });
 
-pub async fn find(db: &impl ConnectionTrait, account_id: Uuid, id: &ID) -> ApiResult<status::Model> {
-    status::Entity::find_by_id_in(account_id, ids::parse(id, "status")?)
-        .one(db)
-        .await?
-        .ok_or(ApiError::NotFound("status"))
+pub async fn find(db: &impl ConnectionTrait, account_id: Uuid, id: Uuid) -> ApiResult<status::Model> {
+    status::Entity::find_by_id_in(account_id, id).one(db).await?.ok_or(ApiError::NotFound("status"))
 }
 
 /// A status by key, e.g. the system status `new` that every sale starts with.
@@ -127,7 +124,7 @@ impl StatusMutation {
     /// Renames a custom status (admins only).
     async fn update_status(&self, ctx: &Context<'_>, input: UpdateStatusInput) -> ApiResult<UpdateStatusPayload> {
         let principal = ctx.principal()?.require_admin()?;
-        let existing = find(ctx.db(), principal.account_id, &input.id).await?;
+        let existing = find(ctx.db(), principal.account_id, ids::parse(&input.id, "status")?).await?;
         let result = async {
             let mut problems = Problems::new();
             let name = validate::required(&mut problems, "name", &input.name, 100);
@@ -147,7 +144,7 @@ impl StatusMutation {
     async fn delete_status(&self, ctx: &Context<'_>, input: DeleteStatusInput) -> ApiResult<DeleteStatusPayload> {
         let principal = ctx.principal()?.require_admin()?;
         let db = ctx.db();
-        let existing = find(db, principal.account_id, &input.id).await?;
+        let existing = find(db, principal.account_id, ids::parse(&input.id, "status")?).await?;
         let result = async {
             let mut problems = Problems::new();
             if existing.system {

@@ -13,7 +13,7 @@ pub use status::{StatusMapping, status_mappings};
 
 use super::service;
 use crate::error::ApiResult;
-use crate::graphql::ContextExt;
+use crate::graphql::{ContextExt, ids};
 use async_graphql::{Context, ID, InputObject, MergedObject, SimpleObject};
 use koppel_daemon::connect;
 use koppel_daemon::connectors::Connector;
@@ -47,7 +47,7 @@ where
 
 async fn integration_of(ctx: &Context<'_>, id: &ID) -> ApiResult<integration::Model> {
     let principal = ctx.principal()?.require_admin()?;
-    service::find(ctx.db(), principal.account_id, id).await
+    service::find(ctx.db(), principal.account_id, ids::parse(id, "integration")?).await
 }
 
 /// The integration's connector, to check mappings against the remote live.
