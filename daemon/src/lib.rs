@@ -15,6 +15,7 @@ pub mod crypto;
 pub mod db;
 pub mod error;
 pub mod import;
+pub mod jobs;
 pub mod links;
 pub mod mapping;
 pub mod net;

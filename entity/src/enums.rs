@@ -92,3 +92,28 @@ impl std::fmt::Display for LinkedEntity {
         f.write_str(self.as_str())
     }
 }
+
+string_enum!(
+    /// Where a job is: waiting (maybe until `run_after`), claimed by a worker, finished, or given up.
+    JobState { Queued = "queued", Running = "running", Done = "done", Dead = "dead" }
+);
+
+string_enum!(
+    /// Where a sync run is. A run succeeds only when its counts add up.
+    RunState { Queued = "queued", Running = "running", Succeeded = "succeeded", Failed = "failed" }
+);
+
+string_enum!(
+    /// What started a sync run.
+    RunTrigger { Schedule = "schedule", Manual = "manual", Import = "import", Api = "api" }
+);
+
+string_enum!(
+    /// How much a sync event matters; `alert` is what an operator must act on.
+    EventLevel { Debug = "debug", Info = "info", Warn = "warn", Error = "error", Alert = "alert" }
+);
+
+string_enum!(
+    /// Whether an event is about what came from the remote or what went to it.
+    Direction { In = "in", Out = "out" }
+);

@@ -17,6 +17,7 @@ pub mod flow;
 pub mod flow_mapping;
 pub mod integration;
 pub mod integration_credential;
+pub mod job;
 pub mod organisation;
 pub mod product;
 pub mod question;
@@ -26,6 +27,8 @@ pub mod sale;
 pub mod status;
 pub mod status_mapping;
 pub mod supplier;
+pub mod sync_event;
+pub mod sync_run;
 pub mod user;
 
 use sea_orm::{ColumnTrait, DeleteMany, EntityTrait, QueryFilter, Select, UpdateMany};
@@ -132,6 +135,7 @@ scoped!(
     status,
     status_mapping,
     supplier,
+    sync_run,
     user,
 );
 

@@ -9,6 +9,7 @@ mod m20261122_000001_accounts;
 mod m20261122_000002_catalog;
 mod m20261122_000003_sales;
 mod m20261122_000004_integrations;
+mod m20261202_000005_engine;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_catalog::Migration),
             Box::new(m20261122_000003_sales::Migration),
             Box::new(m20261122_000004_integrations::Migration),
+            Box::new(m20261202_000005_engine::Migration),
         ]
     }
 }

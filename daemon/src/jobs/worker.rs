@@ -1,0 +1,98 @@
+//! A worker: claims due jobs, runs them with their lease renewed, and records the outcome.
+
+use super::{Failed, claim, complete, fail, renew};
+use crate::Context;
+use crate::error::EngineError;
+use async_trait::async_trait;
+use koppel_entity::job;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// What runs the jobs of the kinds a daemon knows.
+#[async_trait]
+pub trait JobHandler: Send + Sync {
+    async fn run(&self, ctx: &Context, job: &job::Model) -> Result<(), EngineError>;
+}
+
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// Who holds the leases: unique per worker (`<host>:<pid>:<n>`).
+    pub owner: String,
+    /// How long a claim lasts without renewal; renewed every third of it while the job runs.
+    pub lease: Duration,
+    /// How long to wait when nothing is due.
+    pub idle_poll: Duration,
+}
+
+/// Runs jobs until `shutdown` turns true; a job in flight is finished first.
+pub async fn run(
+    ctx: Context,
+    config: WorkerConfig,
+    handler: Arc<dyn JobHandler>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        match claim(&ctx.db, &config.owner, config.lease, chrono::Utc::now()).await {
+            Ok(Some(claimed)) => run_one(&ctx, &config, handler.as_ref(), claimed).await,
+            Ok(None) => {
+                tokio::select! {
+                    _ = tokio::time::sleep(config.idle_poll) => {}
+                    _ = shutdown.changed() => {}
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot claim jobs; retrying");
+                tokio::select! {
+                    _ = tokio::time::sleep(config.idle_poll.max(Duration::from_secs(1))) => {}
+                    _ = shutdown.changed() => {}
+                }
+            }
+        }
+    }
+}
+
+#[tracing::instrument(skip_all, fields(job = %claimed.id, kind = %claimed.kind, attempt = claimed.attempts))]
+async fn run_one(ctx: &Context, config: &WorkerConfig, handler: &dyn JobHandler, claimed: job::Model) {
+    let renewing = async {
+        let mut every = tokio::time::interval(config.lease / 3);
+        every.tick().await;
+        loop {
+            every.tick().await;
+            match renew(&ctx.db, claimed.id, &config.owner, config.lease).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::warn!("lease lost: another worker took the job");
+                    return;
+                }
+                Err(error) => tracing::warn!(%error, "cannot renew the lease"),
+            }
+        }
+    };
+    let outcome = tokio::select! {
+        outcome = handler.run(ctx, &claimed) => Some(outcome),
+        () = renewing => None,
+    };
+    let recorded = match outcome {
+        None => return,
+        Some(Ok(())) => complete(&ctx.db, claimed.id, &config.owner).await.map(|_| ()),
+        Some(Err(error)) => match fail(&ctx.db, &claimed, &config.owner, &error).await {
+            Ok(Failed::Retry { at }) => {
+                tracing::warn!(%error, label = error.label(), retry_at = %at, "job failed; will retry");
+                Ok(())
+            }
+            Ok(Failed::Dead) => {
+                tracing::error!(%error, label = error.label(), "job failed for good");
+                Ok(())
+            }
+            Err(db) => Err(db),
+        },
+    };
+    if let Err(error) = recorded {
+        // The lease runs out and another worker takes the job again: nothing is lost.
+        tracing::warn!(%error, "cannot record the job's outcome");
+    }
+}
