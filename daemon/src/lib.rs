@@ -20,6 +20,9 @@ pub mod links;
 pub mod mapping;
 pub mod net;
 pub mod problems;
+pub mod process;
 pub mod reconcile;
+pub mod runs;
+pub mod schedule;
 
 pub use context::{Context, Limits};

@@ -173,3 +173,116 @@ async fn permanent_errors_are_not_retried_and_retry_after_is_honoured() {
     assert!(at >= before + chrono::Duration::seconds(600), "waits as long as the remote asked: {at}");
     t.drop_database().await;
 }
+
+mod scheduled_passes {
+    use super::*;
+    use koppel_daemon::crypto::MasterKey;
+    use koppel_daemon::process::{self, DaemonOptions};
+    use koppel_daemon::{Context, Limits, credentials, schedule};
+    use koppel_entity::enums::{EventLevel, IntegrationMode, RunState, RunTrigger};
+    use koppel_entity::{account, integration, sync_event, sync_run};
+    use sea_orm::{ActiveModelTrait, ColumnTrait, QueryFilter, Set};
+    use std::sync::Arc;
+
+    async fn peer_integration(ctx: &Context, enabled: bool) -> integration::Model {
+        let now = Utc::now();
+        let account = account::ActiveModel {
+            id: Set(uuid::Uuid::now_v7()),
+            name: Set(format!("acme{}", uuid::Uuid::now_v7().simple())),
+            created_at: Set(now),
+        }
+        .insert(&ctx.db)
+        .await
+        .unwrap();
+        let integration = integration::ActiveModel {
+            id: Set(uuid::Uuid::now_v7()),
+            account_id: Set(account.id),
+            kind: Set("peer".into()),
+            name: Set("Partner".into()),
+            enabled: Set(enabled),
+            mode: Set(IntegrationMode::Test),
+            // Nothing listens on the discard port: every pass fails as UNREACHABLE.
+            base_url: Set("http://localhost:9".into()),
+            settings: Set(serde_json::json!({"accountName": "partner"})),
+            missing_policies: Set(serde_json::json!({})),
+            last_synced_at: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(&ctx.db)
+        .await
+        .unwrap();
+        credentials::replace(
+            &ctx.db,
+            &ctx.master_key,
+            &integration,
+            IntegrationMode::Test,
+            "apiToken",
+            "kpl_0123456789abcdef",
+        )
+        .await
+        .unwrap();
+        integration
+    }
+
+    fn context(db: &DatabaseConnection) -> Context {
+        Context {
+            db: db.clone(),
+            master_key: Arc::new(MasterKey::from_base64(&MasterKey::generate()).unwrap()),
+            http: koppel_daemon::net::client(true, Duration::from_secs(2)),
+            limits: Limits { allow_private_remotes: true },
+        }
+    }
+
+    #[tokio::test]
+    async fn a_slot_is_queued_once_and_only_for_enabled_integrations() {
+        let t = TestDb::new().await;
+        let ctx = context(&t.db);
+        let on = peer_integration(&ctx, true).await;
+        let off = peer_integration(&ctx, false).await;
+        let every = Duration::from_secs(15 * 60);
+        let now = Utc::now();
+        assert_eq!(schedule::queue_due_passes(&t.db, now, every).await.unwrap(), 1);
+        assert_eq!(schedule::queue_due_passes(&t.db, now, every).await.unwrap(), 0, "the same slot again");
+        let runs = sync_run::Entity::find().all(&t.db).await.unwrap();
+        assert_eq!(runs.len(), 1);
+        assert_eq!(
+            (runs[0].integration_id, runs[0].trigger, runs[0].state),
+            (on.id, RunTrigger::Schedule, RunState::Queued)
+        );
+        assert!(runs.iter().all(|r| r.integration_id != off.id), "a disabled integration is not scheduled");
+        t.drop_database().await;
+    }
+
+    #[tokio::test]
+    async fn a_failing_pass_is_recorded_on_its_run_and_retried_later() {
+        let t = TestDb::new().await;
+        let ctx = context(&t.db);
+        let integration = peer_integration(&ctx, true).await;
+        let (stop, shutdown) = tokio::sync::watch::channel(false);
+        let options = DaemonOptions { idle_poll: Duration::from_millis(50), ..DaemonOptions::default() };
+        let daemon = tokio::spawn(process::run(ctx.clone(), options, shutdown));
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        let run = loop {
+            let runs = sync_run::Entity::find()
+                .filter(sync_run::Column::IntegrationId.eq(integration.id))
+                .all(&t.db)
+                .await
+                .unwrap();
+            if let Some(run) = runs.into_iter().find(|r| r.state == RunState::Failed) {
+                break run;
+            }
+            assert!(std::time::Instant::now() < deadline, "the scheduled pass did not run");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        stop.send(true).unwrap();
+        daemon.await.unwrap();
+        assert!(run.error.as_deref().unwrap_or_default().starts_with("UNREACHABLE"), "{run:?}");
+        let queued = state_of(&t.db, run.job_id.expect("the run names its job")).await;
+        assert_eq!(queued.state, JobState::Queued, "an unreachable remote is temporary: retried later");
+        assert!(queued.run_after > Utc::now(), "after a backoff");
+        let events = sync_event::Entity::find().filter(sync_event::Column::RunId.eq(run.id)).all(&t.db).await.unwrap();
+        assert!(events.iter().any(|e| e.level == EventLevel::Error && e.message.contains("UNREACHABLE")), "{events:?}");
+        t.drop_database().await;
+    }
+}

@@ -4,6 +4,7 @@
 //! missing-record policy, and says what to create, update, leave alone, and do with records gone at the
 //! remote. Running it again on the result of applying it yields a plan with no changes.
 
+pub mod job;
 mod plan;
 pub mod products;
 

@@ -1,0 +1,86 @@
+//! A reconcile pass as a job: queued with its run (so the run shows as queued at once), run by a worker,
+//! recorded on the run with its counts and events. A failure is recorded on the run and returned, so the
+//! queue's retry policy applies (temporary errors back off, permanent ones are dead at once).
+
+use crate::Context;
+use crate::error::{EngineError, EngineResult};
+use crate::jobs::{self, NewJob};
+use crate::runs;
+use koppel_entity::enums::{LinkedEntity, RunState, RunTrigger};
+use koppel_entity::{Scoped, integration, job, sync_run};
+use sea_orm::{ConnectionTrait, DbErr, EntityTrait, TransactionSession, TransactionTrait};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// The job kind.
+pub const KIND: &str = "reconcile";
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Payload {
+    run_id: Uuid,
+}
+
+/// Queues a pass of one integration and entity with its run, and returns the run. A pass already queued
+/// or running for them is returned instead of a second one; with a `dedupe_key` (a schedule slot), a key
+/// that was queued before queues nothing and returns `None`.
+pub async fn queue_pass<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    integration: &integration::Model,
+    entity: LinkedEntity,
+    trigger: RunTrigger,
+    dedupe_key: Option<String>,
+) -> Result<Option<sync_run::Model>, DbErr> {
+    let txn = crate::db::begin_write(db).await?;
+    if let Some(active) = runs::active(&txn, integration, entity).await? {
+        txn.commit().await?;
+        return Ok(dedupe_key.is_none().then_some(active));
+    }
+    let run_id = Uuid::now_v7();
+    let mut job = NewJob::new(KIND, serde_json::to_value(Payload { run_id }).expect("serialises"))
+        .for_integration(integration.account_id, integration.id);
+    job.dedupe_key = dedupe_key;
+    let Some(job_id) = jobs::enqueue(&txn, job).await? else {
+        txn.commit().await?;
+        return Ok(None);
+    };
+    let run = runs::queue(&txn, run_id, integration, entity, trigger, Some(job_id)).await?;
+    txn.commit().await?;
+    Ok(Some(run))
+}
+
+/// Runs the pass a reconcile job names.
+pub async fn run(ctx: &Context, job: &job::Model) -> EngineResult<()> {
+    let payload: Payload = serde_json::from_value(job.payload.clone()).map_err(|e| {
+        EngineError::Rejected(crate::problems::Rejected(vec![crate::problems::Problem {
+            field: "payload".into(),
+            code: crate::problems::ProblemCode::Invalid,
+            message: e.to_string(),
+        }]))
+    })?;
+    let Some(run) = sync_run::Entity::find_by_id(payload.run_id).one(&ctx.db).await? else {
+        tracing::warn!(run = %payload.run_id, "the run is gone (its integration was deleted): nothing to do");
+        return Ok(());
+    };
+    if matches!(run.state, RunState::Succeeded | RunState::Failed) && job.attempts == 1 {
+        return Ok(());
+    }
+    let Some(integration) = integration::Entity::find_by_id_in(run.account_id, run.integration_id).one(&ctx.db).await?
+    else {
+        return Ok(());
+    };
+    let run = runs::start(&ctx.db, run).await?;
+    if !integration.enabled {
+        runs::fail(&ctx.db, run, "the integration is disabled").await?;
+        return Ok(());
+    }
+    match crate::reconcile::products::reconcile_products(ctx, &integration, true).await {
+        Ok(report) => {
+            runs::finish(&ctx.db, run, &report).await?;
+            Ok(())
+        }
+        Err(error) => {
+            runs::fail(&ctx.db, run, &format!("{}: {error}", error.label())).await?;
+            Err(error)
+        }
+    }
+}

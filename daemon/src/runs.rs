@@ -1,0 +1,252 @@
+//! Sync runs: what people see of a pass — trigger, state, progress and counts — and the events that
+//! say what came from the remote and what was written.
+
+use crate::reconcile::products::{ChangeAction, PassReport};
+use chrono::Utc;
+use koppel_entity::enums::{Direction, EventLevel, LinkedEntity, RunState, RunTrigger};
+use koppel_entity::{integration, sync_event, sync_run};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set};
+use uuid::Uuid;
+
+/// A new, queued run of one integration and entity.
+pub async fn queue(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    integration: &integration::Model,
+    entity: LinkedEntity,
+    trigger: RunTrigger,
+    job_id: Option<Uuid>,
+) -> Result<sync_run::Model, DbErr> {
+    sync_run::ActiveModel {
+        id: Set(id),
+        account_id: Set(integration.account_id),
+        integration_id: Set(integration.id),
+        entity: Set(entity),
+        trigger: Set(trigger),
+        state: Set(RunState::Queued),
+        job_id: Set(job_id),
+        progress_done: Set(0),
+        progress_total: Set(None),
+        created: Set(0),
+        updated: Set(0),
+        unchanged: Set(0),
+        deactivated: Set(0),
+        deleted: Set(0),
+        ignored: Set(0),
+        failed: Set(0),
+        held_back: Set(None),
+        error: Set(None),
+        queued_at: Set(Utc::now()),
+        started_at: Set(None),
+        finished_at: Set(None),
+    }
+    .insert(db)
+    .await
+}
+
+/// The queued or running run of an integration and entity, if there is one.
+pub async fn active(
+    db: &impl ConnectionTrait,
+    integration: &integration::Model,
+    entity: LinkedEntity,
+) -> Result<Option<sync_run::Model>, DbErr> {
+    sync_run::Entity::find()
+        .filter(sync_run::Column::AccountId.eq(integration.account_id))
+        .filter(sync_run::Column::IntegrationId.eq(integration.id))
+        .filter(sync_run::Column::Entity.eq(entity))
+        .filter(sync_run::Column::State.is_in([RunState::Queued, RunState::Running]))
+        .one(db)
+        .await
+}
+
+pub async fn start(db: &impl ConnectionTrait, run: sync_run::Model) -> Result<sync_run::Model, DbErr> {
+    let mut active: sync_run::ActiveModel = run.into();
+    active.state = Set(RunState::Running);
+    active.started_at = Set(Some(Utc::now()));
+    active.error = Set(None);
+    active.update(db).await
+}
+
+/// Records a finished pass: counts, progress, and an event per change. The run succeeds only when its
+/// counts add up to the records it went through.
+pub async fn finish(
+    db: &impl ConnectionTrait,
+    run: sync_run::Model,
+    report: &PassReport,
+) -> Result<sync_run::Model, DbErr> {
+    let count = |action| report.count(action) as i32;
+    let total = report.changes.len() as i32;
+    let counted = [
+        ChangeAction::Update,
+        ChangeAction::Unchanged,
+        ChangeAction::Deactivate,
+        ChangeAction::Delete,
+        ChangeAction::Ignore,
+        ChangeAction::NotImported,
+        ChangeAction::Failed,
+    ]
+    .into_iter()
+    .map(count)
+    .sum::<i32>();
+    for change in report.changes.iter().filter(|c| c.action != ChangeAction::Unchanged) {
+        let (level, action) = match change.action {
+            ChangeAction::Update => (EventLevel::Info, "update"),
+            ChangeAction::Deactivate => (EventLevel::Info, "deactivate"),
+            ChangeAction::Delete => (EventLevel::Info, "delete"),
+            ChangeAction::Ignore => (EventLevel::Debug, "ignore"),
+            ChangeAction::NotImported => (EventLevel::Debug, "not_imported"),
+            ChangeAction::Failed => (EventLevel::Warn, "failed"),
+            ChangeAction::Unchanged => continue,
+        };
+        let message = match (&change.sku, &change.note) {
+            (Some(sku), Some(note)) => format!("{sku}: {note}"),
+            (Some(sku), None) => format!("{sku}: {action}"),
+            (None, Some(note)) => note.clone(),
+            (None, None) => action.to_owned(),
+        };
+        record(
+            db,
+            &run,
+            NewEvent {
+                level,
+                entity: Some(run.entity),
+                local_id: change.product_id,
+                remote_id: Some(change.remote_id.clone()),
+                action,
+                direction: Some(Direction::In),
+                message,
+                payload: None,
+            },
+        )
+        .await?;
+    }
+    if let Some(reason) = &report.held_back {
+        let event = NewEvent::alert(run.entity, "held_back", reason.to_string());
+        record(db, &run, event).await?;
+    }
+    let adds_up = counted == total;
+    let mut active: sync_run::ActiveModel = run.into();
+    active.state = Set(if adds_up { RunState::Succeeded } else { RunState::Failed });
+    active.progress_done = Set(total);
+    active.progress_total = Set(Some(total));
+    active.created = Set(0);
+    active.updated = Set(count(ChangeAction::Update));
+    active.unchanged = Set(count(ChangeAction::Unchanged));
+    active.deactivated = Set(count(ChangeAction::Deactivate));
+    active.deleted = Set(count(ChangeAction::Delete));
+    active.ignored = Set(count(ChangeAction::Ignore) + count(ChangeAction::NotImported));
+    active.failed = Set(count(ChangeAction::Failed));
+    active.held_back = Set(report.held_back.map(|h| h.to_string()));
+    active.error = Set((!adds_up).then(|| format!("the counts ({counted}) do not add up to {total} records")));
+    active.finished_at = Set(Some(Utc::now()));
+    active.update(db).await
+}
+
+/// Records a pass that could not run, with an error event.
+pub async fn fail(db: &impl ConnectionTrait, run: sync_run::Model, error: &str) -> Result<sync_run::Model, DbErr> {
+    record(db, &run, NewEvent { level: EventLevel::Error, ..NewEvent::alert(run.entity, "failed", error.to_owned()) })
+        .await?;
+    let mut active: sync_run::ActiveModel = run.into();
+    active.state = Set(RunState::Failed);
+    active.error = Set(Some(error.to_owned()));
+    active.finished_at = Set(Some(Utc::now()));
+    active.update(db).await
+}
+
+/// One event to record.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub level: EventLevel,
+    pub entity: Option<LinkedEntity>,
+    pub local_id: Option<Uuid>,
+    pub remote_id: Option<String>,
+    pub action: &'static str,
+    pub direction: Option<Direction>,
+    pub message: String,
+    pub payload: Option<serde_json::Value>,
+}
+
+impl NewEvent {
+    /// An alert: what an operator must act on (a pass held back, a dead job).
+    pub fn alert(entity: LinkedEntity, action: &'static str, message: String) -> Self {
+        Self {
+            level: EventLevel::Alert,
+            entity: Some(entity),
+            local_id: None,
+            remote_id: None,
+            action,
+            direction: None,
+            message,
+            payload: None,
+        }
+    }
+}
+
+/// Writes an event of a run; its payload is redacted first.
+pub async fn record(db: &impl ConnectionTrait, run: &sync_run::Model, event: NewEvent) -> Result<(), DbErr> {
+    sync_event::ActiveModel {
+        account_id: Set(run.account_id),
+        integration_id: Set(run.integration_id),
+        run_id: Set(Some(run.id)),
+        level: Set(event.level),
+        entity: Set(event.entity),
+        local_id: Set(event.local_id),
+        remote_id: Set(event.remote_id),
+        action: Set(event.action.to_owned()),
+        direction: Set(event.direction),
+        message: Set(event.message),
+        payload: Set(event.payload.map(redact)),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+/// Replaces the values of keys that look like secrets, at any depth.
+pub fn redact(value: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    const SECRET: [&str; 9] = [
+        "password",
+        "secret",
+        "token",
+        "apikey",
+        "api_key",
+        "authorization",
+        "clientkey",
+        "subscriptionkey",
+        "koppelsleutel",
+    ];
+    match value {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| {
+                    let lower = k.to_ascii_lowercase();
+                    if SECRET.iter().any(|s| lower == *s || lower.ends_with(s)) {
+                        (k, Value::String("[redacted]".into()))
+                    } else {
+                        (k, redact(v))
+                    }
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.into_iter().map(redact).collect()),
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn secrets_are_redacted_at_any_depth() {
+        let payload = serde_json::json!({"sku": "A", "key": "rehousing", "apiKey": "s3cret",
+                                         "nested": [{"Password": "x", "refresh_token": "r", "name": "n"}]});
+        let redacted = super::redact(payload);
+        assert_eq!(
+            redacted,
+            serde_json::json!({"sku": "A", "key": "rehousing", "apiKey": "[redacted]",
+                               "nested": [{"Password": "[redacted]", "refresh_token": "[redacted]", "name": "n"}]})
+        );
+    }
+}

@@ -1,0 +1,69 @@
+//! The schedule: it only queues passes. Every tick it queues, for each enabled integration and each
+//! entity its kind syncs, the pass of the current slot (`every` long), with the dedupe key
+//! `reconcile:<integration>:<entity>:<slot start>`: however many daemons tick, a slot runs once, and a
+//! disabled integration stops being scheduled at the next tick.
+
+use crate::reconcile;
+use chrono::{DateTime, TimeZone, Utc};
+use koppel_entity::enums::RunTrigger;
+use koppel_entity::integration;
+use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// The start of the slot `now` falls in.
+pub fn slot_start(now: DateTime<Utc>, every: Duration) -> DateTime<Utc> {
+    let every = every.as_secs().max(1) as i64;
+    let start = now.timestamp().div_euclid(every) * every;
+    Utc.timestamp_opt(start, 0).single().unwrap_or(now)
+}
+
+/// Queues the current slot's passes; returns how many were new.
+pub async fn queue_due_passes(db: &DatabaseConnection, now: DateTime<Utc>, every: Duration) -> Result<usize, DbErr> {
+    let slot = slot_start(now, every);
+    // The schedule works for every tenant: this is the one read of integrations across accounts.
+    let enabled = integration::Entity::find().filter(integration::Column::Enabled.eq(true)).all(db).await?;
+    let mut queued = 0;
+    for integration in &enabled {
+        let entities = crate::connectors::kind(&integration.kind).map(|k| k.synced_entities).unwrap_or_default();
+        for entity in entities {
+            let key = format!("reconcile:{}:{entity}:{}", integration.id, slot.to_rfc3339());
+            if reconcile::job::queue_pass(db, integration, *entity, RunTrigger::Schedule, Some(key)).await?.is_some() {
+                queued += 1;
+            }
+        }
+    }
+    if queued > 0 {
+        tracing::info!(queued, slot = %slot, "scheduled passes queued");
+    }
+    Ok(queued)
+}
+
+/// Ticks until `shutdown` turns true.
+pub async fn run(db: DatabaseConnection, every: Duration, tick: Duration, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        if let Err(error) = queue_due_passes(&db, Utc::now(), every).await {
+            tracing::warn!(%error, "cannot queue the scheduled passes; trying again at the next tick");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(tick) => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_are_aligned() {
+        let at = Utc.with_ymd_and_hms(2026, 12, 2, 7, 14, 59).unwrap();
+        assert_eq!(slot_start(at, Duration::from_secs(15 * 60)), Utc.with_ymd_and_hms(2026, 12, 2, 7, 0, 0).unwrap());
+        let next = Utc.with_ymd_and_hms(2026, 12, 2, 7, 15, 0).unwrap();
+        assert_eq!(slot_start(next, Duration::from_secs(15 * 60)), next);
+    }
+}
