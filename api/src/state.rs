@@ -15,6 +15,8 @@ pub struct AppState {
     pub master_key: Arc<crate::crypto::MasterKey>,
     /// The HTTP client for remotes, with the SSRF guard.
     pub remotes: reqwest::Client,
+    /// Requests and login attempts per client, token and user.
+    pub limits: Arc<crate::rate_limit::RateLimits>,
     /// Every SQL statement run, for `/metrics`.
     pub statements: Arc<AtomicU64>,
 }

@@ -6,6 +6,7 @@ pub use service::{MIN_PASSWORD, SYSTEM_STATUSES, create_account, login};
 
 use crate::error::ApiResult;
 use crate::graphql::{ContextExt, ids::to_id};
+use crate::rate_limit::ClientAddress;
 use crate::users::User;
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
@@ -68,8 +69,12 @@ pub struct AccountMutation;
 #[Object]
 impl AccountMutation {
     /// Signs in with a password. Wrong credentials are `UNAUTHENTICATED`, without saying which part was wrong.
+    /// Attempts are limited per account and username and per client address (`RATE_LIMITED`).
     async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> ApiResult<LoginPayload> {
         let state = ctx.state();
+        // Before the database and argon2: a refused attempt costs next to nothing.
+        let address = ctx.data_opt::<ClientAddress>().map(|address| address.0);
+        state.limits.check_login(&input.account, &input.username, address)?;
         let result = login(&state.db, &state.jwt, &input).await.map(|(token, expires_at, user)| Session {
             token,
             expires_at,
