@@ -76,9 +76,9 @@ async fn main() -> anyhow::Result<()> {
                 config.allow_private_remotes = true;
             }
             let server = koppel_api::start(config).await?;
-            println!("Koppel is listening on http://{}/graphql", server.addr);
+            announce(&format!("Koppel is listening on http://{}/graphql", server.addr));
             if demo {
-                println!("{}", koppel_api::demo::seed(&server.state, server.addr).await?);
+                announce(&koppel_api::demo::seed(&server.state, server.addr).await?);
             }
             shutdown_signal().await;
             tracing::info!("shutting down");
@@ -121,6 +121,15 @@ fn describe(error: koppel_api::error::ApiError) -> anyhow::Error {
 
 fn init_tracing(format: &str) {
     koppel_api::telemetry::init(format);
+}
+
+/// Prints a line for whoever started the server. Once the reader has gone (a script that read the
+/// address and closed the pipe), the text is dropped: `println!` would panic on the broken pipe and
+/// take the running server down with it.
+fn announce(text: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{text}").and_then(|()| stdout.flush());
 }
 
 async fn shutdown_signal() {
