@@ -470,3 +470,26 @@ async fn logins_from_one_address_are_limited_across_users() {
     let elsewhere = login(&client_from("127.0.0.3"), &server, "a3", "admin", TEST_PASSWORD).await;
     assert!(elsewhere.body["data"]["login"]["session"]["token"].is_string(), "{}", elsewhere.text);
 }
+
+#[test]
+fn invalid_rate_limits_stop_start_up_naming_the_variable() {
+    let dir = tempfile::TempDir::new().unwrap();
+    for (variable, value) in [
+        ("KOPPEL_RATE_LIMIT_PER_ADDRESS", "0"),
+        ("KOPPEL_RATE_LIMIT_PER_TOKEN", "lots"),
+        ("KOPPEL_LOGIN_RATE_LIMIT", "10001"),
+        ("KOPPEL_LOGIN_RATE_LIMIT_PER_ADDRESS", "-1"),
+    ] {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_koppel"))
+            .arg("serve")
+            .env_remove("KOPPEL_DATABASE_URL")
+            .env("KOPPEL_DATA_DIR", dir.path())
+            .env("KOPPEL_BIND", "127.0.0.1:0")
+            .env(variable, value)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{variable}={value} was accepted");
+        assert!(stderr.contains(variable), "{variable}={value}: the message does not name it: {stderr}");
+    }
+}

@@ -109,6 +109,17 @@ impl Config {
         }
     }
 
+    /// The rate limits in force (every value is at least 1, as the parsers check).
+    pub fn rate_limits(&self) -> crate::rate_limit::Settings {
+        let per_minute = |value: u32| std::num::NonZeroU32::new(value).unwrap_or(std::num::NonZeroU32::MIN);
+        crate::rate_limit::Settings {
+            requests_per_address: per_minute(self.rate_limit_per_address),
+            requests_per_token: per_minute(self.rate_limit_per_token),
+            logins_per_user: per_minute(self.login_rate_limit),
+            logins_per_address: per_minute(self.login_rate_limit_per_address),
+        }
+    }
+
     /// A configuration for tests and embedding: defaults, with the given database and data directory.
     pub fn for_database(database_url: &str, data_dir: PathBuf) -> Self {
         Self {
@@ -131,19 +142,6 @@ impl Config {
             login_rate_limit: 10,
             login_rate_limit_per_address: 60,
             log_format: "text".into(),
-        }
-    }
-}
-
-impl Config {
-    /// The rate limits in force (every value is at least 1, as the parsers check).
-    pub fn rate_limits(&self) -> crate::rate_limit::Settings {
-        let per_minute = |value: u32| std::num::NonZeroU32::new(value).unwrap_or(std::num::NonZeroU32::MIN);
-        crate::rate_limit::Settings {
-            requests_per_address: per_minute(self.rate_limit_per_address),
-            requests_per_token: per_minute(self.rate_limit_per_token),
-            logins_per_user: per_minute(self.login_rate_limit),
-            logins_per_address: per_minute(self.login_rate_limit_per_address),
         }
     }
 }
