@@ -9,7 +9,14 @@ if (!url) {
   process.exit(2);
 }
 
-const results = await auditServer({ url });
+let results;
+try {
+  results = await auditServer({ url });
+} catch (error) {
+  // auditServer throws only when it cannot run at all (e.g. nothing listens at the URL).
+  console.error(`the audit could not run against ${url}: ${error.cause?.message ?? error.message}`);
+  process.exit(1);
+}
 const counts = { ok: 0, warn: 0, error: 0 };
 for (const result of results) {
   counts[result.status] += 1;
