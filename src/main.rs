@@ -123,6 +123,15 @@ fn init_tracing(format: &str) {
     koppel_api::telemetry::init(format);
 }
 
+/// Prints a line for whoever started the server. Once the reader has gone (a script that read the
+/// address and closed the pipe), the text is dropped: `println!` would panic on the broken pipe and
+/// take the running server down with it.
+fn announce(text: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{text}").and_then(|()| stdout.flush());
+}
+
 async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
@@ -139,12 +148,4 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = terminate => {},
     }
-}
-
-/// Prints a notice of the running server. A closed stdout (a supervisor that stopped reading) must not
-/// stop the server, so a failed write is ignored instead of panicking as `println!` would.
-fn announce(text: &str) {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{text}").and_then(|()| out.flush());
 }

@@ -75,6 +75,26 @@ pub struct Config {
           value_parser = whole_number("KOPPEL_REMOTE_TIMEOUT_SECONDS", 1, 300))]
     pub remote_timeout_seconds: u32,
 
+    /// Requests per minute from one client address (IPv6: one /64), as a burst that refills evenly.
+    #[arg(long = "rate-limit-per-address", env = "KOPPEL_RATE_LIMIT_PER_ADDRESS", default_value_t = 6_000,
+          value_parser = whole_number("KOPPEL_RATE_LIMIT_PER_ADDRESS", 1, 1_000_000))]
+    pub rate_limit_per_address: u32,
+
+    /// Requests per minute with one bearer token (login token or API token).
+    #[arg(long = "rate-limit-per-token", env = "KOPPEL_RATE_LIMIT_PER_TOKEN", default_value_t = 1_200,
+          value_parser = whole_number("KOPPEL_RATE_LIMIT_PER_TOKEN", 1, 1_000_000))]
+    pub rate_limit_per_token: u32,
+
+    /// Login attempts per minute for one account and username (each costs an argon2 hash).
+    #[arg(long = "login-rate-limit", env = "KOPPEL_LOGIN_RATE_LIMIT", default_value_t = 10,
+          value_parser = whole_number("KOPPEL_LOGIN_RATE_LIMIT", 1, 10_000))]
+    pub login_rate_limit: u32,
+
+    /// Login attempts per minute from one client address, whichever the account and username.
+    #[arg(long = "login-rate-limit-per-address", env = "KOPPEL_LOGIN_RATE_LIMIT_PER_ADDRESS", default_value_t = 60,
+          value_parser = whole_number("KOPPEL_LOGIN_RATE_LIMIT_PER_ADDRESS", 1, 100_000))]
+    pub login_rate_limit_per_address: u32,
+
     /// Log format: `text` or `json`.
     #[arg(long = "log-format", env = "KOPPEL_LOG_FORMAT", default_value = "text", value_parser = log_format)]
     pub log_format: String,
@@ -86,6 +106,17 @@ impl Config {
         match &self.database_url {
             Some(url) => url.clone(),
             None => format!("sqlite://{}?mode=rwc", self.data_dir.join("koppel.db").display()),
+        }
+    }
+
+    /// The rate limits in force (every value is at least 1, as the parsers check).
+    pub fn rate_limits(&self) -> crate::rate_limit::Settings {
+        let per_minute = |value: u32| std::num::NonZeroU32::new(value).unwrap_or(std::num::NonZeroU32::MIN);
+        crate::rate_limit::Settings {
+            requests_per_address: per_minute(self.rate_limit_per_address),
+            requests_per_token: per_minute(self.rate_limit_per_token),
+            logins_per_user: per_minute(self.login_rate_limit),
+            logins_per_address: per_minute(self.login_rate_limit_per_address),
         }
     }
 
@@ -106,6 +137,10 @@ impl Config {
             master_key: None,
             allow_private_remotes: false,
             remote_timeout_seconds: 20,
+            rate_limit_per_address: 6_000,
+            rate_limit_per_token: 1_200,
+            login_rate_limit: 10,
+            login_rate_limit_per_address: 60,
             log_format: "text".into(),
         }
     }

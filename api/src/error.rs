@@ -1,7 +1,9 @@
 //! Errors at the API's edge.
 //!
 //! Policy (after crates.io's `util/errors.rs`):
-//! - inside the API, service functions return [`ApiError`]; database errors become `Internal`;
+//! - inside the API, service functions return [`ApiError`]; database errors become `Internal`, except
+//!   lost or unobtainable connections, which are `Unavailable` (HTTP 503 with `Retry-After`: the client
+//!   should simply try again, and the pool reconnects by itself);
 //! - validation problems of a mutation are [`UserError`]s collected into `ApiError::Invalid` and returned
 //!   in the mutation's payload as `userErrors`, never as top-level errors;
 //! - everything else becomes one top-level GraphQL error with a stable `extensions.code`;
@@ -22,7 +24,11 @@ pub enum ErrorCode {
     Unauthenticated,
     Forbidden,
     Conflict,
+    /// Too many requests or login attempts; `extensions.retryAfter` and the `Retry-After` header say
+    /// how many seconds to wait.
     RateLimited,
+    /// The database cannot be reached; try again after `extensions.retryAfter` seconds.
+    Unavailable,
     /// A remote system failed or refused; `extensions.remoteCode` says how.
     RemoteError,
     Internal,
@@ -37,6 +43,7 @@ impl ErrorCode {
             Self::Forbidden => "FORBIDDEN",
             Self::Conflict => "CONFLICT",
             Self::RateLimited => "RATE_LIMITED",
+            Self::Unavailable => "UNAVAILABLE",
             Self::RemoteError => "REMOTE_ERROR",
             Self::Internal => "INTERNAL",
         }
@@ -105,6 +112,10 @@ pub enum ApiError {
     Invalid(Vec<UserError>),
     #[error("{0}")]
     Remote(koppel_daemon::connectors::ConnectorError),
+    #[error("too many requests; try again in {retry_after_seconds} s")]
+    RateLimited { retry_after_seconds: u64 },
+    #[error("the database cannot be reached at the moment; try again shortly")]
+    Unavailable(#[source] std::sync::Arc<dyn std::error::Error + Send + Sync>),
     #[error("internal error")]
     Internal(#[source] std::sync::Arc<dyn std::error::Error + Send + Sync>),
 }
@@ -123,6 +134,8 @@ impl ApiError {
             Self::BadUserInput(_) | Self::Invalid(_) => ErrorCode::BadUserInput,
             Self::Conflict(_) => ErrorCode::Conflict,
             Self::Remote(_) => ErrorCode::RemoteError,
+            Self::RateLimited { .. } => ErrorCode::RateLimited,
+            Self::Unavailable(_) => ErrorCode::Unavailable,
             Self::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -131,6 +144,15 @@ impl ApiError {
     pub fn reason(&self) -> Option<&'static str> {
         match self {
             Self::TokenRevoked => Some(REASON_TOKEN_REVOKED),
+            _ => None,
+        }
+    }
+
+    /// How long the client should wait before trying again, for `Retry-After`.
+    pub fn retry_after_seconds(&self) -> Option<u64> {
+        match self {
+            Self::RateLimited { retry_after_seconds } => Some(*retry_after_seconds),
+            Self::Unavailable(_) => Some(UNAVAILABLE_RETRY_AFTER_SECONDS),
             _ => None,
         }
     }
@@ -172,8 +194,41 @@ impl From<Rejected> for ApiError {
     }
 }
 
+/// What `Retry-After` says while the database is unreachable: long enough not to hammer a recovering
+/// database, short enough that clients notice the recovery soon.
+pub const UNAVAILABLE_RETRY_AFTER_SECONDS: u64 = 5;
+
+impl From<crate::rate_limit::Refused> for ApiError {
+    fn from(refused: crate::rate_limit::Refused) -> Self {
+        Self::RateLimited { retry_after_seconds: refused.retry_after_seconds() }
+    }
+}
+
+/// Whether a database error means the database could not be reached (no connection could be had, or
+/// the connection broke), as opposed to a statement that failed.
+pub fn is_connection_error(error: &DbErr) -> bool {
+    use sea_orm::{RuntimeErr, sqlx};
+    let runtime = match error {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => return true,
+        DbErr::Exec(runtime) | DbErr::Query(runtime) => runtime,
+        _ => return false,
+    };
+    let RuntimeErr::SqlxError(sqlx_error) = runtime else { return false };
+    match sqlx_error.as_ref() {
+        sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => true,
+        // SQLSTATE class 08 (connection exception) and 57P01–57P03 (the server shuts down or starts up).
+        sqlx::Error::Database(db) => {
+            db.code().is_some_and(|code| code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03"))
+        }
+        _ => false,
+    }
+}
+
 impl From<DbErr> for ApiError {
     fn from(error: DbErr) -> Self {
+        if is_connection_error(&error) {
+            return Self::Unavailable(std::sync::Arc::new(error));
+        }
         // Validation checks uniqueness before writing; a violation here means a concurrent request
         // wrote the same thing first. That is worth a retry, not an incident.
         if matches!(error.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))) {
@@ -193,6 +248,10 @@ impl From<ApiError> for async_graphql::Error {
                 tracing::error!(%incident, error = %source, "internal error");
                 format!("internal error (incident {incident})")
             }
+            ApiError::Unavailable(source) => {
+                tracing::warn!(error = %source, "database unreachable");
+                error.to_string()
+            }
             ApiError::Invalid(errors) => {
                 errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ")
             }
@@ -202,6 +261,9 @@ impl From<ApiError> for async_graphql::Error {
         gql = gql.extend_with(|_, ext| ext.set("code", code.as_str()));
         if let Some(reason) = error.reason() {
             gql = gql.extend_with(|_, ext| ext.set("reason", reason));
+        }
+        if let Some(seconds) = error.retry_after_seconds() {
+            gql = gql.extend_with(|_, ext| ext.set("retryAfter", seconds));
         }
         if let ApiError::Remote(remote) = &error {
             let remote_code = remote.code();
@@ -239,6 +301,49 @@ mod tests {
         assert_eq!(code_of(ApiError::invalid("name", UserErrorCode::Required, "required")), "BAD_USER_INPUT");
         assert_eq!(code_of(ApiError::Conflict("x".into())), "CONFLICT");
         assert_eq!(code_of(DbErr::Custom("secret detail".into()).into()), "INTERNAL");
+        assert_eq!(code_of(ApiError::RateLimited { retry_after_seconds: 3 }), "RATE_LIMITED");
+    }
+
+    fn retry_after_of(error: ApiError) -> Option<async_graphql::Value> {
+        let gql: async_graphql::Error = error.into();
+        gql.extensions.expect("extensions are always set").get("retryAfter").cloned()
+    }
+
+    #[test]
+    fn lost_database_connections_are_unavailable_and_say_when_to_retry() {
+        use sea_orm::{ConnAcquireErr, RuntimeErr, sqlx};
+        let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "connection refused by 10.0.0.5");
+        let unreachable = [
+            DbErr::ConnectionAcquire(ConnAcquireErr::Timeout),
+            DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed),
+            DbErr::Conn(RuntimeErr::SqlxError(std::sync::Arc::new(sqlx::Error::Io(refused)))),
+            DbErr::Query(RuntimeErr::SqlxError(std::sync::Arc::new(sqlx::Error::Io(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "eof",
+            ))))),
+            DbErr::Exec(RuntimeErr::SqlxError(std::sync::Arc::new(sqlx::Error::PoolTimedOut))),
+        ];
+        for error in unreachable {
+            let described = error.to_string();
+            assert_eq!(code_of(error.clone().into()), "UNAVAILABLE", "{described}");
+            assert_eq!(retry_after_of(error.clone().into()), Some(UNAVAILABLE_RETRY_AFTER_SECONDS.into()));
+            let gql: async_graphql::Error = ApiError::from(error).into();
+            assert!(!gql.message.contains("10.0.0.5"), "{}", gql.message);
+        }
+        // A statement that failed is not an outage.
+        let failed = DbErr::Query(RuntimeErr::SqlxError(std::sync::Arc::new(sqlx::Error::RowNotFound)));
+        assert_eq!(code_of(failed.into()), "INTERNAL");
+        assert_eq!(code_of(DbErr::RecordNotFound("x".into()).into()), "INTERNAL");
+        assert_eq!(retry_after_of(DbErr::Custom("x".into()).into()), None);
+    }
+
+    #[test]
+    fn refused_requests_are_rate_limited_with_whole_seconds() {
+        let refused = crate::rate_limit::Refused { retry_after: std::time::Duration::from_millis(2300) };
+        let error = ApiError::from(refused);
+        assert_eq!(error.retry_after_seconds(), Some(3));
+        assert_eq!(code_of(error.clone()), "RATE_LIMITED");
+        assert_eq!(retry_after_of(error), Some(3.into()));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 use crate::accounts::{self, LoginInput};
 use crate::error::ApiResult;
 use crate::graphql::ContextExt;
+use crate::rate_limit::ClientAddress;
 use crate::users::User;
 use async_graphql::{Context, Object, SimpleObject};
 use chrono::{DateTime, Utc};
@@ -42,8 +43,12 @@ pub struct SessionMutation;
 #[Object]
 impl SessionMutation {
     /// Signs in with a password. Wrong credentials are `UNAUTHENTICATED`, without saying which part was wrong.
+    /// Attempts are limited per account and username and per client address (`RATE_LIMITED`).
     async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> ApiResult<LoginPayload> {
         let state = ctx.state();
+        // Before the database and argon2: a refused attempt costs next to nothing.
+        let address = ctx.data_opt::<ClientAddress>().map(|address| address.0);
+        state.limits.check_login(&input.account, &input.username, address)?;
         let result = accounts::login(&state.db, &state.jwt, &input).await.map(|(token, expires_at, user)| Session {
             token,
             expires_at,

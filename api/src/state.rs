@@ -13,6 +13,8 @@ pub struct AppState {
     pub jwt: Arc<JwtKeys>,
     /// What engine functions receive: the same database, the master key, the HTTP client for remotes.
     pub engine: koppel_daemon::Context,
+    /// Requests and login attempts per client, token and user.
+    pub limits: Arc<crate::rate_limit::RateLimits>,
     /// Every SQL statement run, for `/metrics`.
     pub statements: Arc<AtomicU64>,
 }

@@ -22,7 +22,6 @@ pub mod net;
 pub mod problems;
 pub mod process;
 pub mod reconcile;
-pub mod runs;
 pub mod schedule;
 
 pub use context::{Context, Limits};

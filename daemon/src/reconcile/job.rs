@@ -2,10 +2,10 @@
 //! recorded on the run with its counts and events. A failure is recorded on the run and returned, so the
 //! queue's retry policy applies (temporary errors back off, permanent ones are dead at once).
 
+use super::runs;
 use crate::Context;
 use crate::error::{EngineError, EngineResult};
 use crate::jobs::{self, NewJob};
-use crate::runs;
 use koppel_entity::enums::{LinkedEntity, RunState, RunTrigger};
 use koppel_entity::{Scoped, integration, job, sync_run};
 use sea_orm::{ConnectionTrait, DbErr, EntityTrait, TransactionSession, TransactionTrait};

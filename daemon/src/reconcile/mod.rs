@@ -7,5 +7,6 @@
 pub mod job;
 mod plan;
 pub mod products;
+pub mod runs;
 
 pub use plan::{HeldBack, LocalRecord, MissingAction, Plan, PlanLimits, RemoteRecord, plan};

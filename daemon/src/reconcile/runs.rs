@@ -1,7 +1,7 @@
 //! Sync runs: what people see of a pass — trigger, state, progress and counts — and the events that
 //! say what came from the remote and what was written.
 
-use crate::reconcile::products::{ChangeAction, PassReport};
+use super::products::{ChangeAction, PassReport};
 use chrono::Utc;
 use koppel_entity::enums::{Direction, EventLevel, LinkedEntity, RunState, RunTrigger};
 use koppel_entity::{integration, sync_event, sync_run};

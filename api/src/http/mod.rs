@@ -1,0 +1,55 @@
+//! The HTTP edge: `/graphql` (POST, and GET for queries and GraphiQL), `/healthz`, `/readyz`, `/metrics`.
+//!
+//! Serve [`router`] with `into_make_service_with_connect_info::<SocketAddr>()`: the rate limits key on
+//! the client's address.
+
+mod graphql;
+pub mod media;
+mod request;
+mod response;
+
+use crate::schema::KoppelSchema;
+use crate::state::AppState;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use std::sync::atomic::Ordering;
+use tower_http::limit::RequestBodyLimitLayer;
+
+type Shared = (AppState, KoppelSchema);
+
+pub fn router(state: AppState) -> Router {
+    let schema = crate::schema::build_schema(&state.config);
+    let body_limit = state.config.max_body_bytes as usize;
+    Router::new()
+        .route("/graphql", get(graphql::get).post(graphql::post))
+        // One limit, the configured one (axum's own default of 2 MiB would cap a larger setting).
+        .layer(DefaultBodyLimit::disable())
+        .layer(RequestBodyLimitLayer::new(body_limit))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .with_state((state, schema))
+}
+
+async fn readyz(State((state, _)): State<Shared>) -> Response {
+    match state.db.ping().await {
+        Ok(()) => "ready".into_response(),
+        Err(error) => {
+            tracing::warn!(%error, "database not ready");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response()
+        }
+    }
+}
+
+async fn metrics(State((state, _)): State<Shared>) -> Response {
+    let statements = state.statements.load(Ordering::Relaxed);
+    let body = format!(
+        "# HELP koppel_db_statements_total SQL statements run by this process.\n\
+         # TYPE koppel_db_statements_total counter\n\
+         koppel_db_statements_total {statements}\n"
+    );
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+}
