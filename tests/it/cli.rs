@@ -126,7 +126,8 @@ fn serve(dir: &std::path::Path, extra: &[&str]) -> (Running, String, Vec<String>
     let running = Running(child);
     let mut lines = Vec::new();
     let mut url = None;
-    for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+    let mut printed = BufReader::new(stdout).lines().map_while(Result::ok);
+    for line in printed.by_ref() {
         if let Some(found) = line.strip_prefix("Koppel is listening on ") {
             url = Some(found.to_owned());
         }
@@ -136,6 +137,8 @@ fn serve(dir: &std::path::Path, extra: &[&str]) -> (Running, String, Vec<String>
             break;
         }
     }
+    // Keep reading what the server prints after that: a closed pipe would make its next line panic.
+    std::thread::spawn(move || printed.for_each(drop));
     (running, url.expect("serve prints its address"), lines)
 }
 

@@ -8,8 +8,6 @@
 //! printed so a failing test's data can be inspected. Clear them out with
 //! `psql … -c "DROP DATABASE koppel_test_…"` now and then.
 
-#![allow(dead_code)] // not every test binary uses every helper
-
 use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 use std::net::SocketAddr;
@@ -27,7 +25,7 @@ const LOGIN: &str = "mutation($input: LoginInput!) {
 pub struct TestDb {
     pub url: String,
     /// The SQLite file's directory, removed on drop.
-    sqlite_dir: Option<TempDir>,
+    _sqlite_dir: Option<TempDir>,
     /// The PostgreSQL database's name, printed on drop.
     postgres_name: Option<String>,
 }
@@ -43,7 +41,7 @@ impl TestDb {
     fn sqlite() -> Self {
         let dir = TempDir::new().expect("a temporary directory for SQLite");
         let url = format!("sqlite://{}?mode=rwc", dir.path().join("koppel.db").display());
-        Self { url, sqlite_dir: Some(dir), postgres_name: None }
+        Self { url, _sqlite_dir: Some(dir), postgres_name: None }
     }
 
     async fn postgres(admin_url: &str) -> Self {
@@ -56,7 +54,7 @@ impl TestDb {
             .await
             .unwrap_or_else(|e| panic!("cannot create the test database {name}: {e}"));
         let _ = admin.close().await;
-        Self { url: with_database(admin_url, &name), sqlite_dir: None, postgres_name: Some(name) }
+        Self { url: with_database(admin_url, &name), _sqlite_dir: None, postgres_name: Some(name) }
     }
 }
 
@@ -85,7 +83,6 @@ pub struct Session {
     pub token: String,
     pub account: String,
     pub username: String,
-    pub password: String,
 }
 
 /// A running server with its own database and data directory; both outlive the server.
@@ -96,8 +93,9 @@ pub struct TestServer {
     pub server: koppel_api::Server,
     /// For requests the helpers do not cover (raw bodies, other paths, status codes).
     pub http: reqwest::Client,
-    db: TestDb,
-    data_dir: TempDir,
+    // Kept for their drop, after the server's.
+    _db: TestDb,
+    _data_dir: TempDir,
 }
 
 impl TestServer {
@@ -113,12 +111,14 @@ impl TestServer {
         configure(&mut config);
         let server = koppel_api::start(config).await.expect("the server starts");
         let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().expect("an HTTP client");
-        Self { addr: server.addr, url: format!("http://{}/graphql", server.addr), server, http, db, data_dir }
-    }
-
-    /// Stops the server and waits for requests in flight; the database stays until `self` is gone.
-    pub async fn stop(self) {
-        self.server.stop().await.expect("the server stops cleanly");
+        Self {
+            addr: server.addr,
+            url: format!("http://{}/graphql", server.addr),
+            server,
+            http,
+            _db: db,
+            _data_dir: data_dir,
+        }
     }
 
     /// Creates account `name` (a–z, 0–9, `_`) with admin user `admin`; returns the admin's password.
@@ -143,7 +143,7 @@ impl TestServer {
     pub async fn admin(&self, name: &str) -> Session {
         let password = self.create_account(name, "admin").await;
         let token = self.login(name, "admin", &password).await;
-        Session { token, account: name.to_owned(), username: "admin".to_owned(), password }
+        Session { token, account: name.to_owned(), username: "admin".to_owned() }
     }
 
     /// Posts one operation and returns the whole response, errors and all. Panics only when the answer
