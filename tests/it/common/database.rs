@@ -8,12 +8,13 @@
 //! test ends, pass or fail, without waiting for the server's pool. The template is dropped when the
 //! test process exits, however it exits: a janitor, [`template_janitor`] run by this same binary in
 //! a process of its own, waits for its parent to be gone (its standard input reaches end of file) and
-//! then drops it. A database that cannot be dropped is named on stderr; `.ci/run` fails on leftovers.
+//! then drops it, and every test database it was told about that a killed run could not drop. A
+//! database that cannot be dropped is named on stderr; `.ci/run` fails on leftovers.
 
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use std::io::Read;
 use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
+use std::sync::Mutex;
 use tempfile::TempDir;
 use tokio::sync::OnceCell;
 
@@ -23,8 +24,9 @@ const JANITOR: &str = "KOPPEL_TEST_TEMPLATE_JANITOR";
 /// This process's migrated template, made by the first test that needs one.
 static TEMPLATE: OnceCell<String> = OnceCell::const_new();
 
-/// The janitor process. Kept, never waited for: its standard input stays open until this process ends.
-static JANITOR_PROCESS: OnceLock<Child> = OnceLock::new();
+/// The janitor processes (one, unless making a template failed). Kept and never waited for: their
+/// standard input stays open until this process ends.
+static JANITORS: Mutex<Vec<Child>> = Mutex::new(Vec::new());
 
 /// A fresh, migrated or empty database for one test server.
 pub struct TestDb {
@@ -63,6 +65,7 @@ impl TestDb {
             .await
             .unwrap_or_else(|e| panic!("cannot create the test database {name} from {template}: {e}"));
         let _ = admin.close().await;
+        tell_janitors(&name);
         let url = with_database(&admin_url, &name);
         Self { url, _sqlite_dir: None, postgres: Some(Postgres { admin_url, name }) }
     }
@@ -73,9 +76,9 @@ impl Drop for TestDb {
         if let Some(Postgres { admin_url, name }) = self.postgres.take() {
             // Drop runs inside the test's runtime, which cannot block on a future of its own: the DROP
             // gets a thread with its own runtime, and the test waits for it.
-            let dropped = std::thread::spawn(move || drop_database(&admin_url, &name)).join();
-            if let Ok(Err(message)) | Err(message) = dropped.map_err(|_| "the drop panicked".to_owned()) {
-                eprintln!("{message}");
+            let failures = std::thread::spawn(move || drop_databases(&admin_url, [name.as_str()])).join();
+            for message in failures.unwrap_or_else(|_| vec!["the drop of a test database panicked".to_owned()]) {
+                report(&message);
             }
         }
     }
@@ -113,23 +116,33 @@ async fn create_template(admin_url: &str) -> String {
 /// the test run does not stop it before it has cleaned up. Its standard input is a pipe that only this
 /// process writes to: the operating system closes it when this process ends.
 fn start_janitor(template: &str) {
-    use std::os::unix::process::CommandExt;
     // The janitor's test name is its module path without the crate's name, e.g. `common::database::…`.
     let module = module_path!().split_once("::").map_or("", |(_, path)| path);
     let started = std::env::current_exe().and_then(|exe| {
-        Command::new(exe)
+        let mut command = Command::new(exe);
+        command
             .args(["--exact", &format!("{module}::template_janitor"), "--ignored", "--test-threads=1", "-q"])
             .env(JANITOR, template)
             .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .process_group(0)
-            .spawn()
+            .stdout(Stdio::null());
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        command.spawn()
     });
     match started {
-        Ok(child) => {
-            let _ = JANITOR_PROCESS.set(child);
+        Ok(child) => JANITORS.lock().unwrap_or_else(|e| e.into_inner()).push(child),
+        Err(e) => report(&format!("no janitor for the template database {template} ({e}): drop it by hand")),
+    }
+}
+
+/// Names a test database to the janitors, one line each, in case this process is killed before the
+/// test's drop ran.
+fn tell_janitors(name: &str) {
+    use std::io::Write;
+    for janitor in JANITORS.lock().unwrap_or_else(|e| e.into_inner()).iter_mut() {
+        if let Some(stdin) = janitor.stdin.as_mut() {
+            let _ = writeln!(stdin, "{name}");
         }
-        Err(e) => eprintln!("no janitor for the template database {template} ({e}): drop it by hand"),
     }
 }
 
@@ -137,22 +150,47 @@ fn start_janitor(template: &str) {
 #[ignore = "started by the harness: drops the PostgreSQL template database once the tests are done"]
 fn template_janitor() {
     let (Ok(template), Some(admin_url)) = (std::env::var(JANITOR), admin_url()) else { return };
-    // End of file: the test process that started this one is gone.
-    let _ = std::io::stdin().read_to_end(&mut Vec::new());
-    if let Err(message) = drop_database(&admin_url, &template) {
-        panic!("{message}");
+    // End of file: the test process that started this one is gone. Before that, it named its test
+    // databases; those its tests dropped are dropped `IF EXISTS`, that is not again.
+    let mut named = String::new();
+    let _ = std::io::stdin().read_to_string(&mut named);
+    let failures = drop_databases(&admin_url, named.lines().chain([template.as_str()]));
+    for message in &failures {
+        report(message);
     }
+    assert!(failures.is_empty(), "{failures:?}");
+}
+
+/// Writes to the real stderr: `eprintln!` in a test is captured, and shown only if the test fails.
+fn report(message: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{message}");
 }
 
 /// `DROP DATABASE … WITH (FORCE)` (PostgreSQL 13+): connections still open to it are ended first.
-fn drop_database(admin_url: &str, name: &str) -> Result<(), String> {
-    let failed = |e: &dyn std::fmt::Display| format!("test database {name} left in place, cannot drop it: {e}");
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| failed(&e))?;
+/// Returns a message for each database that could not be dropped.
+fn drop_databases<'a>(admin_url: &str, names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let names: Vec<&str> = names.into_iter().collect();
+    let failed =
+        |name: &str, e: &dyn std::fmt::Display| format!("test database {name} left in place, cannot drop it: {e}");
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => return names.iter().map(|name| failed(name, &e)).collect(),
+    };
     runtime.block_on(async {
-        let admin = sea_orm::Database::connect(admin_url).await.map_err(|e| failed(&e))?;
-        let dropped = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await;
+        let admin = match sea_orm::Database::connect(admin_url).await {
+            Ok(admin) => admin,
+            Err(e) => return names.iter().map(|name| failed(name, &e)).collect(),
+        };
+        let mut failures = Vec::new();
+        for name in names {
+            let dropped = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await;
+            if let Err(e) = dropped {
+                failures.push(failed(name, &e));
+            }
+        }
         let _ = admin.close().await;
-        dropped.map(|_| ()).map_err(|e| failed(&e))
+        failures
     })
 }
 

@@ -8,8 +8,7 @@ use super::fixtures::{
 };
 use super::peer_server;
 use crate::common::TEST_PASSWORD;
-use serde_json::Value;
-use serde_json::json;
+use serde_json::{Value, json};
 
 /// Every integration operation on integration `id`, as `(query, variables)`.
 fn integration_operations(id: &str, flow: &str, status: &str, question: &str) -> Vec<(String, Value)> {

@@ -3,10 +3,8 @@
 
 use super::client::Client;
 use super::{id_of, nodes, sorted};
-use crate::common::Session;
-use crate::common::TestServer;
-use serde_json::Value;
-use serde_json::json;
+use crate::common::{Session, TestServer};
+use serde_json::{Value, json};
 
 // The provider B
 

@@ -5,8 +5,7 @@ use super::fixtures::{
     Consumer, FIELD_MAPPINGS, FLOW_MAPPINGS, STATUS_MAPPINGS, connected, create_flow, create_status, map_origin,
 };
 use super::{has_error, peer_server};
-use serde_json::Value;
-use serde_json::json;
+use serde_json::{Value, json};
 
 async fn field_mappings_of(a: &Consumer<'_>) -> Value {
     a.admin

@@ -9,8 +9,7 @@ use super::fixtures::{
 };
 use super::{has_error, id_of, nodes, peer_server, sorted};
 use crate::common::TestServer;
-use serde_json::Value;
-use serde_json::json;
+use serde_json::{Value, json};
 use std::time::Duration;
 
 #[tokio::test]

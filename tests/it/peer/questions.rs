@@ -5,8 +5,7 @@ use super::fixtures::{
     FLOW_QUESTIONS, GIRO_REFERENCE, QUESTION_MAPPINGS, connected, create_flow, create_question, giro_reference_rules,
 };
 use super::{has_error, peer_server, sorted};
-use serde_json::Value;
-use serde_json::json;
+use serde_json::{Value, json};
 
 #[tokio::test]
 async fn question_mappings_warn_about_what_would_make_sales_fail_at_the_remote() {

@@ -8,8 +8,7 @@ use super::fixtures::{
 };
 use super::{has_error, id_of, nodes, peer_server};
 use crate::common::TestServer;
-use serde_json::Value;
-use serde_json::json;
+use serde_json::{Value, json};
 
 #[tokio::test]
 async fn integration_kinds_describe_the_peer_kind() {

@@ -4,8 +4,7 @@ use super::client::Client;
 use super::fixtures::{SUBMIT_SALE, provider, sale_input};
 use super::{has_error, id_of, nodes, user_errors};
 use crate::common::TestServer;
-use serde_json::Value;
-use serde_json::json;
+use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
 #[tokio::test]

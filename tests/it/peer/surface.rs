@@ -5,8 +5,7 @@ use super::client::Client;
 use super::fixtures::{AGENT, GRANTED_SKUS, SUBMIT_SALE, local_products, provider, provider_skus, sale_input};
 use super::{nodes, sorted};
 use crate::common::TestServer;
-use serde_json::Value;
-use serde_json::json;
+use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
 #[tokio::test]

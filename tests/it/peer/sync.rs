@@ -8,8 +8,7 @@ use super::fixtures::{
 };
 use super::{closed_port, nodes, peer_server};
 use crate::common::TestServer;
-use serde_json::Value;
-use serde_json::json;
+use serde_json::{Value, json};
 
 const RECONCILE_PLAN: &str = "query($id: ID!) { reconcilePlan(integrationId: $id) {
   applied updated unchanged deactivated deleted ignored notImported heldBack policy lastSyncedAt
