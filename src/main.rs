@@ -1,9 +1,11 @@
-//! `koppel`: the command line. `serve` runs the API (and, in later releases, the daemon inside it),
-//! `migrate` applies the schema, `schema` prints the GraphQL SDL, `account create` adds a tenant.
+//! `koppel`: the command line. `serve` runs the API with the daemon inside it (unless `--no-daemon`),
+//! `daemon` runs the daemon alone, `migrate` applies the schema, `schema` prints the GraphQL SDL,
+//! `account create` adds a tenant.
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use koppel_api::Config;
+use koppel_daemon::process::{DaemonOptions, SqliteDaemonLock};
 
 #[derive(Parser)]
 #[command(name = "koppel", version, about = "Koppel: a self-hosted integration hub")]
@@ -20,6 +22,15 @@ enum Command {
         /// how to use them (allows private remotes, since the demo connects the server to itself).
         #[arg(long)]
         demo: bool,
+        /// Do not run the daemon (schedules and jobs) in this process: run `koppel daemon` elsewhere.
+        #[arg(long = "no-daemon")]
+        no_daemon: bool,
+        #[command(flatten)]
+        config: Config,
+    },
+    /// Run the daemon alone: the schedules and the job workers (reconcile passes), until stopped.
+    /// Any number may run against one PostgreSQL database; on SQLite one daemon is the rule.
+    Daemon {
         #[command(flatten)]
         config: Config,
     },
@@ -63,7 +74,7 @@ async fn main() -> anyhow::Result<()> {
             print!("{}", koppel_api::schema::sdl());
             Ok(())
         }
-        Command::Serve { demo, mut config } => {
+        Command::Serve { demo, no_daemon, mut config } => {
             init_tracing(&config.log_format);
             if demo {
                 // The demo accounts have a published password: keep them off the network.
@@ -75,14 +86,53 @@ async fn main() -> anyhow::Result<()> {
                 }
                 config.allow_private_remotes = true;
             }
+            let database_url = config.database_url();
             let server = koppel_api::start(config).await?;
+            // After start-up, so that a bad data directory or database is reported by its variable.
+            let lock = match no_daemon {
+                true => None,
+                false => match daemon_lock(&database_url) {
+                    Ok(lock) => Some(lock),
+                    Err(refused) => {
+                        server.stop().await?;
+                        return Err(refused);
+                    }
+                },
+            };
             announce(&format!("Koppel is listening on http://{}/graphql", server.addr));
             if demo {
                 announce(&koppel_api::demo::seed(&server.state, server.addr).await?);
             }
+            let (stop, stopped) = tokio::sync::watch::channel(false);
+            let daemon = lock.map(|lock| {
+                let engine = server.state.engine.clone();
+                tokio::spawn(async move {
+                    koppel_daemon::process::run(engine, DaemonOptions::default(), stopped).await;
+                    drop(lock);
+                })
+            });
             shutdown_signal().await;
             tracing::info!("shutting down");
+            let _ = stop.send(true);
+            if let Some(daemon) = daemon {
+                let _ = daemon.await;
+            }
             server.stop().await
+        }
+        Command::Daemon { config } => {
+            init_tracing(&config.log_format);
+            let database_url = config.database_url();
+            let state = koppel_api::server::prepare(config).await?;
+            let lock = daemon_lock(&database_url)?;
+            let (stop, stopped) = tokio::sync::watch::channel(false);
+            let daemon = tokio::spawn(koppel_daemon::process::run(state.engine, DaemonOptions::default(), stopped));
+            announce("Koppel daemon is running");
+            shutdown_signal().await;
+            tracing::info!("shutting down");
+            let _ = stop.send(true);
+            daemon.await?;
+            drop(lock);
+            Ok(())
         }
         Command::Migrate { config } => {
             init_tracing(&config.log_format);
@@ -117,6 +167,11 @@ fn describe(error: koppel_api::error::ApiError) -> anyhow::Error {
         ),
         other => anyhow::anyhow!("{other}"),
     }
+}
+
+/// The SQLite single-daemon lock (nothing on PostgreSQL); a second daemon is refused with the reason.
+fn daemon_lock(database_url: &str) -> anyhow::Result<Option<SqliteDaemonLock>> {
+    SqliteDaemonLock::acquire(database_url).map_err(|message| anyhow::anyhow!(message))
 }
 
 fn init_tracing(format: &str) {

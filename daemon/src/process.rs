@@ -70,3 +70,58 @@ pub async fn run(ctx: Context, options: DaemonOptions, shutdown: watch::Receiver
     while tasks.join_next().await.is_some() {}
     tracing::info!("the daemon stopped");
 }
+
+/// On SQLite one daemon is the rule (SQLite has no row locks to share the queue with, and one writer at
+/// a time): the daemon holds an exclusive lock on `<database file>.daemon.lock` while it runs, and a
+/// second one is refused with a message that says so. PostgreSQL needs no guard: any number of
+/// daemons share the queue through leases and `SKIP LOCKED`.
+pub struct SqliteDaemonLock(#[allow(dead_code)] std::fs::File);
+
+impl SqliteDaemonLock {
+    /// Takes the lock for a `sqlite:` URL; `Ok(None)` for other databases.
+    pub fn acquire(database_url: &str) -> Result<Option<Self>, String> {
+        let Some(rest) = database_url.strip_prefix("sqlite://").or_else(|| database_url.strip_prefix("sqlite:")) else {
+            return Ok(None);
+        };
+        let path = rest.split('?').next().unwrap_or(rest);
+        if path.is_empty() || path == ":memory:" {
+            return Ok(None);
+        }
+        let lock_path = format!("{path}.daemon.lock");
+        if let Some(dir) = std::path::Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| format!("cannot open {lock_path}: {e}"))?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(Self(file))),
+            Err(std::fs::TryLockError::WouldBlock) => Err(format!(
+                "another Koppel daemon is already running on the SQLite database {path} (it holds {lock_path}). \
+                 On SQLite one daemon is the rule: stop the other one, or start this process with --no-daemon \
+                 (serve) — or move to PostgreSQL to run several daemons."
+            )),
+            Err(std::fs::TryLockError::Error(e)) => Err(format!("cannot lock {lock_path}: {e}")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SqliteDaemonLock;
+
+    #[test]
+    fn a_second_daemon_on_one_sqlite_file_is_refused() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("koppel.db").display());
+        let first = SqliteDaemonLock::acquire(&url).unwrap().expect("a lock on SQLite");
+        let second = SqliteDaemonLock::acquire(&url).err().expect("refused");
+        assert!(second.contains("one daemon is the rule"), "{second}");
+        drop(first);
+        assert!(SqliteDaemonLock::acquire(&url).unwrap().is_some(), "free again once the first stopped");
+        assert!(SqliteDaemonLock::acquire("postgres://db/koppel").unwrap().is_none());
+    }
+}

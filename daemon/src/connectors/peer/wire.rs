@@ -4,48 +4,21 @@ use super::super::{RemoteField, RemoteOption, RemoteProduct, RemoteQuestion, Rem
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
+// The documents this connector sends live in `documents/`, where a test of the root crate validates
+// each against `schema.graphql`: a schema change that would break a peer fails CI, not a partner's sync.
+
 /// Who we are, and whether the token may use the provider surface at all.
-pub const ME: &str =
-    "{ me { username account { name } organisation { name } } providerStatuses(first: 1) { edges { node { key } } } }";
+pub const ME: &str = include_str!("documents/me.graphql");
 
-pub const PRODUCTS: &str = "query($first: Int, $after: String, $changedSince: DateTime, $ids: [ID!]) {
-  providerProducts(first: $first, after: $after, changedSince: $changedSince, ids: $ids) {
-    edges { node {
-      id sku name description productType category incentive updatedAt
-      tariffs { code label amount unit }
-      extraFields { key value }
-      supplier { id name contactName email phone website logoUrl }
-    } }
-    pageInfo { hasNextPage endCursor }
-  }
-}";
+pub const PRODUCTS: &str = include_str!("documents/products.graphql");
 
-pub const PRODUCT_FIELDS: &str = "query($first: Int, $after: String) {
-  providerProductFields(first: $first, after: $after) {
-    edges { node { key label fieldType options } } pageInfo { hasNextPage endCursor }
-  }
-}";
+pub const PRODUCT_FIELDS: &str = include_str!("documents/product_fields.graphql");
 
-pub const QUESTIONS: &str = "query($first: Int, $after: String) {
-  providerQuestions(first: $first, after: $after) {
-    edges { node {
-      id key label questionType required
-      validations { minLength maxLength min max }
-      conditions { questionKey equals }
-      options { value label }
-      flow { id } product { id }
-    } }
-    pageInfo { hasNextPage endCursor }
-  }
-}";
+pub const QUESTIONS: &str = include_str!("documents/questions.graphql");
 
-pub const FLOWS: &str = "query($first: Int, $after: String) {
-  providerFlows(first: $first, after: $after) { edges { node { id name } } pageInfo { hasNextPage endCursor } }
-}";
+pub const FLOWS: &str = include_str!("documents/flows.graphql");
 
-pub const STATUSES: &str = "query($first: Int, $after: String) {
-  providerStatuses(first: $first, after: $after) { edges { node { key name system } } pageInfo { hasNextPage endCursor } }
-}";
+pub const STATUSES: &str = include_str!("documents/statuses.graphql");
 
 #[derive(Deserialize)]
 pub struct MeData {

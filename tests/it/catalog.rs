@@ -2,9 +2,7 @@
 //! with extra fields and grants, suppliers, products, flows and questions, customers, statuses and
 //! sales; and nested lookups that are batched (no N+1 queries).
 
-mod common;
-
-use common::{Session, TestServer};
+use crate::common::{Session, TestServer};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
@@ -91,7 +89,7 @@ async fn user(server: &TestServer, admin: &Session, username: &str, role: &str, 
     let input = json!({ "username": username, "password": password, "role": role, "organisationId": organisation });
     create(server, admin, "createUser", "user", input, "id").await;
     let token = server.login(&admin.account, username, &password).await;
-    Session { token, account: admin.account.clone(), username: username.to_owned(), password }
+    Session { token, account: admin.account.clone(), username: username.to_owned() }
 }
 
 #[tokio::test]

@@ -126,7 +126,8 @@ fn serve(dir: &std::path::Path, extra: &[&str]) -> (Running, String, Vec<String>
     let running = Running(child);
     let mut lines = Vec::new();
     let mut url = None;
-    for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+    let mut printed = BufReader::new(stdout).lines().map_while(Result::ok);
+    for line in printed.by_ref() {
         if let Some(found) = line.strip_prefix("Koppel is listening on ") {
             url = Some(found.to_owned());
         }
@@ -136,6 +137,8 @@ fn serve(dir: &std::path::Path, extra: &[&str]) -> (Running, String, Vec<String>
             break;
         }
     }
+    // Keep reading what the server prints after that: a closed pipe would make its next line panic.
+    std::thread::spawn(move || printed.for_each(drop));
     (running, url.expect("serve prints its address"), lines)
 }
 
@@ -210,4 +213,20 @@ async fn the_admin_password_can_be_chosen_and_is_then_not_printed() {
     .await;
     assert_eq!(response["data"]["login"]["session"]["user"]["username"], "boss", "{response}");
     drop(server);
+}
+
+#[tokio::test]
+async fn on_sqlite_a_second_daemon_is_refused_with_the_reason() {
+    let dir = tempfile::TempDir::new().unwrap();
+    // `serve` runs the daemon in its process and holds the SQLite daemon lock.
+    let path = dir.path().to_path_buf();
+    let (_server, _, _) = tokio::task::spawn_blocking(move || serve(&path, &[])).await.unwrap();
+    let second = koppel(dir.path()).arg("daemon").output().unwrap();
+    let stderr = String::from_utf8_lossy(&second.stderr).into_owned();
+    assert!(!second.status.success(), "a second daemon must not start: {stderr}");
+    assert!(stderr.contains("On SQLite one daemon is the rule"), "{stderr}");
+    // A server without its own daemon starts beside it.
+    let path = dir.path().to_path_buf();
+    let (_api_only, url, _) = tokio::task::spawn_blocking(move || serve(&path, &["--no-daemon"])).await.unwrap();
+    assert!(url.starts_with("http://127.0.0.1:"));
 }

@@ -1,9 +1,7 @@
 //! Every tenant sees only its own data: another account's ids behave as if they did not exist, for
 //! every query and mutation, and nothing of the other account changes.
 
-mod common;
-
-use common::{Session, TestServer};
+use crate::common::{Session, TestServer};
 use serde_json::{Value, json};
 
 /// The ids of one of everything in an account.

@@ -3,9 +3,7 @@
 //! `RATE_LIMITED` with `Retry-After`). The full spec audit (graphql-http's `auditServer`) runs in CI
 //! against the real binary: `tests/http-audit`.
 
-mod common;
-
-use common::{TEST_PASSWORD, TestServer};
+use crate::common::{TEST_PASSWORD, TestServer};
 use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, ALLOW, CONTENT_TYPE, RETRY_AFTER};
 use serde_json::{Value, json};

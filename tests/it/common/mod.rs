@@ -1,16 +1,13 @@
 //! The end-to-end harness: a real Koppel server on `127.0.0.1:0` over a fresh database, and a client
 //! that talks GraphQL over HTTP like any other client.
 //!
-//! The database is a new SQLite file in a temporary directory, unless `KOPPEL_TEST_DATABASE_URL` names
-//! a PostgreSQL server (e.g. `postgres://postgres@127.0.0.1:5432/test`): then every server gets its own
-//! database `koppel_test_<uuid>`, created through that URL. Those databases are left behind when the
-//! test ends (dropping needs an async connection and the server's pool closed first); each name is
-//! printed so a failing test's data can be inspected. Clear them out with
-//! `psql … -c "DROP DATABASE koppel_test_…"` now and then.
+//! Every server gets a fresh database of its own ([`TestDb`]): a new SQLite file, or, when
+//! `KOPPEL_TEST_DATABASE_URL` names a PostgreSQL server, a copy of a migrated template database that
+//! is dropped when the test ends (see `database.rs`).
 
-#![allow(dead_code)] // not every test binary uses every helper
+mod database;
 
-use sea_orm::ConnectionTrait;
+use database::TestDb;
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -23,72 +20,16 @@ const LOGIN: &str = "mutation($input: LoginInput!) {
   login(input: $input) { session { token expiresAt } userErrors { field message code } }
 }";
 
-/// A fresh, empty database for one test server.
-pub struct TestDb {
-    pub url: String,
-    /// The SQLite file's directory, removed on drop.
-    sqlite_dir: Option<TempDir>,
-    /// The PostgreSQL database's name, printed on drop.
-    postgres_name: Option<String>,
-}
-
-impl TestDb {
-    pub async fn new() -> Self {
-        match std::env::var("KOPPEL_TEST_DATABASE_URL") {
-            Ok(url) if !url.trim().is_empty() => Self::postgres(url.trim()).await,
-            _ => Self::sqlite(),
-        }
-    }
-
-    fn sqlite() -> Self {
-        let dir = TempDir::new().expect("a temporary directory for SQLite");
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("koppel.db").display());
-        Self { url, sqlite_dir: Some(dir), postgres_name: None }
-    }
-
-    async fn postgres(admin_url: &str) -> Self {
-        let name = format!("koppel_test_{}", uuid::Uuid::now_v7().simple());
-        let admin = sea_orm::Database::connect(admin_url)
-            .await
-            .unwrap_or_else(|e| panic!("cannot connect to KOPPEL_TEST_DATABASE_URL={admin_url}: {e}"));
-        admin
-            .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-            .await
-            .unwrap_or_else(|e| panic!("cannot create the test database {name}: {e}"));
-        let _ = admin.close().await;
-        Self { url: with_database(admin_url, &name), sqlite_dir: None, postgres_name: Some(name) }
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        if let Some(name) = &self.postgres_name {
-            eprintln!("test database left in place: {name}");
-        }
-    }
-}
-
-/// `url` with its database (the path) replaced by `name`, keeping any `?query`.
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
-    let authority = base.find("://").map_or(0, |i| i + 3);
-    let server = base[authority..].find('/').map_or(base, |slash| &base[..authority + slash]);
-    match query {
-        Some(query) => format!("{server}/{name}?{query}"),
-        None => format!("{server}/{name}"),
-    }
-}
-
 /// Someone signed in: the token goes into `gql(Some(&session.token), …)`.
 #[derive(Debug, Clone)]
 pub struct Session {
     pub token: String,
     pub account: String,
     pub username: String,
-    pub password: String,
 }
 
-/// A running server with its own database and data directory; both outlive the server.
+/// A running server with its own database and data directory. Dropping it (when the test ends, pass or
+/// fail) removes both; the server's requests in flight end with the test's runtime.
 pub struct TestServer {
     pub addr: SocketAddr,
     /// `http://{addr}/graphql`.
@@ -96,8 +37,9 @@ pub struct TestServer {
     pub server: koppel_api::Server,
     /// For requests the helpers do not cover (raw bodies, other paths, status codes).
     pub http: reqwest::Client,
-    db: TestDb,
-    data_dir: TempDir,
+    // Kept for their drop, after the server's: the database is dropped, the directory removed.
+    _db: TestDb,
+    _data_dir: TempDir,
 }
 
 impl TestServer {
@@ -113,10 +55,17 @@ impl TestServer {
         configure(&mut config);
         let server = koppel_api::start(config).await.expect("the server starts");
         let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().expect("an HTTP client");
-        Self { addr: server.addr, url: format!("http://{}/graphql", server.addr), server, http, db, data_dir }
+        Self {
+            addr: server.addr,
+            url: format!("http://{}/graphql", server.addr),
+            server,
+            http,
+            _db: db,
+            _data_dir: data_dir,
+        }
     }
 
-    /// Stops the server and waits for requests in flight; the database stays until `self` is gone.
+    /// Stops accepting requests and waits for the ones in flight (then the database is dropped).
     pub async fn stop(self) {
         self.server.stop().await.expect("the server stops cleanly");
     }
@@ -143,7 +92,7 @@ impl TestServer {
     pub async fn admin(&self, name: &str) -> Session {
         let password = self.create_account(name, "admin").await;
         let token = self.login(name, "admin", &password).await;
-        Session { token, account: name.to_owned(), username: "admin".to_owned(), password }
+        Session { token, account: name.to_owned(), username: "admin".to_owned() }
     }
 
     /// Posts one operation and returns the whole response, errors and all. Panics only when the answer

@@ -2,9 +2,7 @@
 //! field as a dotted path with a stable `code`, reports every problem of one input at once, and writes
 //! nothing (the lists are counted before and after).
 
-mod common;
-
-use common::{Session, TestServer};
+use crate::common::{Session, TestServer};
 use serde_json::{Value, json};
 
 const CREATE_USER: &str = "mutation($input: CreateUserInput!) {
@@ -589,8 +587,7 @@ async fn sale_setup(server: &TestServer) -> SaleSetup {
     .await;
     assert_accepted(&payload, "user", "agent");
     let token = server.login("acme", "agent", "agent-password-1").await;
-    let agent =
-        Session { token, account: "acme".into(), username: "agent".into(), password: "agent-password-1".into() };
+    let agent = Session { token, account: "acme".into(), username: "agent".into() };
     SaleSetup { admin, agent, product: products[0].clone(), unauthorised: products[1].clone() }
 }
 

@@ -1,9 +1,7 @@
 //! Authentication and roles over HTTP: logins, JWT defects, API tokens, role guards.
 
-mod common;
-
+use crate::common::{TEST_PASSWORD, TestServer};
 use base64::Engine;
-use common::{TEST_PASSWORD, TestServer};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 
@@ -382,7 +380,7 @@ async fn secrets_are_stored_only_as_hashes_or_ciphertext() {
         }
     }
     assert!(stored.contains("argon2"), "the dump is readable: password hashes are in it");
-    for secret in [api_secret.as_str(), &api_secret[4..], credential, &credential[4..20], common::TEST_PASSWORD] {
+    for secret in [api_secret.as_str(), &api_secret[4..], credential, &credential[4..20], TEST_PASSWORD] {
         assert!(!stored.contains(secret), "{secret} is stored in the clear");
     }
 }

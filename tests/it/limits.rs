@@ -1,9 +1,7 @@
 //! Limits with safe defaults, each configurable: query depth and complexity, batch size, body size,
 //! introspection and GraphiQL; health endpoints; page sizes and cursor pagination.
 
-mod common;
-
-use common::{Session, TestServer};
+use crate::common::{Session, TestServer};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::collections::HashSet;

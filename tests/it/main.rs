@@ -1,0 +1,15 @@
+//! Koppel's end-to-end tests, as one test binary: a module per area, sharing the harness (`common`)
+//! and the fake remotes (`fakes`). One binary links once and shares one PostgreSQL template database.
+
+// New areas are added as modules here (tests/it/<area>.rs), not as new files directly under tests/.
+mod auth;
+mod catalog;
+mod cli;
+mod common;
+mod edge;
+mod fakes;
+mod limits;
+mod peer;
+mod schema;
+mod tenancy;
+mod validation;

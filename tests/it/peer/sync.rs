@@ -1,0 +1,217 @@
+//! `syncNow` and its dry run `reconcilePlan`: refresh what changed, follow the missing-record policy,
+//! hold back a pass that would remove too much, and keep going past a product that cannot be stored.
+
+use super::client::Client;
+use super::fixtures::{
+    Consumer, FIELD_MAPPINGS, IMPORT, P1_SKU, P2_SKU, Provider, UPDATE_INTEGRATION, connected, integration,
+    local_products, remote_products, set_grants, tariffs,
+};
+use super::{closed_port, nodes, peer_server};
+use crate::common::TestServer;
+use serde_json::{Value, json};
+
+const RECONCILE_PLAN: &str = "query($id: ID!) { reconcilePlan(integrationId: $id) {
+  applied updated unchanged deactivated deleted ignored notImported heldBack policy lastSyncedAt
+  changes { remoteId sku productId action note } } }";
+const SYNC_NOW: &str = "mutation($id: ID!) { syncNow(input: {integrationId: $id}) { report {
+  applied updated unchanged deactivated deleted ignored notImported failed heldBack policy lastSyncedAt
+  changes { remoteId sku productId action note } } userErrors { field message code } } }";
+
+/// A and B connected, with P1 and P2 imported by A.
+async fn imported(server: &TestServer) -> (Provider<'_>, Consumer<'_>) {
+    let (b, a) = connected(server).await;
+    let remote: Vec<Value> =
+        remote_products(&a.admin, &a.integration).await.iter().map(|p| p["remoteId"].clone()).collect();
+    a.admin.mutate("importProducts", IMPORT, json!({"id": a.integration, "r": remote})).await;
+    (b, a)
+}
+
+fn action_of(report: &Value, sku: &str) -> String {
+    let changes = report["changes"].as_array().unwrap();
+    changes.iter().find(|c| c["sku"] == sku).unwrap_or_else(|| panic!("{sku} not in {report:#}"))["action"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn set_policy(a: &Consumer<'_>, policy: &str) {
+    let input = json!({"i": {"id": a.integration, "missingRecordPolicies": [{"entity": "product", "policy": policy}]}});
+    a.admin.mutate("updateIntegration", UPDATE_INTEGRATION, input).await;
+}
+
+#[tokio::test]
+async fn sync_now_refreshes_what_changed_at_the_remote_and_only_then_moves_last_synced() {
+    let server = peer_server().await;
+    let (b, a) = imported(&server).await;
+    let synced_at_import = integration(&a.admin, &a.integration).await["lastSyncedAt"].clone();
+
+    // Nothing changed at B: nothing to do, and "last synchronised" keeps its date.
+    let report = a.admin.mutate("syncNow", SYNC_NOW, json!({"id": a.integration})).await["report"].clone();
+    assert_eq!((report["updated"].as_i64(), report["unchanged"].as_i64()), (Some(0), Some(2)), "{report:#}");
+    assert_eq!(report["lastSyncedAt"], synced_at_import);
+
+    // B changes P1's tariff. The dry run shows it, and changes nothing.
+    b.admin
+        .mutate(
+            "updateProduct",
+            "mutation($id: ID!, $t: [TariffInput!]) { updateProduct(input: {id: $id, product: {tariffs: $t}}) { product { id } userErrors { field message code } } }",
+            json!({"id": b.p1, "t": tariffs("0.19999", "6.99")}),
+        )
+        .await;
+    let preview = a.admin.data(RECONCILE_PLAN, json!({"id": a.integration})).await["reconcilePlan"].clone();
+    assert_eq!(preview["applied"], false);
+    assert_eq!(action_of(&preview, P1_SKU), "UPDATE");
+    assert_eq!(action_of(&preview, P2_SKU), "UNCHANGED");
+    let tariff_of = |products: &Value| {
+        products["products"]["edges"].as_array().unwrap().iter().find(|e| e["node"]["sku"] == P1_SKU).unwrap()["node"]["tariffs"][0]["amount"]
+            .clone()
+    };
+    let local = "{ products { edges { node { sku active tariffs { amount } } } } }";
+    assert_eq!(tariff_of(&a.admin.data(local, json!({})).await), "0.23451", "a dry run changes nothing");
+
+    let report = a.admin.mutate("syncNow", SYNC_NOW, json!({"id": a.integration})).await["report"].clone();
+    assert_eq!(report["applied"], true);
+    assert_eq!(report["updated"], 1, "{report:#}");
+    assert_ne!(report["lastSyncedAt"], synced_at_import);
+    assert_eq!(tariff_of(&a.admin.data(local, json!({})).await), "0.19999");
+    // Level-triggered: the same pass again has nothing left to do.
+    let again = a.admin.mutate("syncNow", SYNC_NOW, json!({"id": a.integration})).await["report"].clone();
+    assert_eq!((again["updated"].as_i64(), again["unchanged"].as_i64()), (Some(0), Some(2)));
+    assert_eq!(again["lastSyncedAt"], report["lastSyncedAt"]);
+    // P3 exists at B but is not granted; what is granted and not imported is listed as such.
+    assert_eq!(again["notImported"], 0);
+}
+
+#[tokio::test]
+async fn products_gone_at_the_remote_follow_the_policy() {
+    for policy in ["IGNORE", "DEACTIVATE", "DELETE"] {
+        let server = peer_server().await;
+        let (b, a) = imported(&server).await;
+        set_policy(&a, policy).await;
+        // B withdraws P2 from the grants: gone, as far as A can tell.
+        set_grants(&b.admin, &b.organisation, &[&b.p1], &[&b.flow]).await;
+        let report = a.admin.mutate("syncNow", SYNC_NOW, json!({"id": a.integration})).await["report"].clone();
+        assert_eq!(report["policy"], policy);
+        assert_eq!(action_of(&report, P2_SKU), policy, "{report:#}");
+        let products =
+            nodes(&a.admin.data("{ products { edges { node { sku active } } } }", json!({})).await["products"]);
+        let p2 = products.iter().find(|p| p["sku"] == P2_SKU);
+        match policy {
+            "IGNORE" => assert_eq!(p2.unwrap()["active"], true),
+            "DEACTIVATE" => assert_eq!(p2.unwrap()["active"], false),
+            _ => assert!(p2.is_none(), "deleted: {products:?}"),
+        }
+        assert_eq!(products.iter().find(|p| p["sku"] == P1_SKU).unwrap()["active"], true);
+        // The next pass has nothing left to do.
+        let again = a.admin.mutate("syncNow", SYNC_NOW, json!({"id": a.integration})).await["report"].clone();
+        assert_eq!((again["deactivated"].as_i64(), again["deleted"].as_i64()), (Some(0), Some(0)), "{again:#}");
+    }
+}
+
+#[tokio::test]
+async fn a_pass_that_would_remove_too_much_holds_back_and_a_product_with_sales_is_not_deleted() {
+    let server = peer_server().await;
+    let (b, a) = imported(&server).await;
+    set_policy(&a, "DELETE").await;
+    // Both products gone at once (100 % of the linked ones): nothing is removed, and the report says why.
+    set_grants(&b.admin, &b.organisation, &[], &[&b.flow]).await;
+    let report = a.admin.mutate("syncNow", SYNC_NOW, json!({"id": a.integration})).await["report"].clone();
+    assert!(report["heldBack"].as_str().unwrap().contains("2 of 2"), "{report:#}");
+    assert_eq!(report["ignored"], 2);
+    assert_eq!(local_products(&a.admin).await.len(), 2);
+
+    // With one gone, the policy applies; but a product that was sold stays, switched off.
+    set_grants(&b.admin, &b.organisation, &[&b.p1], &[&b.flow]).await;
+    let p2 = local_products(&a.admin).await.into_iter().find(|p| p["sku"] == P2_SKU).unwrap()["id"].clone();
+    a.admin
+        .mutate("setProductAuthorised", "mutation($id: ID!) { setProductAuthorised(input: {id: $id, authorised: true}) { product { id } userErrors { field message code } } }", json!({"id": p2}))
+        .await;
+    a.admin.mutate("createSale", "mutation($p: ID!) { createSale(input: {productId: $p}) { sale { id } userErrors { field message code } } }", json!({"p": p2})).await;
+    let report = a.admin.mutate("syncNow", SYNC_NOW, json!({"id": a.integration})).await["report"].clone();
+    assert_eq!(action_of(&report, P2_SKU), "DEACTIVATE", "{report:#}");
+    let change = report["changes"].as_array().unwrap().iter().find(|c| c["sku"] == P2_SKU).unwrap().clone();
+    assert!(change["note"].as_str().unwrap().contains("sales refer to it"), "{change:#}");
+    let products = local_products(&a.admin).await;
+    assert_eq!(products.len(), 2, "the sold product is kept");
+    // And it settles: the next pass neither deactivates it again nor moves "last synchronised".
+    let again = a.admin.mutate("syncNow", SYNC_NOW, json!({"id": a.integration})).await["report"].clone();
+    assert_eq!(action_of(&again, P2_SKU), "IGNORE", "{again:#}");
+    assert_eq!((again["deactivated"].as_i64(), again["deleted"].as_i64()), (Some(0), Some(0)));
+    assert_eq!(again["lastSyncedAt"], report["lastSyncedAt"]);
+}
+
+#[tokio::test]
+async fn sync_now_against_an_unreachable_remote_changes_nothing() {
+    let server = peer_server().await;
+    let (_b, a) = imported(&server).await;
+    let moved = json!({"i": {"id": a.integration, "baseUrl": format!("http://127.0.0.1:{}", closed_port())}});
+    a.admin.mutate("updateIntegration", UPDATE_INTEGRATION, moved).await;
+    let response = a.admin.raw(SYNC_NOW, json!({"id": a.integration})).await;
+    assert_eq!(TestServer::error_code(&response).as_deref(), Some("REMOTE_ERROR"), "{response:#}");
+    assert_eq!(
+        response["errors"][0]["extensions"]["remoteCode"], "CONFIGURATION",
+        "credentials were dropped with the move"
+    );
+    let products = nodes(&a.admin.data("{ products { edges { node { sku active } } } }", json!({})).await["products"]);
+    assert_eq!(products.len(), 2);
+    assert!(products.iter().all(|p| p["active"] == true), "{products:?}");
+}
+
+#[tokio::test]
+async fn a_changed_mapping_refreshes_the_products_and_a_refused_product_does_not_stop_the_others() {
+    let server = peer_server().await;
+    let (b, a) = imported(&server).await;
+    let field = "mutation($i: CreateExtraFieldInput!) { createExtraField(input: $i) { extraField { id } userErrors { field message code } } }";
+    a.admin
+        .mutate("createExtraField", field, json!({"i": {"entity": "PRODUCT", "key": "bron", "label": "Bron", "fieldType": "SELECT", "options": ["groen", "grijs"]}}))
+        .await;
+    // A new mapping: every imported product is due for a refresh, and gets the mapped value.
+    let mapping = json!({"i": {"integrationId": a.integration, "entity": "product", "mappings": [
+        {"remoteField": "origin", "targetKind": "EXTRA_FIELD", "target": "bron",
+         "values": [{"remote": "green", "local": "groen"}, {"remote": "grey", "local": "grijs"}]}]}});
+    a.admin.mutate("setFieldMappings", FIELD_MAPPINGS, mapping).await;
+    let report = a.admin.mutate("syncNow", SYNC_NOW, json!({"id": a.integration})).await["report"].clone();
+    assert_eq!(report["updated"], 2, "{report:#}");
+    let fields = nodes(
+        &a.admin.data("{ products { edges { node { sku extraFields { key value } } } } }", json!({})).await["products"],
+    );
+    let p1 = fields.iter().find(|p| p["sku"] == P1_SKU).unwrap();
+    assert!(p1["extraFields"].as_array().unwrap().contains(&json!({"key": "bron", "value": "groen"})), "{p1:#}");
+
+    // B gives P1 an origin A's mapping cannot place, and changes P2's tariff: P2 is refreshed, P1 fails.
+    create_select_option(&b.admin).await;
+    b.admin
+        .mutate(
+            "updateProduct",
+            "mutation($id: ID!) { updateProduct(input: {id: $id, product: {extraFields: [{key: \"origin\", value: \"wind\"}]}}) { product { id } userErrors { field message code } } }",
+            json!({"id": b.p1}),
+        )
+        .await;
+    b.admin
+        .mutate(
+            "updateProduct",
+            "mutation($id: ID!, $t: [TariffInput!]) { updateProduct(input: {id: $id, product: {tariffs: $t}}) { product { id } userErrors { field message code } } }",
+            json!({"id": b.p2, "t": tariffs("0.11111", "6.99")}),
+        )
+        .await;
+    let report = a.admin.mutate("syncNow", SYNC_NOW, json!({"id": a.integration})).await["report"].clone();
+    assert_eq!(action_of(&report, P1_SKU), "FAILED", "{report:#}");
+    assert_eq!(action_of(&report, P2_SKU), "UPDATE");
+    let failed = report["changes"].as_array().unwrap().iter().find(|c| c["sku"] == P1_SKU).unwrap().clone();
+    assert!(failed["note"].as_str().unwrap().contains("wind"), "{failed:#}");
+}
+
+/// Adds `wind` to B's `origin` options.
+async fn create_select_option(admin: &Client<'_>) {
+    let fields = nodes(
+        &admin.data("{ extraFields(entity: PRODUCT) { edges { node { id key options } } } }", json!({})).await["extraFields"],
+    );
+    let origin = fields.iter().find(|f| f["key"] == "origin").unwrap();
+    admin
+        .mutate(
+            "updateExtraField",
+            "mutation($id: ID!) { updateExtraField(input: {id: $id, options: [\"grey\", \"green\", \"wind\"]}) { extraField { id } userErrors { field message code } } }",
+            json!({"id": origin["id"]}),
+        )
+        .await;
+}
