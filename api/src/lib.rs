@@ -15,6 +15,7 @@ pub mod integrations;
 pub mod organisations;
 pub mod provider;
 pub mod rate_limit;
+pub mod runs;
 pub mod sales;
 pub mod schema;
 pub mod secrets;

@@ -20,6 +20,7 @@ pub struct Query(
     crate::sales::SaleQuery,
     crate::provider::ProviderQuery,
     crate::integrations::IntegrationQuery,
+    crate::runs::RunQuery,
 );
 
 #[derive(MergedObject, Default)]

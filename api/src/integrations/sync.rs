@@ -4,11 +4,14 @@
 
 use super::MissingRecordPolicy;
 use super::service;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::graphql::{ContextExt, ids};
+use crate::runs::SyncRun;
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
+use koppel_daemon::reconcile::job::run_now;
 use koppel_daemon::reconcile::products::{ChangeAction, PassReport, reconcile_products};
+use koppel_entity::enums::RunTrigger;
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 #[graphql(remote = "koppel_daemon::reconcile::products::ChangeAction")]
@@ -62,7 +65,13 @@ pub struct SyncNowInput {
     pub integration_id: ID,
 }
 
-crate::payload!(SyncNowPayload { report: SyncReport });
+/// What `syncNow` did: the pass's report, and the run that records it (see `syncRuns`, `syncEvents`).
+#[derive(SimpleObject)]
+pub struct SyncNowPayload {
+    pub report: Option<SyncReport>,
+    pub run: Option<SyncRun>,
+    pub user_errors: Vec<crate::error::UserError>,
+}
 
 #[derive(Default)]
 pub struct SyncQuery;
@@ -71,7 +80,10 @@ pub struct SyncQuery;
 impl SyncQuery {
     /// What "sync now" would do for the imported products, without doing it (admins only).
     async fn reconcile_plan(&self, ctx: &Context<'_>, integration_id: ID) -> ApiResult<SyncReport> {
-        product_pass(ctx, &integration_id, false).await
+        let principal = ctx.principal()?.require_admin()?;
+        let id = ids::parse(&integration_id, "integration")?;
+        let integration = service::find(ctx.db(), principal.account_id, id).await?;
+        Ok(report(reconcile_products(&ctx.state().engine, &integration, false).await?))
     }
 }
 
@@ -82,7 +94,16 @@ pub struct SyncMutation;
 impl SyncMutation {
     /// Checks the remote now and brings the imported products in step (admins only).
     async fn sync_now(&self, ctx: &Context<'_>, input: SyncNowInput) -> ApiResult<SyncNowPayload> {
-        SyncNowPayload::from_result(product_pass(ctx, &input.integration_id, true).await)
+        let principal = ctx.principal()?.require_admin()?;
+        let id = ids::parse(&input.integration_id, "integration")?;
+        let integration = service::find(ctx.db(), principal.account_id, id).await?;
+        match run_now(&ctx.state().engine, &integration, RunTrigger::Manual).await.map_err(ApiError::from) {
+            Ok((run, pass)) => {
+                Ok(SyncNowPayload { report: Some(report(pass)), run: Some(run.into()), user_errors: Vec::new() })
+            }
+            Err(ApiError::Invalid(user_errors)) => Ok(SyncNowPayload { report: None, run: None, user_errors }),
+            Err(error) => Err(error),
+        }
     }
 }
 
@@ -112,10 +133,4 @@ fn report(pass: PassReport) -> SyncReport {
             })
             .collect(),
     }
-}
-
-async fn product_pass(ctx: &Context<'_>, integration_id: &ID, apply: bool) -> ApiResult<SyncReport> {
-    let principal = ctx.principal()?.require_admin()?;
-    let integration = service::find(ctx.db(), principal.account_id, ids::parse(integration_id, "integration")?).await?;
-    Ok(report(reconcile_products(&ctx.state().engine, &integration, apply).await?))
 }

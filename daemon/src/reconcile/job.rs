@@ -84,3 +84,21 @@ pub async fn run(ctx: &Context, job: &job::Model) -> EngineResult<()> {
         }
     }
 }
+
+/// Runs a product pass now, while the caller waits (`syncNow`), recorded as a run of `trigger` with its
+/// counts and events like a scheduled one.
+pub async fn run_now(
+    ctx: &Context,
+    integration: &integration::Model,
+    trigger: RunTrigger,
+) -> EngineResult<(sync_run::Model, crate::reconcile::products::PassReport)> {
+    let run = runs::queue(&ctx.db, Uuid::now_v7(), integration, LinkedEntity::Product, trigger, None).await?;
+    let run = runs::start(&ctx.db, run).await?;
+    match crate::reconcile::products::reconcile_products(ctx, integration, true).await {
+        Ok(report) => Ok((runs::finish(&ctx.db, run, &report).await?, report)),
+        Err(error) => {
+            runs::fail(&ctx.db, run, &format!("{}: {error}", error.label())).await?;
+            Err(error)
+        }
+    }
+}

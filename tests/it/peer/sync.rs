@@ -215,3 +215,68 @@ async fn create_select_option(admin: &Client<'_>) {
         )
         .await;
 }
+
+const SYNC_RUNS: &str = "query($id: ID!) { syncRuns(integrationId: $id) { edges { node {
+  id entity trigger state error heldBack progress { done total }
+  counts { created updated unchanged deactivated deleted ignored failed } startedAt finishedAt } } } }";
+const SYNC_EVENTS: &str = "query($id: ID!, $run: ID, $min: EventLevel) {
+  syncEvents(integrationId: $id, runId: $run, minLevel: $min) { edges { node {
+    runId level entity localId remoteId action direction message } } } }";
+
+#[tokio::test]
+async fn every_sync_now_is_recorded_as_a_run_with_its_events() {
+    let server = peer_server().await;
+    let (b, a) = imported(&server).await;
+    // B withdraws P2: the consumer deactivates it, and the run and its events say so.
+    set_grants(&b.admin, &b.organisation, &[&b.p1], &[&b.flow]).await;
+    let payload = a
+        .admin
+        .mutate(
+            "syncNow",
+            "mutation($id: ID!) { syncNow(input: {integrationId: $id}) { run { id state trigger counts { deactivated unchanged } } report { deactivated } userErrors { field message code } } }",
+            json!({"id": a.integration}),
+        )
+        .await;
+    assert_eq!(payload["run"]["state"], "SUCCEEDED", "{payload:#}");
+    assert_eq!(payload["run"]["trigger"], "MANUAL");
+    assert_eq!(payload["run"]["counts"]["deactivated"], payload["report"]["deactivated"]);
+    let run_id = payload["run"]["id"].clone();
+
+    let runs = nodes(&a.admin.data(SYNC_RUNS, json!({"id": a.integration})).await["syncRuns"]);
+    assert_eq!(runs.len(), 1, "{runs:#?}");
+    let run = &runs[0];
+    assert_eq!((run["id"].clone(), run["entity"].clone()), (run_id.clone(), json!("product")));
+    assert_eq!(
+        run["counts"],
+        json!({"created": 0, "updated": 0, "unchanged": 1, "deactivated": 1, "deleted": 0, "ignored": 0, "failed": 0})
+    );
+    assert_eq!(run["progress"], json!({"done": 2, "total": 2}), "the counts add up to the records");
+    assert!(run["startedAt"].is_string() && run["finishedAt"].is_string());
+
+    let events = nodes(
+        &a.admin.data(SYNC_EVENTS, json!({"id": a.integration, "run": run_id, "min": "INFO"})).await["syncEvents"],
+    );
+    assert_eq!(events.len(), 1, "one change worth telling: {events:#?}");
+    assert_eq!((events[0]["action"].clone(), events[0]["level"].clone()), (json!("deactivate"), json!("INFO")));
+    assert_eq!(events[0]["direction"], "IN");
+    assert!(events[0]["message"].as_str().unwrap().starts_with(P2_SKU), "{events:#?}");
+
+    // A pass that cannot reach the remote is a failed run with an error event, and changes nothing.
+    let moved = json!({"i": {"id": a.integration, "baseUrl": format!("http://127.0.0.1:{}", closed_port())}});
+    a.admin.mutate("updateIntegration", UPDATE_INTEGRATION, moved).await;
+    let response = a.admin.raw(SYNC_NOW, json!({"id": a.integration})).await;
+    assert_eq!(TestServer::error_code(&response).as_deref(), Some("REMOTE_ERROR"), "{response:#}");
+    let runs = nodes(&a.admin.data(SYNC_RUNS, json!({"id": a.integration})).await["syncRuns"]);
+    let failed = runs.last().unwrap();
+    assert_eq!(failed["state"], "FAILED", "{runs:#?}");
+    assert!(failed["error"].as_str().unwrap().starts_with("CONFIGURATION"), "{failed:#}");
+    let alerts = nodes(&a.admin.data(SYNC_EVENTS, json!({"id": a.integration, "min": "ERROR"})).await["syncEvents"]);
+    assert_eq!(alerts.len(), 1, "{alerts:#?}");
+    assert_eq!(alerts[0]["runId"], failed["id"]);
+
+    // Another account's integration id is not found, runs and events alike.
+    let other = b.admin.raw(SYNC_RUNS, json!({"id": a.integration})).await;
+    assert_eq!(TestServer::error_code(&other).as_deref(), Some("NOT_FOUND"), "{other:#}");
+    let other = b.admin.raw(SYNC_EVENTS, json!({"id": a.integration})).await;
+    assert_eq!(TestServer::error_code(&other).as_deref(), Some("NOT_FOUND"), "{other:#}");
+}
