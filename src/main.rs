@@ -5,6 +5,7 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use koppel_api::Config;
+use koppel_api::config::DaemonConfig;
 use koppel_daemon::process::{DaemonOptions, SqliteDaemonLock};
 
 #[derive(Parser)]
@@ -26,11 +27,15 @@ enum Command {
         #[arg(long = "no-daemon")]
         no_daemon: bool,
         #[command(flatten)]
+        daemon: DaemonConfig,
+        #[command(flatten)]
         config: Config,
     },
     /// Run the daemon alone: the schedules and the job workers (reconcile passes), until stopped.
     /// Any number may run against one PostgreSQL database; on SQLite one daemon is the rule.
     Daemon {
+        #[command(flatten)]
+        daemon: DaemonConfig,
         #[command(flatten)]
         config: Config,
     },
@@ -74,7 +79,7 @@ async fn main() -> anyhow::Result<()> {
             print!("{}", koppel_api::schema::sdl());
             Ok(())
         }
-        Command::Serve { demo, no_daemon, mut config } => {
+        Command::Serve { demo, no_daemon, daemon: daemon_config, mut config } => {
             init_tracing(&config.log_format);
             if demo {
                 // The demo accounts have a published password: keep them off the network.
@@ -107,7 +112,7 @@ async fn main() -> anyhow::Result<()> {
             let daemon = lock.map(|lock| {
                 let engine = server.state.engine.clone();
                 tokio::spawn(async move {
-                    koppel_daemon::process::run(engine, DaemonOptions::default(), stopped).await;
+                    koppel_daemon::process::run(engine, daemon_options(&daemon_config), stopped).await;
                     drop(lock);
                 })
             });
@@ -119,13 +124,14 @@ async fn main() -> anyhow::Result<()> {
             }
             server.stop().await
         }
-        Command::Daemon { config } => {
+        Command::Daemon { daemon: daemon_config, config } => {
             init_tracing(&config.log_format);
             let database_url = config.database_url();
             let state = koppel_api::server::prepare(config).await?;
             let lock = daemon_lock(&database_url)?;
             let (stop, stopped) = tokio::sync::watch::channel(false);
-            let daemon = tokio::spawn(koppel_daemon::process::run(state.engine, DaemonOptions::default(), stopped));
+            let daemon =
+                tokio::spawn(koppel_daemon::process::run(state.engine, daemon_options(&daemon_config), stopped));
             announce("Koppel daemon is running");
             shutdown_signal().await;
             tracing::info!("shutting down");
@@ -166,6 +172,15 @@ fn describe(error: koppel_api::error::ApiError) -> anyhow::Error {
             problems.iter().map(|p| format!("{}: {}", p.field, p.message)).collect::<Vec<_>>().join("; ")
         ),
         other => anyhow::anyhow!("{other}"),
+    }
+}
+
+fn daemon_options(config: &DaemonConfig) -> DaemonOptions {
+    DaemonOptions {
+        workers: config.workers as usize,
+        products_every: std::time::Duration::from_secs(u64::from(config.product_sync_minutes) * 60),
+        retention: std::time::Duration::from_secs(u64::from(config.event_retention_days) * 24 * 60 * 60),
+        ..DaemonOptions::default()
     }
 }
 

@@ -164,6 +164,25 @@ fn parse_master_key(value: &str) -> Result<String, String> {
 }
 
 /// A parser for a boolean setting whose error names the variable.
+/// What the daemon does and how often (`koppel daemon`, and `koppel serve` unless `--no-daemon`).
+#[derive(Debug, Clone, Args)]
+pub struct DaemonConfig {
+    /// Jobs one daemon runs at the same time.
+    #[arg(long = "daemon-workers", env = "KOPPEL_DAEMON_WORKERS", default_value_t = 2,
+          value_parser = whole_number("KOPPEL_DAEMON_WORKERS", 1, 32))]
+    pub workers: u32,
+
+    /// How often each enabled integration's products are reconciled, in minutes.
+    #[arg(long = "product-sync-minutes", env = "KOPPEL_PRODUCT_SYNC_MINUTES", default_value_t = 15,
+          value_parser = whole_number("KOPPEL_PRODUCT_SYNC_MINUTES", 1, 1440))]
+    pub product_sync_minutes: u32,
+
+    /// How long finished runs, their events and finished jobs are kept, in days.
+    #[arg(long = "event-retention-days", env = "KOPPEL_EVENT_RETENTION_DAYS", default_value_t = 30,
+          value_parser = whole_number("KOPPEL_EVENT_RETENTION_DAYS", 1, 3650))]
+    pub event_retention_days: u32,
+}
+
 fn boolean(variable: &'static str) -> impl Fn(&str) -> Result<bool, String> + Clone + Send + Sync + 'static {
     move |value| match value.to_ascii_lowercase().as_str() {
         "1" | "true" | "yes" | "on" => Ok(true),

@@ -19,8 +19,10 @@ pub struct DaemonOptions {
     pub idle_poll: Duration,
     /// How often each integration's products are reconciled.
     pub products_every: Duration,
-    /// How often the schedule looks for due slots.
+    /// How often the schedule looks for due slots (and purges what is past its retention).
     pub schedule_tick: Duration,
+    /// How long finished runs, their events and finished jobs are kept.
+    pub retention: Duration,
 }
 
 impl Default for DaemonOptions {
@@ -31,6 +33,7 @@ impl Default for DaemonOptions {
             idle_poll: Duration::from_millis(500),
             products_every: Duration::from_secs(15 * 60),
             schedule_tick: Duration::from_secs(30),
+            retention: Duration::from_secs(30 * 24 * 60 * 60),
         }
     }
 }
@@ -56,7 +59,12 @@ impl JobHandler for Dispatch {
 pub async fn run(ctx: Context, options: DaemonOptions, shutdown: watch::Receiver<bool>) {
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "koppel".into());
     let mut tasks = tokio::task::JoinSet::new();
-    tasks.spawn(crate::schedule::run(ctx.db.clone(), options.products_every, options.schedule_tick, shutdown.clone()));
+    let timing = crate::schedule::Timing {
+        every: options.products_every,
+        tick: options.schedule_tick,
+        retention: options.retention,
+    };
+    tasks.spawn(crate::schedule::run(ctx.db.clone(), timing, shutdown.clone()));
     let handler: Arc<dyn JobHandler> = Arc::new(Dispatch);
     for n in 0..options.workers.max(1) {
         let config = WorkerConfig {

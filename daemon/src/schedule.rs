@@ -39,20 +39,58 @@ pub async fn queue_due_passes(db: &DatabaseConnection, now: DateTime<Utc>, every
     Ok(queued)
 }
 
-/// Ticks until `shutdown` turns true.
-pub async fn run(db: DatabaseConnection, every: Duration, tick: Duration, mut shutdown: watch::Receiver<bool>) {
+/// How the schedule ticks.
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    /// The slot length: each integration's products are reconciled once per slot.
+    pub every: Duration,
+    /// How often to look for a new slot.
+    pub tick: Duration,
+    /// How long finished runs, their events and finished jobs are kept.
+    pub retention: Duration,
+}
+
+/// Ticks until `shutdown` turns true: queues due passes, and purges what is past its retention.
+pub async fn run(db: DatabaseConnection, timing: Timing, mut shutdown: watch::Receiver<bool>) {
     loop {
         if *shutdown.borrow() {
             return;
         }
-        if let Err(error) = queue_due_passes(&db, Utc::now(), every).await {
+        let now = Utc::now();
+        if let Err(error) = queue_due_passes(&db, now, timing.every).await {
             tracing::warn!(%error, "cannot queue the scheduled passes; trying again at the next tick");
         }
+        if let Err(error) = purge(&db, now, timing.retention).await {
+            tracing::warn!(%error, "cannot purge old runs and events; trying again at the next tick");
+        }
         tokio::select! {
-            _ = tokio::time::sleep(tick) => {}
+            _ = tokio::time::sleep(timing.tick) => {}
             _ = shutdown.changed() => {}
         }
     }
+}
+
+/// Deletes events, finished runs and finished jobs older than `retention`; returns the events deleted.
+pub async fn purge(db: &DatabaseConnection, now: DateTime<Utc>, retention: Duration) -> Result<u64, DbErr> {
+    use koppel_entity::enums::{JobState, RunState};
+    use koppel_entity::{job, sync_event, sync_run};
+    let before = now - chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::days(30));
+    let events = sync_event::Entity::delete_many().filter(sync_event::Column::CreatedAt.lt(before)).exec(db).await?;
+    sync_run::Entity::delete_many()
+        .filter(sync_run::Column::State.is_in([RunState::Succeeded, RunState::Failed]))
+        .filter(sync_run::Column::FinishedAt.lt(before))
+        .exec(db)
+        .await?;
+    // Finished jobs go too: their dedupe keys name past slots, which are never queued again.
+    job::Entity::delete_many()
+        .filter(job::Column::State.is_in([JobState::Done, JobState::Dead]))
+        .filter(job::Column::FinishedAt.lt(before))
+        .exec(db)
+        .await?;
+    if events.rows_affected > 0 {
+        tracing::info!(events = events.rows_affected, before = %before, "old events purged");
+    }
+    Ok(events.rows_affected)
 }
 
 #[cfg(test)]

@@ -285,4 +285,25 @@ mod scheduled_passes {
         assert!(events.iter().any(|e| e.level == EventLevel::Error && e.message.contains("UNREACHABLE")), "{events:?}");
         t.drop_database().await;
     }
+
+    #[tokio::test]
+    async fn finished_runs_their_events_and_finished_jobs_are_purged_after_the_retention() {
+        use koppel_daemon::reconcile::runs;
+        let t = TestDb::new().await;
+        let ctx = context(&t.db);
+        let integration = peer_integration(&ctx, true).await;
+        let entity = koppel_entity::enums::LinkedEntity::Product;
+        let old =
+            runs::queue(&t.db, uuid::Uuid::now_v7(), &integration, entity, RunTrigger::Manual, None).await.unwrap();
+        runs::fail(&t.db, old, "TIMEOUT: the remote did not answer in time").await.unwrap();
+        let waiting =
+            runs::queue(&t.db, uuid::Uuid::now_v7(), &integration, entity, RunTrigger::Manual, None).await.unwrap();
+        let retention = Duration::from_secs(30 * 24 * 60 * 60);
+        assert_eq!(schedule::purge(&t.db, Utc::now(), retention).await.unwrap(), 0, "nothing is old yet");
+        let later = Utc::now() + chrono::Duration::days(31);
+        assert_eq!(schedule::purge(&t.db, later, retention).await.unwrap(), 1, "the failed run's event");
+        let left = sync_run::Entity::find().all(&t.db).await.unwrap();
+        assert_eq!(left.iter().map(|r| r.id).collect::<Vec<_>>(), [waiting.id], "a run not finished is kept");
+        t.drop_database().await;
+    }
 }
