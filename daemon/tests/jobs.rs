@@ -282,7 +282,7 @@ mod scheduled_passes {
         assert_eq!(queued.state, JobState::Queued, "an unreachable remote is temporary: retried later");
         assert!(queued.run_after > Utc::now(), "after a backoff");
         let events = sync_event::Entity::find().filter(sync_event::Column::RunId.eq(run.id)).all(&t.db).await.unwrap();
-        assert!(events.iter().any(|e| e.level == EventLevel::Error && e.message.contains("UNREACHABLE")), "{events:?}");
+        assert!(events.iter().any(|e| e.level == EventLevel::Alert && e.message.contains("UNREACHABLE")), "{events:?}");
         t.drop_database().await;
     }
 

@@ -46,10 +46,34 @@ async fn readyz(State((state, _)): State<Shared>) -> Response {
 
 async fn metrics(State((state, _)): State<Shared>) -> Response {
     let statements = state.statements.load(Ordering::Relaxed);
-    let body = format!(
+    let mut body = format!(
         "# HELP koppel_db_statements_total SQL statements run by this process.\n\
          # TYPE koppel_db_statements_total counter\n\
          koppel_db_statements_total {statements}\n"
     );
+    // The queue and the engine, read from the database: the same figures from every replica.
+    let engine = async {
+        let jobs = koppel_daemon::jobs::counts(&state.db).await?;
+        let (runs, alerts) = koppel_daemon::reconcile::runs::counts(&state.db).await?;
+        Ok::<_, sea_orm::DbErr>((jobs, runs, alerts))
+    };
+    match engine.await {
+        Ok((jobs, runs, alerts)) => {
+            use std::fmt::Write;
+            body.push_str("# HELP koppel_jobs Jobs in the queue by kind and state.\n# TYPE koppel_jobs gauge\n");
+            for (kind, job_state, count) in jobs {
+                let _ = writeln!(body, "koppel_jobs{{kind=\"{kind}\",state=\"{}\"}} {count}", job_state.as_str());
+            }
+            body.push_str("# HELP koppel_sync_runs Sync runs kept, by state.\n# TYPE koppel_sync_runs gauge\n");
+            for (run_state, count) in runs {
+                let _ = writeln!(body, "koppel_sync_runs{{state=\"{}\"}} {count}", run_state.as_str());
+            }
+            body.push_str(
+                "# HELP koppel_alerts Alert events kept (held-back passes, failed runs).\n# TYPE koppel_alerts gauge\n",
+            );
+            let _ = writeln!(body, "koppel_alerts {alerts}");
+        }
+        Err(error) => tracing::warn!(%error, "cannot read the queue for /metrics"),
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }

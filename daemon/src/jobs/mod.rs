@@ -217,6 +217,20 @@ pub async fn fail(
     Ok(outcome)
 }
 
+/// How many jobs there are by kind and state, for `/metrics`.
+pub async fn counts(db: &impl ConnectionTrait) -> Result<Vec<(String, JobState, i64)>, DbErr> {
+    job::Entity::find()
+        .select_only()
+        .column(job::Column::Kind)
+        .column(job::Column::State)
+        .column_as(job::Column::Id.count(), "count")
+        .group_by(job::Column::Kind)
+        .group_by(job::Column::State)
+        .into_tuple()
+        .all(db)
+        .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -67,6 +67,22 @@ pub async fn start(db: &impl ConnectionTrait, run: sync_run::Model) -> Result<sy
     active.update(db).await
 }
 
+/// How many runs there are by state, and how many alert events are kept, for `/metrics` (operator
+/// figures over every account, never shown per tenant).
+pub async fn counts(db: &impl ConnectionTrait) -> Result<(Vec<(RunState, i64)>, i64), DbErr> {
+    use sea_orm::{PaginatorTrait, QuerySelect};
+    let runs = sync_run::Entity::find()
+        .select_only()
+        .column(sync_run::Column::State)
+        .column_as(sync_run::Column::Id.count(), "count")
+        .group_by(sync_run::Column::State)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let alerts = sync_event::Entity::find().filter(sync_event::Column::Level.eq(EventLevel::Alert)).count(db).await?;
+    Ok((runs, alerts as i64))
+}
+
 /// Records a finished pass: counts, progress, and an event per change. The run succeeds only when its
 /// counts add up to the records it went through.
 pub async fn finish(
@@ -142,10 +158,9 @@ pub async fn finish(
     active.update(db).await
 }
 
-/// Records a pass that could not run, with an error event.
+/// Records a pass that could not run, with an alert event.
 pub async fn fail(db: &impl ConnectionTrait, run: sync_run::Model, error: &str) -> Result<sync_run::Model, DbErr> {
-    record(db, &run, NewEvent { level: EventLevel::Error, ..NewEvent::alert(run.entity, "failed", error.to_owned()) })
-        .await?;
+    record(db, &run, NewEvent::alert(run.entity, "failed", error.to_owned())).await?;
     let mut active: sync_run::ActiveModel = run.into();
     active.state = Set(RunState::Failed);
     active.error = Set(Some(error.to_owned()));

@@ -274,6 +274,13 @@ async fn every_sync_now_is_recorded_as_a_run_with_its_events() {
     assert_eq!(alerts.len(), 1, "{alerts:#?}");
     assert_eq!(alerts[0]["runId"], failed["id"]);
 
+    assert_eq!(alerts[0]["level"], "ALERT", "a failed run is an alert");
+    let metrics =
+        server.http.get(server.url.replace("/graphql", "/metrics")).send().await.unwrap().text().await.unwrap();
+    for line in ["koppel_sync_runs{state=\"succeeded\"} 1", "koppel_sync_runs{state=\"failed\"} 1", "koppel_alerts 1"] {
+        assert!(metrics.lines().any(|l| l == line), "{line} not in /metrics:\n{metrics}");
+    }
+
     // Another account's integration id is not found, runs and events alike.
     let other = b.admin.raw(SYNC_RUNS, json!({"id": a.integration})).await;
     assert_eq!(TestServer::error_code(&other).as_deref(), Some("NOT_FOUND"), "{other:#}");
