@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 use koppel_api::Config;
 use koppel_api::config::DaemonConfig;
 use koppel_daemon::process::{DaemonOptions, SqliteDaemonLock};
+use sea_orm::EntityTrait;
 
 #[derive(Parser)]
 #[command(name = "koppel", version, about = "Koppel: a self-hosted integration hub")]
@@ -36,6 +37,20 @@ enum Command {
     Daemon {
         #[command(flatten)]
         daemon: DaemonConfig,
+        #[command(flatten)]
+        config: Config,
+    },
+    /// Run one reconcile pass of an integration now, against the configured database, and print its
+    /// counts (`--dry-run`: print what it would do, change nothing). The pass is recorded as a run.
+    Sync {
+        /// The integration's id (from `integrations` in the API).
+        #[arg(long)]
+        integration: String,
+        /// The entity to reconcile.
+        #[arg(long, default_value = "products", value_parser = ["products"])]
+        entity: String,
+        #[arg(long = "dry-run")]
+        dry_run: bool,
         #[command(flatten)]
         config: Config,
     },
@@ -140,6 +155,27 @@ async fn main() -> anyhow::Result<()> {
             drop(lock);
             Ok(())
         }
+        Command::Sync { integration, entity: _, dry_run, config } => {
+            init_tracing(&config.log_format);
+            let state = koppel_api::server::prepare(config).await?;
+            let id = uuid::Uuid::parse_str(integration.trim())
+                .map_err(|_| anyhow::anyhow!("--integration must be an integration id, not {integration:?}"))?;
+            // The operator's command: it may name any account's integration.
+            let found = koppel_entity::integration::Entity::find_by_id(id)
+                .one(&state.db)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("there is no integration {id}"))?;
+            let report = if dry_run {
+                koppel_daemon::reconcile::products::reconcile_products(&state.engine, &found, false).await?
+            } else {
+                let trigger = koppel_entity::enums::RunTrigger::Manual;
+                let (run, report) = koppel_daemon::reconcile::job::run_now(&state.engine, &found, trigger).await?;
+                println!("run {} {}", run.id, run.state.as_str());
+                report
+            };
+            print_report(&found.name, &report);
+            Ok(())
+        }
         Command::Migrate { config } => {
             init_tracing(&config.log_format);
             koppel_api::server::prepare(config).await?;
@@ -172,6 +208,27 @@ fn describe(error: koppel_api::error::ApiError) -> anyhow::Error {
             problems.iter().map(|p| format!("{}: {}", p.field, p.message)).collect::<Vec<_>>().join("; ")
         ),
         other => anyhow::anyhow!("{other}"),
+    }
+}
+
+/// The counts of a pass as plain lines, for terminals and scripts alike.
+fn print_report(name: &str, report: &koppel_daemon::reconcile::products::PassReport) {
+    use koppel_daemon::reconcile::products::ChangeAction as A;
+    let verb = if report.applied { "synced" } else { "would sync (dry run)" };
+    println!("{name}: products {verb}");
+    for (label, action) in [
+        ("updated", A::Update),
+        ("unchanged", A::Unchanged),
+        ("deactivated", A::Deactivate),
+        ("deleted", A::Delete),
+        ("ignored", A::Ignore),
+        ("not imported", A::NotImported),
+        ("failed", A::Failed),
+    ] {
+        println!("  {label:<13}{}", report.count(action));
+    }
+    if let Some(reason) = &report.held_back {
+        println!("  held back: {reason}");
     }
 }
 

@@ -177,6 +177,24 @@ async fn the_demo_connects_a_consumer_to_a_provider_with_products_to_import() {
     let products = imported["data"]["importProducts"]["products"].as_array().unwrap_or_else(|| panic!("{imported}"));
     assert_eq!(products.len(), 2);
     assert_eq!(products[0]["authorised"], false);
+
+    // `koppel sync` runs a pass from the command line against the same database (with the demo's
+    // permission to reach the server on loopback).
+    let sync =
+        |args: &[&str]| koppel(dir.path()).arg("sync").args(args).env("KOPPEL_ALLOW_PRIVATE_REMOTES", "true").output();
+    let dry = sync(&["--integration", &id, "--dry-run"]).unwrap();
+    let printed = String::from_utf8_lossy(&dry.stdout).into_owned();
+    assert!(dry.status.success(), "{printed}{}", String::from_utf8_lossy(&dry.stderr));
+    assert!(printed.contains("would sync (dry run)"), "{printed}");
+    assert!(printed.lines().any(|l| l.split_whitespace().eq(["unchanged", "2"])), "{printed}");
+    assert!(printed.lines().any(|l| l.split_whitespace().eq(["not", "imported", "18"])), "{printed}");
+    let synced = sync(&["--integration", &id]).unwrap();
+    let printed = String::from_utf8_lossy(&synced.stdout).into_owned();
+    assert!(synced.status.success(), "{printed}{}", String::from_utf8_lossy(&synced.stderr));
+    assert!(printed.lines().next().unwrap_or_default().ends_with(" succeeded"), "the run is recorded: {printed}");
+    let unknown = sync(&["--integration", "not-an-id"]).unwrap();
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("--integration must be an integration id"));
     drop(server);
 
     // A restart finds the demo in place instead of failing on the existing accounts.
