@@ -5,7 +5,7 @@
 use crate::config::Config;
 use crate::graphql::{introspection, loaders};
 use async_graphql::dataloader::DataLoader;
-use async_graphql::{EmptySubscription, MergedObject, SDLExportOptions, Schema};
+use async_graphql::{MergedObject, MergedSubscription, SDLExportOptions, Schema};
 use sea_orm::DatabaseConnection;
 
 #[derive(MergedObject, Default)]
@@ -37,11 +37,14 @@ pub struct Mutation(
     crate::integrations::IntegrationMutation,
 );
 
-pub type KoppelSchema = Schema<Query, Mutation, EmptySubscription>;
+#[derive(MergedSubscription, Default)]
+pub struct Subscription(crate::runs::RunSubscription);
+
+pub type KoppelSchema = Schema<Query, Mutation, Subscription>;
 
 /// The schema with the configured limits.
 pub fn build_schema(config: &Config) -> KoppelSchema {
-    let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+    let mut builder = Schema::build(Query::default(), Mutation::default(), Subscription::default())
         .limit_depth(config.max_query_depth as usize)
         .limit_complexity(config.max_query_complexity as usize);
     if !config.introspection {
@@ -52,7 +55,7 @@ pub fn build_schema(config: &Config) -> KoppelSchema {
 
 /// The SDL that `koppel schema` prints and `schema.graphql` holds, with fields sorted for stable diffs.
 pub fn sdl() -> String {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+    Schema::build(Query::default(), Mutation::default(), Subscription::default())
         .finish()
         .sdl_with_options(SDLExportOptions::new().sorted_fields().sorted_arguments().sorted_enum_items())
 }

@@ -61,6 +61,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
         limits: koppel_daemon::Limits { allow_private_remotes: config.allow_private_remotes },
     };
     Ok(AppState {
+        feed: koppel_daemon::feed::Feed::start(db.clone(), std::time::Duration::from_millis(250)),
         db,
         jwt: Arc::new(JwtKeys::new(jwt_secret.as_bytes(), config.jwt_ttl_minutes)),
         limits: Arc::new(RateLimits::new(config.rate_limits())),

@@ -15,6 +15,8 @@ pub struct AppState {
     pub engine: koppel_daemon::Context,
     /// Requests and login attempts per client, token and user.
     pub limits: Arc<crate::rate_limit::RateLimits>,
+    /// The process's one listener of sync events and runs, for subscriptions.
+    pub feed: koppel_daemon::feed::Feed,
     /// Every SQL statement run, for `/metrics`.
     pub statements: Arc<AtomicU64>,
 }

@@ -14,6 +14,7 @@ pub mod credentials;
 pub mod crypto;
 pub mod db;
 pub mod error;
+pub mod feed;
 pub mod import;
 pub mod jobs;
 pub mod links;

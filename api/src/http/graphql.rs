@@ -8,6 +8,8 @@
 //! - Responses are `application/graphql-response+json` when the client asks for it, else
 //!   `application/json` (see [`super::media`] and [`super::response`]).
 //! - Before anything else: the rate limits per client address and per token; then the bearer token.
+//! - A WebSocket upgrade on the same path carries subscriptions (graphql-transport-ws, and the older
+//!   graphql-ws): the token travels in `connection_init` and is checked like a request's.
 
 use super::Shared;
 use super::media::{self, Accept, ResponseMedia};
@@ -16,12 +18,16 @@ use super::response::{error_response, render};
 use crate::auth;
 use crate::error::ApiError;
 use crate::rate_limit::ClientAddress;
+use crate::runs::{SubscriptionToken, token_of};
 use crate::schema::{self, KoppelSchema};
 use crate::state::AppState;
-use async_graphql::BatchRequest;
+use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
 use async_graphql::http::GraphiQLSource;
+use async_graphql::{BatchRequest, Data};
+use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::ws::{WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
 use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -61,17 +67,34 @@ pub async fn get(
     State((state, schema)): State<Shared>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    protocol: Result<GraphQLProtocol, StatusCode>,
     parameters: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Response {
     let accept = Accept::from_headers(&headers);
+    if let Ok(upgrade) = upgrade {
+        if let Err(error) = state.limits.check_address(peer.ip()) {
+            return error_response(error.into(), accept.media);
+        }
+        let Ok(protocol) = protocol else {
+            return (StatusCode::BAD_REQUEST, "use the graphql-transport-ws subprotocol").into_response();
+        };
+        return subscriptions(state, schema, upgrade, protocol);
+    }
     let Ok(Query(parameters)) = parameters else {
         return error_response(ApiError::BadUserInput("the query string cannot be read".into()), accept.media);
     };
     let has_query = parameters.iter().any(|(name, _)| name == "query");
     if accept.html || (!has_query && accept.anything) {
         if state.config.graphiql {
-            return Html(GraphiQLSource::build().endpoint("/graphql").title("Koppel GraphiQL").finish())
-                .into_response();
+            return Html(
+                GraphiQLSource::build()
+                    .endpoint("/graphql")
+                    .subscription_endpoint("/graphql")
+                    .title("Koppel GraphiQL")
+                    .finish(),
+            )
+            .into_response();
         }
         if !has_query {
             return (StatusCode::NOT_FOUND, "GraphiQL is switched off (KOPPEL_GRAPHIQL=false)").into_response();
@@ -94,6 +117,29 @@ pub async fn get(
         return response;
     }
     execute(&state, &schema, &headers, peer, BatchRequest::Single(request), accept.media).await
+}
+
+/// Serves subscriptions on an upgraded connection; `connection_init` must carry a valid token.
+fn subscriptions(
+    state: AppState,
+    schema: KoppelSchema,
+    upgrade: WebSocketUpgrade,
+    protocol: GraphQLProtocol,
+) -> Response {
+    upgrade.protocols(ALL_WEBSOCKET_PROTOCOLS).on_upgrade(move |socket| async move {
+        GraphQLWebSocket::new(socket, schema, protocol)
+            .on_connection_init(move |payload| async move {
+                let token = token_of(&payload)?;
+                let principal = auth::authenticate(&state.db, &state.jwt, &token).await?;
+                let mut data = Data::default();
+                data.insert(state);
+                data.insert(principal);
+                data.insert(SubscriptionToken(token));
+                Ok(data)
+            })
+            .serve()
+            .await
+    })
 }
 
 /// Requests per client address, then per bearer token (before the token is verified, so a flood of

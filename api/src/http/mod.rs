@@ -47,7 +47,7 @@ async fn readyz(State((state, _)): State<Shared>) -> Response {
 async fn metrics(State((state, _)): State<Shared>) -> Response {
     let statements = state.statements.load(Ordering::Relaxed);
     let mut body = format!(
-        "# HELP koppel_db_statements_total SQL statements run by this process.\n\
+        "# HELP koppel_db_statements_total SQL statements run by this process for requests and jobs.\n\
          # TYPE koppel_db_statements_total counter\n\
          koppel_db_statements_total {statements}\n"
     );
@@ -59,6 +59,9 @@ async fn metrics(State((state, _)): State<Shared>) -> Response {
     };
     match engine.await {
         Ok((jobs, runs, alerts)) => {
+            // The counter measures the work of requests and jobs: the three reads above are the
+            // scrape's own, so they are taken back out (the next scrape would otherwise count them).
+            state.statements.fetch_sub(3, Ordering::Relaxed);
             use std::fmt::Write;
             body.push_str("# HELP koppel_jobs Jobs in the queue by kind and state.\n# TYPE koppel_jobs gauge\n");
             for (kind, job_state, count) in jobs {

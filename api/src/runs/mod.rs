@@ -1,6 +1,10 @@
 //! Sync runs and events as people see them: `syncRuns` (a pass's trigger, state, progress and counts)
 //! and `syncEvents` (what came from the remote and what was written), per integration, admins only.
 
+mod live;
+
+pub use live::{RunSubscription, SubscriptionToken, token_of};
+
 use crate::error::{ApiError, ApiResult};
 use crate::graphql::pagination::{DEFAULT_PAGE, MAX_PAGE, Page, paginate};
 use crate::graphql::{ContextExt, ids};

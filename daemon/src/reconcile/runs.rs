@@ -64,7 +64,12 @@ pub async fn start(db: &impl ConnectionTrait, run: sync_run::Model) -> Result<sy
     active.state = Set(RunState::Running);
     active.started_at = Set(Some(Utc::now()));
     active.error = Set(None);
-    active.update(db).await
+    let run = active.update(db).await?;
+    // Every change of a run is an event too, so that live progress follows one table.
+    let started =
+        NewEvent { level: EventLevel::Debug, ..NewEvent::alert(run.entity, "run_started", "the pass started".into()) };
+    record(db, &run, started).await?;
+    Ok(run)
 }
 
 /// How many runs there are by state, and how many alert events are kept, for `/metrics` (operator
@@ -155,17 +160,23 @@ pub async fn finish(
     active.held_back = Set(report.held_back.map(|h| h.to_string()));
     active.error = Set((!adds_up).then(|| format!("the counts ({counted}) do not add up to {total} records")));
     active.finished_at = Set(Some(Utc::now()));
-    active.update(db).await
+    let run = active.update(db).await?;
+    let message = format!("the pass finished: {}", run.state.as_str());
+    let finished = NewEvent { level: EventLevel::Debug, ..NewEvent::alert(run.entity, "run_finished", message) };
+    record(db, &run, finished).await?;
+    Ok(run)
 }
 
 /// Records a pass that could not run, with an alert event.
 pub async fn fail(db: &impl ConnectionTrait, run: sync_run::Model, error: &str) -> Result<sync_run::Model, DbErr> {
-    record(db, &run, NewEvent::alert(run.entity, "failed", error.to_owned())).await?;
     let mut active: sync_run::ActiveModel = run.into();
     active.state = Set(RunState::Failed);
     active.error = Set(Some(error.to_owned()));
     active.finished_at = Set(Some(Utc::now()));
-    active.update(db).await
+    // The run first, then its event: whoever follows the events reads the run as it ended.
+    let run = active.update(db).await?;
+    record(db, &run, NewEvent::alert(run.entity, "failed", error.to_owned())).await?;
+    Ok(run)
 }
 
 /// One event to record.

@@ -9,6 +9,7 @@ mod connection;
 mod cross_account;
 mod fixtures;
 mod import;
+mod live;
 mod mappings;
 mod provider;
 mod questions;

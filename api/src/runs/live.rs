@@ -1,0 +1,105 @@
+//! Live sync progress and events, over graphql-transport-ws (the protocol of the `graphql-ws` client
+//! that Apollo and urql use). The token travels in the `connection_init` payload and is checked like a
+//! request's; it is checked again while the subscription runs, so a revoked token or a disabled user
+//! ends it. Items come from the process's one feed ([`koppel_daemon::feed`]), never a poll per subscriber.
+
+use super::{EventLevel, SyncEvent, SyncRun, integration_of, levels_from};
+use crate::error::{ApiError, ApiResult};
+use crate::graphql::ContextExt;
+use async_graphql::{Context, ID, Subscription};
+use futures_util::StreamExt;
+use futures_util::stream::{self, BoxStream};
+use koppel_daemon::feed::FeedItem;
+use std::time::Duration;
+use tokio::sync::broadcast::error::RecvError;
+
+/// The bearer token a subscription was opened with, to check again while it runs.
+#[derive(Clone)]
+pub struct SubscriptionToken(pub String);
+
+/// How often a running subscription checks its token again.
+const RECHECK: Duration = Duration::from_secs(5);
+
+#[derive(Default)]
+pub struct RunSubscription;
+
+#[Subscription]
+impl RunSubscription {
+    /// The runs of an integration as they are queued, start and finish (admins only).
+    async fn sync_progress(&self, ctx: &Context<'_>, integration_id: ID) -> BoxStream<'static, ApiResult<SyncRun>> {
+        match integration_of(ctx, &integration_id).await {
+            Ok(integration) => follow(ctx, move |item| match item {
+                FeedItem::Run(run) if run.integration_id == integration.id => Some(SyncRun::from(run)),
+                _ => None,
+            }),
+            Err(error) => stream::once(async move { Err(error) }).boxed(),
+        }
+    }
+
+    /// The events of an integration as they are written, from a level up (admins only).
+    async fn sync_events(
+        &self,
+        ctx: &Context<'_>,
+        integration_id: ID,
+        min_level: Option<EventLevel>,
+    ) -> BoxStream<'static, ApiResult<SyncEvent>> {
+        let levels = levels_from(min_level.unwrap_or(EventLevel::Info));
+        match integration_of(ctx, &integration_id).await {
+            Ok(integration) => follow(ctx, move |item| match item {
+                FeedItem::Event(event) if event.integration_id == integration.id && levels.contains(&event.level) => {
+                    Some(SyncEvent::from(event))
+                }
+                _ => None,
+            }),
+            Err(error) => stream::once(async move { Err(error) }).boxed(),
+        }
+    }
+}
+
+/// The feed items `pick` keeps, until the token stops being valid.
+fn follow<T, F>(ctx: &Context<'_>, pick: F) -> BoxStream<'static, ApiResult<T>>
+where
+    T: Send + 'static,
+    F: Fn(FeedItem) -> Option<T> + Send + 'static,
+{
+    let state = ctx.state().clone();
+    let token = ctx.data_opt::<SubscriptionToken>().cloned();
+    let mut receiver = state.feed.subscribe();
+    async_stream::stream! {
+        let mut recheck = tokio::time::interval(RECHECK);
+        recheck.tick().await;
+        loop {
+            tokio::select! {
+                item = receiver.recv() => match item {
+                    Ok(item) => if let Some(value) = pick(item) { yield Ok(value) },
+                    Err(RecvError::Lagged(missed)) => tracing::warn!(missed, "a subscriber fell behind the feed"),
+                    Err(RecvError::Closed) => break,
+                },
+                _ = recheck.tick() => {
+                    if let Some(SubscriptionToken(token)) = &token
+                        && let Err(error) = crate::auth::authenticate(&state.db, &state.jwt, token).await
+                    {
+                        yield Err(error);
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    .boxed()
+}
+
+/// Checks the `connection_init` payload's token (`{"Authorization": "Bearer …"}` or `{"token": "…"}`).
+pub fn token_of(payload: &serde_json::Value) -> ApiResult<String> {
+    let value = payload
+        .get("Authorization")
+        .or_else(|| payload.get("authorization"))
+        .and_then(|v| v.as_str())
+        .map(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")).unwrap_or(v))
+        .or_else(|| payload.get("token").and_then(|v| v.as_str()))
+        .map(str::trim)
+        .filter(|t| !t.is_empty());
+    value.map(str::to_owned).ok_or_else(|| {
+        ApiError::Unauthenticated("send the token in connection_init: {\"Authorization\": \"Bearer <token>\"}".into())
+    })
+}

@@ -1,0 +1,114 @@
+//! Live progress and events over a real WebSocket (graphql-transport-ws, the `graphql-ws` client's
+//! protocol): the token goes in `connection_init`, and what a pass writes arrives as it happens.
+
+use super::fixtures::{IMPORT, connected, remote_products, set_grants};
+use super::peer_server;
+use crate::common::TestServer;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use std::time::Duration;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn open(server: &TestServer) -> Socket {
+    let mut request = format!("ws://{}/graphql", server.addr).into_client_request().unwrap();
+    request.headers_mut().insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().unwrap());
+    let (socket, response) = tokio_tungstenite::connect_async(request).await.expect("the WebSocket opens");
+    assert_eq!(response.headers()["sec-websocket-protocol"], "graphql-transport-ws");
+    socket
+}
+
+async fn send(socket: &mut Socket, message: Value) {
+    socket.send(Message::Text(message.to_string().into())).await.unwrap();
+}
+
+/// The next JSON message, or `None` when the server closed the connection or 10 s passed.
+async fn next(socket: &mut Socket) -> Option<Value> {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), socket.next()).await.ok()?? {
+            Ok(Message::Text(text)) => return Some(serde_json::from_str(&text).unwrap()),
+            Ok(Message::Close(_)) | Err(_) => return None,
+            Ok(_) => continue,
+        }
+    }
+}
+
+async fn signed_in(server: &TestServer, token: &str) -> Socket {
+    let mut socket = open(server).await;
+    send(&mut socket, json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {token}")}}))
+        .await;
+    assert_eq!(next(&mut socket).await.unwrap()["type"], "connection_ack");
+    socket
+}
+
+#[tokio::test]
+async fn progress_and_events_stream_while_a_pass_runs() {
+    let server = peer_server().await;
+    let (b, a) = connected(&server).await;
+    let remote: Vec<Value> =
+        remote_products(&a.admin, &a.integration).await.iter().map(|p| p["remoteId"].clone()).collect();
+    a.admin.mutate("importProducts", IMPORT, json!({"id": a.integration, "r": remote})).await;
+    set_grants(&b.admin, &b.organisation, &[&b.p1], &[&b.flow]).await;
+
+    let mut socket = signed_in(&server, &a.session.token).await;
+    let progress =
+        "subscription($id: ID!) { syncProgress(integrationId: $id) { state trigger counts { deactivated } } }";
+    let events = "subscription($id: ID!) { syncEvents(integrationId: $id, minLevel: DEBUG) { action level message } }";
+    send(&mut socket, json!({"id": "progress", "type": "subscribe", "payload": {"query": progress, "variables": {"id": a.integration}}})).await;
+    send(
+        &mut socket,
+        json!({"id": "events", "type": "subscribe", "payload": {"query": events, "variables": {"id": a.integration}}}),
+    )
+    .await;
+    // Let the feed see the subscribers before the pass writes.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    a.admin
+        .mutate("syncNow", "mutation($id: ID!) { syncNow(input: {integrationId: $id}) { run { id } userErrors { field message code } } }", json!({"id": a.integration}))
+        .await;
+
+    let mut actions = Vec::new();
+    let mut finished = None;
+    while finished.is_none() || !actions.contains(&"run_finished".to_owned()) {
+        let message = next(&mut socket).await.unwrap_or_else(|| panic!("the stream ended early; got {actions:?}"));
+        assert_eq!(message["type"], "next", "{message:#}");
+        match message["id"].as_str() {
+            Some("events") => {
+                actions.push(message["payload"]["data"]["syncEvents"]["action"].as_str().unwrap().to_owned())
+            }
+            Some("progress") => {
+                let run = &message["payload"]["data"]["syncProgress"];
+                if run["state"] == "SUCCEEDED" {
+                    finished = Some(run.clone());
+                }
+            }
+            other => panic!("unexpected {other:?}: {message:#}"),
+        }
+    }
+    assert_eq!(actions, ["run_started", "deactivate", "run_finished"], "in the order they were written");
+    let finished = finished.unwrap();
+    assert_eq!((finished["trigger"].clone(), finished["counts"]["deactivated"].clone()), (json!("MANUAL"), json!(1)));
+}
+
+#[tokio::test]
+async fn a_wrong_token_gets_no_subscription_and_another_account_sees_nothing() {
+    let server = peer_server().await;
+    let (_b, a) = connected(&server).await;
+    let mut socket = open(&server).await;
+    send(&mut socket, json!({"type": "connection_init", "payload": {"Authorization": "Bearer not-a-token"}})).await;
+    let answer = next(&mut socket).await;
+    assert!(answer.as_ref().is_none_or(|m| m["type"] != "connection_ack"), "refused: {answer:?}");
+
+    let other = server.admin("other").await;
+    let mut socket = signed_in(&server, &other.token).await;
+    let events = "subscription($id: ID!) { syncEvents(integrationId: $id) { action } }";
+    send(
+        &mut socket,
+        json!({"id": "1", "type": "subscribe", "payload": {"query": events, "variables": {"id": a.integration}}}),
+    )
+    .await;
+    let message = next(&mut socket).await.expect("an answer");
+    assert_eq!(message["type"], "next", "{message:#}");
+    assert_eq!(message["payload"]["errors"][0]["extensions"]["code"], "NOT_FOUND", "{message:#}");
+}
