@@ -224,6 +224,7 @@ fn print_report(name: &str, report: &koppel_daemon::reconcile::products::PassRep
         ("ignored", A::Ignore),
         ("not imported", A::NotImported),
         ("failed", A::Failed),
+        ("reactivated", A::Reactivate),
     ] {
         println!("  {label:<13}{}", report.count(action));
     }

@@ -83,6 +83,7 @@ pub async fn upsert(
                 remote_id: Set(link.remote_id.into()),
                 content_hash: Set(link.content_hash.into()),
                 manual: Set(false),
+                deactivated_by_sync: Set(false),
                 last_seen_at: Set(Some(now)),
                 last_synced_at: Set(Some(now)),
                 created_at: Set(now),

@@ -17,6 +17,8 @@ pub struct Model {
     pub content_hash: String,
     /// Linked by hand: never replaced by automatic matching.
     pub manual: bool,
+    /// The local record was switched off by a pass because it was gone at the remote.
+    pub deactivated_by_sync: bool,
     pub last_seen_at: Option<DateTimeUtc>,
     pub last_synced_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,

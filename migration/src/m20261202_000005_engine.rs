@@ -101,10 +101,22 @@ impl MigrationTrait for Migration {
             .await?;
         manager.create_index(index("sync_events", &["integration_id", "id"], false)).await?;
         manager.create_index(index("sync_events", &["created_at"], false)).await?;
+
+        // A record a pass switched off (gone at the remote) is switched on again when it comes back; one
+        // a person switched off is not. The link remembers which.
+        manager
+            .alter_table(
+                Table::alter()
+                    .table("remote_links")
+                    .add_column(boolean("deactivated_by_sync").default(false))
+                    .to_owned(),
+            )
+            .await?;
         Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager.alter_table(Table::alter().table("remote_links").drop_column("deactivated_by_sync").to_owned()).await?;
         for table in ["sync_events", "sync_runs", "jobs"] {
             manager.drop_table(Table::drop().table(table).to_owned()).await?;
         }

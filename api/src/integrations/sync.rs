@@ -29,6 +29,8 @@ pub enum SyncAction {
     NotImported,
     /// Changed at the remote, but the local rules refuse the new version (see the note).
     Failed,
+    /// Switched off by an earlier pass because it was gone, back at the remote: switched on again.
+    Reactivate,
 }
 
 #[derive(SimpleObject, Clone)]
@@ -53,6 +55,8 @@ pub struct SyncReport {
     pub ignored: i32,
     pub not_imported: i32,
     pub failed: i32,
+    /// Switched off by an earlier pass, back at the remote, switched on again.
+    pub reactivated: i32,
     /// Why records gone at the remote were left alone (a partial read, or too many at once).
     pub held_back: Option<String>,
     pub policy: MissingRecordPolicy,
@@ -118,6 +122,7 @@ fn report(pass: PassReport) -> SyncReport {
         ignored: count(ChangeAction::Ignore),
         not_imported: count(ChangeAction::NotImported),
         failed: count(ChangeAction::Failed),
+        reactivated: count(ChangeAction::Reactivate),
         held_back: pass.held_back.map(|reason| reason.to_string()),
         policy: pass.policy.into(),
         last_synced_at: pass.last_synced_at,

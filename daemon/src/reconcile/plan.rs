@@ -23,6 +23,9 @@ pub struct LocalRecord<Id> {
     pub active: bool,
     /// Whether it may be deleted; records others depend on (e.g. sold products) are deactivated instead.
     pub deletable: bool,
+    /// Switched off by a pass because it was gone at the remote (not by a person): switched on again
+    /// when it comes back.
+    pub deactivated_by_sync: bool,
 }
 
 /// A record as the remote shows it now.
@@ -82,6 +85,9 @@ pub struct Plan<Id> {
     /// Linked records whose remote content changed.
     pub update: Vec<(Id, String)>,
     pub unchanged: Vec<Id>,
+    /// Records a pass switched off that are back at the remote: switched on again (and refreshed too
+    /// when also in `update`). A record a person switched off is never here.
+    pub reactivate: Vec<Id>,
     /// Linked records gone at the remote, with the action the policy asks for.
     pub missing: Vec<(Id, MissingAction)>,
     /// Why missing records are not acted on, when they are not.
@@ -91,7 +97,9 @@ pub struct Plan<Id> {
 impl<Id> Plan<Id> {
     /// Whether applying the plan changes anything.
     pub fn changes_nothing(&self) -> bool {
-        self.update.is_empty() && self.missing.iter().all(|(_, action)| *action == MissingAction::Ignore)
+        self.update.is_empty()
+            && self.reactivate.is_empty()
+            && self.missing.iter().all(|(_, action)| *action == MissingAction::Ignore)
     }
 }
 
@@ -112,14 +120,25 @@ pub fn plan<Id: Clone>(
             .collect(),
         update: Vec::new(),
         unchanged: Vec::new(),
+        reactivate: Vec::new(),
         missing: Vec::new(),
         held_back: None,
     };
     let mut missing = Vec::new();
     for record in local {
+        let back = !record.active && record.deactivated_by_sync;
         match remote_by_id.get(record.remote_id.as_str()) {
-            Some(twin) if twin.content_hash == record.content_hash => result.unchanged.push(record.local_id.clone()),
-            Some(twin) => result.update.push((record.local_id.clone(), twin.content_hash.clone())),
+            Some(twin) if twin.content_hash == record.content_hash && !back => {
+                result.unchanged.push(record.local_id.clone())
+            }
+            Some(twin) => {
+                if back {
+                    result.reactivate.push(record.local_id.clone());
+                }
+                if twin.content_hash != record.content_hash {
+                    result.update.push((record.local_id.clone(), twin.content_hash.clone()));
+                }
+            }
             None => missing.push(record),
         }
     }
@@ -157,7 +176,14 @@ mod tests {
     use super::*;
 
     fn local(id: u32, remote: &str, hash: &str) -> LocalRecord<u32> {
-        LocalRecord { local_id: id, remote_id: remote.into(), content_hash: hash.into(), active: true, deletable: true }
+        LocalRecord {
+            local_id: id,
+            remote_id: remote.into(),
+            content_hash: hash.into(),
+            active: true,
+            deletable: true,
+            deactivated_by_sync: false,
+        }
     }
 
     fn remote(id: &str, hash: &str) -> RemoteRecord {
@@ -208,6 +234,22 @@ mod tests {
         let third = plan(&locals, &remotes[..1], MissingAction::Delete, PlanLimits::default());
         assert_eq!(third.held_back, None);
         assert_eq!(third.missing, [(2, MissingAction::Delete), (3, MissingAction::Ignore)]);
+    }
+
+    #[test]
+    fn a_record_the_pass_switched_off_is_switched_on_when_it_comes_back_but_not_one_a_person_switched_off() {
+        let mut locals = vec![local(1, "a", "h"), local(2, "b", "h"), local(3, "c", "h")];
+        locals[0].active = false;
+        locals[0].deactivated_by_sync = true;
+        locals[1].active = false; // switched off by a person
+        locals[2].active = false;
+        locals[2].deactivated_by_sync = true;
+        let remotes = [remote("a", "h"), remote("b", "h"), remote("c", "h-new")];
+        let result = plan(&locals, &remotes, MissingAction::Deactivate, PlanLimits::default());
+        assert_eq!(result.reactivate, [1, 3]);
+        assert_eq!(result.update, [(3, "h-new".to_string())], "back and changed: refreshed too");
+        assert_eq!(result.unchanged, [2], "a person's choice stays");
+        assert!(!result.changes_nothing());
     }
 
     #[test]

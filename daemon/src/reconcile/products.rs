@@ -42,6 +42,8 @@ pub enum ChangeAction {
     NotImported,
     /// Changed at the remote, but the local rules refuse the new version (see the note).
     Failed,
+    /// Switched off by an earlier pass, back at the remote: switched on again.
+    Reactivate,
 }
 
 #[derive(Debug, Clone)]
@@ -162,6 +164,7 @@ pub async fn reconcile_products(
                 content_hash: link.content_hash.clone(),
                 active: product.active,
                 deletable: !sold.contains(&link.local_id),
+                deactivated_by_sync: link.deactivated_by_sync,
             })
         })
         .collect();
@@ -188,8 +191,13 @@ pub async fn reconcile_products(
         note,
     };
     let mut changes: Vec<Change> = Vec::new();
+    for id in &plan.reactivate {
+        changes.push(change(*id, ChangeAction::Reactivate, None));
+    }
     for (id, _) in &plan.update {
-        changes.push(change(*id, ChangeAction::Update, None));
+        if !plan.reactivate.contains(id) {
+            changes.push(change(*id, ChangeAction::Update, None));
+        }
     }
     for id in &plan.unchanged {
         changes.push(change(*id, ChangeAction::Unchanged, None));
@@ -223,7 +231,11 @@ pub async fn reconcile_products(
         let now = Utc::now().trunc_subsecs(6);
         // One transaction: a pass is applied whole or not at all.
         let txn = crate::db::begin_write(db).await?;
-        let mut changed = plan.missing.iter().any(|(_, action)| *action != MissingAction::Ignore);
+        let mut changed =
+            !plan.reactivate.is_empty() || plan.missing.iter().any(|(_, action)| *action != MissingAction::Ignore);
+        for id in &plan.reactivate {
+            set_active(&txn, integration, *id, true, now).await?;
+        }
         // Refresh what changed, through the same path as an import (mappings, supplier, limits). A product
         // that the local rules refuse is reported as failed and does not stop the others.
         for (id, _) in &plan.update {
@@ -250,7 +262,7 @@ pub async fn reconcile_products(
         for (id, action) in &plan.missing {
             match action {
                 MissingAction::Ignore => {}
-                MissingAction::Deactivate => deactivate(&txn, integration.account_id, *id, now).await?,
+                MissingAction::Deactivate => set_active(&txn, integration, *id, false, now).await?,
                 MissingAction::Delete => delete_product(&txn, integration, *id).await?,
             }
         }
@@ -283,11 +295,24 @@ async fn delete_product(db: &impl ConnectionTrait, integration: &integration::Mo
     Ok(())
 }
 
-async fn deactivate(db: &impl ConnectionTrait, account_id: Uuid, id: Uuid, now: DateTime<Utc>) -> EngineResult<()> {
-    product::Entity::update_many_in(account_id)
-        .col_expr(product::Column::Active, Expr::value(false))
+/// Switches a linked product on or off on behalf of the remote, and says so on its link: a product
+/// the pass switched off is switched on again when it comes back; one a person switched off is not.
+async fn set_active(
+    db: &impl ConnectionTrait,
+    integration: &integration::Model,
+    id: Uuid,
+    active: bool,
+    now: DateTime<Utc>,
+) -> EngineResult<()> {
+    product::Entity::update_many_in(integration.account_id)
+        .col_expr(product::Column::Active, Expr::value(active))
         .col_expr(product::Column::UpdatedAt, Expr::value(now))
         .filter(product::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    links::update_of(integration, LinkedEntity::Product)
+        .col_expr(remote_link::Column::DeactivatedBySync, Expr::value(!active))
+        .filter(remote_link::Column::LocalId.eq(id))
         .exec(db)
         .await?;
     Ok(())

@@ -105,6 +105,7 @@ pub async fn finish(
         ChangeAction::Ignore,
         ChangeAction::NotImported,
         ChangeAction::Failed,
+        ChangeAction::Reactivate,
     ]
     .into_iter()
     .map(count)
@@ -112,6 +113,7 @@ pub async fn finish(
     for change in report.changes.iter().filter(|c| c.action != ChangeAction::Unchanged) {
         let (level, action) = match change.action {
             ChangeAction::Update => (EventLevel::Info, "update"),
+            ChangeAction::Reactivate => (EventLevel::Info, "reactivate"),
             ChangeAction::Deactivate => (EventLevel::Info, "deactivate"),
             ChangeAction::Delete => (EventLevel::Info, "delete"),
             ChangeAction::Ignore => (EventLevel::Debug, "ignore"),
@@ -151,7 +153,8 @@ pub async fn finish(
     active.progress_done = Set(total);
     active.progress_total = Set(Some(total));
     active.created = Set(0);
-    active.updated = Set(count(ChangeAction::Update));
+    // A product switched on again counts as updated: the run's counts keep their shape.
+    active.updated = Set(count(ChangeAction::Update) + count(ChangeAction::Reactivate));
     active.unchanged = Set(count(ChangeAction::Unchanged));
     active.deactivated = Set(count(ChangeAction::Deactivate));
     active.deleted = Set(count(ChangeAction::Delete));

@@ -287,3 +287,38 @@ async fn every_sync_now_is_recorded_as_a_run_with_its_events() {
     let other = b.admin.raw(SYNC_EVENTS, json!({"id": a.integration})).await;
     assert_eq!(TestServer::error_code(&other).as_deref(), Some("NOT_FOUND"), "{other:#}");
 }
+
+#[tokio::test]
+async fn a_product_the_pass_switched_off_comes_back_on_but_one_switched_off_by_hand_stays_off() {
+    let server = peer_server().await;
+    let (b, a) = imported(&server).await;
+    // B withdraws P2: A's pass switches it off.
+    set_grants(&b.admin, &b.organisation, &[&b.p1], &[&b.flow]).await;
+    let report = a.admin.mutate("syncNow", SYNC_NOW, json!({"id": a.integration})).await["report"].clone();
+    assert_eq!(action_of(&report, P2_SKU), "DEACTIVATE", "{report:#}");
+    // A's admin switches P1 off by hand.
+    let p1 = local_products(&a.admin).await.into_iter().find(|p| p["sku"] == P1_SKU).unwrap()["id"].clone();
+    a.admin
+        .mutate(
+            "updateProduct",
+            "mutation($id: ID!) { updateProduct(input: {id: $id, product: {active: false}}) { product { id } userErrors { field message code } } }",
+            json!({"id": p1}),
+        )
+        .await;
+
+    // B grants P2 again: the pass switches it back on, and leaves the admin's choice alone.
+    set_grants(&b.admin, &b.organisation, &[&b.p1, &b.p2], &[&b.flow]).await;
+    let report = a.admin.mutate("syncNow", SYNC_NOW, json!({"id": a.integration})).await["report"].clone();
+    assert_eq!(action_of(&report, P2_SKU), "REACTIVATE", "{report:#}");
+    assert_eq!(action_of(&report, P1_SKU), "UNCHANGED", "{report:#}");
+    let active = |sku: &str, products: &[Value]| products.iter().find(|p| p["sku"] == sku).unwrap()["active"].clone();
+    let products = nodes(&a.admin.data("{ products { edges { node { sku active } } } }", json!({})).await["products"]);
+    assert_eq!((active(P2_SKU, &products), active(P1_SKU, &products)), (json!(true), json!(false)));
+    // And it settles.
+    let again = a.admin.mutate("syncNow", SYNC_NOW, json!({"id": a.integration})).await["report"].clone();
+    assert_eq!(
+        (again["unchanged"].as_i64(), action_of(&again, P2_SKU)),
+        (Some(2), "UNCHANGED".to_owned()),
+        "{again:#}"
+    );
+}
