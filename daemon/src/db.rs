@@ -12,3 +12,22 @@ pub async fn begin_write<C: TransactionTrait>(db: &C) -> Result<C::Transaction, 
     })
     .await
 }
+
+/// Whether a statement was refused by a foreign key. sea-orm recognises PostgreSQL's `23503` and
+/// SQLite's `SQLITE_CONSTRAINT_FOREIGNKEY` (787); SQLite reports a deferred or cascading check as
+/// `SQLITE_CONSTRAINT_TRIGGER` (1811) with the same message, which is recognised here too.
+pub fn is_foreign_key_violation(error: &sea_orm::DbErr) -> bool {
+    use sea_orm::{DbErr, RuntimeErr, SqlErr};
+    if matches!(error.sql_err(), Some(SqlErr::ForeignKeyConstraintViolation(_))) {
+        return true;
+    }
+    let (DbErr::Exec(RuntimeErr::SqlxError(sqlx)) | DbErr::Query(RuntimeErr::SqlxError(sqlx))) = error else {
+        return false;
+    };
+    match sqlx.as_ref() {
+        sea_orm::sqlx::Error::Database(db) => {
+            db.code().as_deref() == Some("1811") && db.message().contains("FOREIGN KEY constraint failed")
+        }
+        _ => false,
+    }
+}

@@ -306,4 +306,104 @@ mod scheduled_passes {
         assert_eq!(left.iter().map(|r| r.id).collect::<Vec<_>>(), [waiting.id], "a run not finished is kept");
         t.drop_database().await;
     }
+
+    #[tokio::test]
+    async fn a_product_sold_between_the_plan_and_the_delete_is_deactivated_instead() {
+        use koppel_daemon::links::{self, LinkWrite};
+        use koppel_daemon::reconcile::products::{Removed, remove_product};
+        use koppel_entity::enums::{LinkedEntity, ProductType, Role};
+        use koppel_entity::{product, remote_link, sale, status, user};
+        use sea_orm::TransactionTrait;
+        let t = TestDb::new().await;
+        let ctx = context(&t.db);
+        let integration = peer_integration(&ctx, true).await;
+        let now = Utc::now();
+        let account_id = integration.account_id;
+        let agent = user::ActiveModel {
+            id: Set(uuid::Uuid::now_v7()),
+            account_id: Set(account_id),
+            organisation_id: Set(None),
+            username: Set("agent".into()),
+            display_name: Set(None),
+            email: Set(None),
+            role: Set(Role::Agent),
+            password_hash: Set(None),
+            active: Set(true),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(&t.db)
+        .await
+        .unwrap();
+        let new = status::ActiveModel {
+            id: Set(uuid::Uuid::now_v7()),
+            account_id: Set(account_id),
+            key: Set("new".into()),
+            name: Set("New".into()),
+            system: Set(true),
+            position: Set(0),
+            created_at: Set(now),
+        }
+        .insert(&t.db)
+        .await
+        .unwrap();
+        let mut products = Vec::new();
+        for sku in ["SOLD", "FREE"] {
+            let made = product::ActiveModel {
+                id: Set(uuid::Uuid::now_v7()),
+                account_id: Set(account_id),
+                supplier_id: Set(None),
+                parent_id: Set(None),
+                sku: Set(sku.into()),
+                name: Set(sku.into()),
+                description: Set(None),
+                product_type: Set(ProductType::Simple),
+                category: Set(None),
+                tariffs: Set(serde_json::json!([])),
+                extra_fields: Set(serde_json::json!({})),
+                incentive: Set(None),
+                active: Set(true),
+                authorised: Set(true),
+                created_at: Set(now),
+                updated_at: Set(now),
+            }
+            .insert(&t.db)
+            .await
+            .unwrap();
+            let link =
+                LinkWrite { entity: LinkedEntity::Product, local_id: made.id, remote_id: sku, content_hash: "h" };
+            links::upsert(&t.db, &integration, link, None, now).await.unwrap();
+            products.push(made);
+        }
+        // The sale arrives after the pass read the sales: the plan still says delete.
+        sale::ActiveModel {
+            id: Set(uuid::Uuid::now_v7()),
+            account_id: Set(account_id),
+            organisation_id: Set(None),
+            agent_id: Set(agent.id),
+            customer_id: Set(None),
+            product_id: Set(products[0].id),
+            flow_id: Set(None),
+            status_id: Set(new.id),
+            answers: Set(serde_json::json!({})),
+            opt_in: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+            status_changed_at: Set(now),
+            idempotency_key: Set(None),
+        }
+        .insert(&t.db)
+        .await
+        .unwrap();
+        let txn = t.db.begin().await.unwrap();
+        assert_eq!(remove_product(&txn, &integration, products[0].id, now).await.unwrap(), Removed::Deactivated);
+        assert_eq!(remove_product(&txn, &integration, products[1].id, now).await.unwrap(), Removed::Deleted);
+        txn.commit().await.unwrap();
+        let left = product::Entity::find().all(&t.db).await.unwrap();
+        assert_eq!(left.len(), 1, "the unsold product is deleted");
+        assert_eq!((left[0].sku.as_str(), left[0].active), ("SOLD", false), "the sold one is switched off");
+        let link = remote_link::Entity::find().one(&t.db).await.unwrap().expect("the sold product's link stays");
+        assert!(link.deactivated_by_sync, "and comes back on if the remote shows it again");
+        t.drop_database().await;
+    }
 }

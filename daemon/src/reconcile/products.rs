@@ -15,7 +15,10 @@ use chrono::{DateTime, SubsecRound, Utc};
 use koppel_entity::enums::{GrantTarget, LinkedEntity, MissingRecordPolicy};
 use koppel_entity::{Scoped, access_grant, integration, product, remote_link, sale};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, QueryFilter, QuerySelect, QueryTrait, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, QueryFilter, QuerySelect, QueryTrait, Set,
+    TransactionTrait,
+};
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
@@ -263,7 +266,14 @@ pub async fn reconcile_products(
             match action {
                 MissingAction::Ignore => {}
                 MissingAction::Deactivate => set_active(&txn, integration, *id, false, now).await?,
-                MissingAction::Delete => delete_product(&txn, integration, *id).await?,
+                MissingAction::Delete => {
+                    if remove_product(&txn, integration, *id, now).await? == Removed::Deactivated
+                        && let Some(entry) = changes.iter_mut().find(|c| c.product_id == Some(*id))
+                    {
+                        entry.action = ChangeAction::Deactivate;
+                        entry.note = Some("sold while the pass ran, so it is deactivated instead of deleted".into());
+                    }
+                }
             }
         }
         if changed {
@@ -283,7 +293,39 @@ pub async fn reconcile_products(
     Ok(PassReport { applied: apply, held_back: plan.held_back, policy, last_synced_at, changes })
 }
 
-/// Deletes a product that left the remote, with its link and the grants that named it.
+/// What became of a product the policy deletes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Removed {
+    Deleted,
+    /// Sold since the pass read the sales: the sale keeps it, so it is switched off instead.
+    Deactivated,
+}
+
+/// Deletes a product that left the remote, with its link and the grants that named it. A product sold
+/// between the plan and the delete (the foreign key refuses) is deactivated instead, within a savepoint,
+/// so that the rest of the pass goes on.
+pub async fn remove_product(
+    txn: &DatabaseTransaction,
+    integration: &integration::Model,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> EngineResult<Removed> {
+    let savepoint = txn.begin().await?;
+    match delete_product(&savepoint, integration, id).await {
+        Ok(()) => {
+            savepoint.commit().await?;
+            Ok(Removed::Deleted)
+        }
+        Err(EngineError::Database(error)) if crate::db::is_foreign_key_violation(&error) => {
+            savepoint.rollback().await?;
+            tracing::info!(product = %id, "sold while the pass ran: deactivated instead of deleted");
+            set_active(txn, integration, id, false, now).await?;
+            Ok(Removed::Deactivated)
+        }
+        Err(error) => Err(error),
+    }
+}
+
 async fn delete_product(db: &impl ConnectionTrait, integration: &integration::Model, id: Uuid) -> EngineResult<()> {
     access_grant::Entity::delete_many_in(integration.account_id)
         .filter(access_grant::Column::Target.eq(GrantTarget::Product))
