@@ -6,6 +6,7 @@ mod auth;
 mod catalog;
 mod cli;
 mod common;
+mod daemons;
 mod edge;
 mod fakes;
 mod limits;

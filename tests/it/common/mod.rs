@@ -5,7 +5,7 @@
 //! `KOPPEL_TEST_DATABASE_URL` names a PostgreSQL server, a copy of a migrated template database that
 //! is dropped when the test ends (see `database.rs`).
 
-mod database;
+pub mod database;
 
 use database::TestDb;
 use serde_json::{Value, json};
