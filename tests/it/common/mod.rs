@@ -65,6 +65,17 @@ impl TestServer {
         }
     }
 
+    /// The server's database, for another process (a separate `koppel daemon`) to share.
+    pub fn database_url(&self) -> &str {
+        &self._db.url
+    }
+
+    /// The server's data directory, which holds its development master key: another process given it
+    /// decrypts the same credentials.
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._data_dir.path()
+    }
+
     /// Stops accepting requests and waits for the ones in flight (then the database is dropped).
     pub async fn stop(self) {
         self.server.stop().await.expect("the server stops cleanly");

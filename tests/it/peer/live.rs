@@ -1,7 +1,7 @@
 //! Live progress and events over a real WebSocket (graphql-transport-ws, the `graphql-ws` client's
 //! protocol): the token goes in `connection_init`, and what a pass writes arrives as it happens.
 
-use super::fixtures::{IMPORT, connected, remote_products, set_grants};
+use super::fixtures::{IMPORT, UPDATE_INTEGRATION, connected, remote_products, set_grants};
 use super::peer_server;
 use crate::common::TestServer;
 use futures_util::{SinkExt, StreamExt};
@@ -111,4 +111,58 @@ async fn a_wrong_token_gets_no_subscription_and_another_account_sees_nothing() {
     let message = next(&mut socket).await.expect("an answer");
     assert_eq!(message["type"], "next", "{message:#}");
     assert_eq!(message["payload"]["errors"][0]["extensions"]["code"], "NOT_FOUND", "{message:#}");
+}
+
+#[tokio::test]
+async fn a_separate_daemon_process_writes_and_the_api_streams_it() {
+    let server = peer_server().await;
+    let (_b, a) = connected(&server).await;
+    // Only enabled integrations are scheduled.
+    a.admin.mutate("updateIntegration", UPDATE_INTEGRATION, json!({"i": {"id": a.integration, "enabled": true}})).await;
+    let mut socket = signed_in(&server, &a.session.token).await;
+    let events = "subscription($id: ID!) { syncEvents(integrationId: $id, minLevel: DEBUG) { action level message } }";
+    send(
+        &mut socket,
+        json!({"id": "events", "type": "subscribe", "payload": {"query": events, "variables": {"id": a.integration}}}),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+
+    // `koppel daemon` in its own process, on the server's database and data directory (its master key):
+    // its schedule queues the integration's pass at once, and its worker runs it.
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_koppel"))
+        .arg("daemon")
+        .env("KOPPEL_DATABASE_URL", server.database_url())
+        .env("KOPPEL_DATA_DIR", server.data_dir())
+        .env("KOPPEL_ALLOW_PRIVATE_REMOTES", "true")
+        .env("RUST_LOG", "error")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("koppel daemon starts");
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _daemon = Kill(child);
+
+    let mut actions = Vec::new();
+    while !actions.contains(&"run_finished".to_owned()) {
+        let message =
+            next(&mut socket).await.unwrap_or_else(|| panic!("nothing streamed from the daemon; got {actions:?}"));
+        assert_eq!(message["type"], "next", "{message:#}");
+        actions.push(message["payload"]["data"]["syncEvents"]["action"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(actions.first().map(String::as_str), Some("run_started"), "{actions:?}");
+    let runs = a
+        .admin
+        .data(
+            "query($id: ID!) { syncRuns(integrationId: $id) { edges { node { trigger state } } } }",
+            json!({"id": a.integration}),
+        )
+        .await;
+    assert_eq!(runs["syncRuns"]["edges"][0]["node"], json!({"trigger": "SCHEDULE", "state": "SUCCEEDED"}), "{runs:#}");
 }
