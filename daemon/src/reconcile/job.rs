@@ -61,7 +61,9 @@ pub async fn run(ctx: &Context, job: &job::Model) -> EngineResult<()> {
         tracing::warn!(run = %payload.run_id, "the run is gone (its integration was deleted): nothing to do");
         return Ok(());
     };
-    if matches!(run.state, RunState::Succeeded | RunState::Failed) && job.attempts == 1 {
+    // A job taken again after its worker died may find its run already done: nothing to redo. A failed
+    // run is an earlier attempt: this attempt runs the pass again (passes are level-triggered).
+    if run.state == RunState::Succeeded {
         return Ok(());
     }
     let Some(integration) = integration::Entity::find_by_id_in(run.account_id, run.integration_id).one(&ctx.db).await?
