@@ -166,3 +166,43 @@ async fn a_separate_daemon_process_writes_and_the_api_streams_it() {
         .await;
     assert_eq!(runs["syncRuns"]["edges"][0]["node"], json!({"trigger": "SCHEDULE", "state": "SUCCEEDED"}), "{runs:#}");
 }
+
+#[tokio::test]
+async fn revoking_the_token_ends_the_subscription() {
+    let server = peer_server().await;
+    let (_b, a) = connected(&server).await;
+    // A script's API token of the consumer's admin.
+    let me = a.admin.data("{ me { id } }", json!({})).await["me"]["id"].clone();
+    let created = a
+        .admin
+        .mutate(
+            "createApiToken",
+            "mutation($input: CreateApiTokenInput!) { createApiToken(input: $input) { created { secret apiToken { id } } userErrors { field message code } } }",
+            json!({"input": {"userId": me, "name": "dashboard"}}),
+        )
+        .await;
+    let secret = created["created"]["secret"].as_str().unwrap().to_owned();
+    let token_id = created["created"]["apiToken"]["id"].clone();
+    let mut socket = signed_in(&server, &secret).await;
+    let events = "subscription($id: ID!) { syncEvents(integrationId: $id) { action } }";
+    send(
+        &mut socket,
+        json!({"id": "1", "type": "subscribe", "payload": {"query": events, "variables": {"id": a.integration}}}),
+    )
+    .await;
+
+    a.admin
+        .mutate(
+            "revokeApiToken",
+            "mutation($id: ID!) { revokeApiToken(input: {id: $id}) { apiToken { revokedAt } userErrors { field message code } } }",
+            json!({"id": token_id}),
+        )
+        .await;
+    // Checked again within seconds: the subscription reports why and completes.
+    let ended = next(&mut socket).await.expect("the subscription ends with a reason");
+    assert_eq!(ended["type"], "next", "{ended:#}");
+    assert_eq!(ended["payload"]["errors"][0]["extensions"]["code"], "UNAUTHENTICATED", "{ended:#}");
+    assert_eq!(ended["payload"]["errors"][0]["extensions"]["reason"], "TOKEN_REVOKED", "{ended:#}");
+    let complete = next(&mut socket).await.expect("then completes");
+    assert_eq!((complete["type"].clone(), complete["id"].clone()), (json!("complete"), json!("1")), "{complete:#}");
+}
