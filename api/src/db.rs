@@ -46,11 +46,7 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     Migrator::up(db, None).await.context("cannot apply the database migrations")
 }
 
-fn sqlite_path(url: &str) -> Option<&str> {
-    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
-    let path = rest.split('?').next().unwrap_or(rest);
-    (!path.is_empty() && path != ":memory:").then_some(path)
-}
+use koppel_daemon::db::sqlite_path;
 
 /// The URL without its password, for messages.
 pub fn redact_url(url: &str) -> String {

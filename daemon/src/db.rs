@@ -31,3 +31,10 @@ pub fn is_foreign_key_violation(error: &sea_orm::DbErr) -> bool {
         _ => false,
     }
 }
+
+/// The file of a `sqlite:` URL; `None` for other databases and for an in-memory one.
+pub fn sqlite_path(url: &str) -> Option<&str> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or(rest);
+    (!path.is_empty() && path != ":memory:").then_some(path)
+}

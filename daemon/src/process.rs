@@ -88,13 +88,7 @@ pub struct SqliteDaemonLock(#[allow(dead_code)] std::fs::File);
 impl SqliteDaemonLock {
     /// Takes the lock for a `sqlite:` URL; `Ok(None)` for other databases.
     pub fn acquire(database_url: &str) -> Result<Option<Self>, String> {
-        let Some(rest) = database_url.strip_prefix("sqlite://").or_else(|| database_url.strip_prefix("sqlite:")) else {
-            return Ok(None);
-        };
-        let path = rest.split('?').next().unwrap_or(rest);
-        if path.is_empty() || path == ":memory:" {
-            return Ok(None);
-        }
+        let Some(path) = crate::db::sqlite_path(database_url) else { return Ok(None) };
         let lock_path = format!("{path}.daemon.lock");
         if let Some(dir) = std::path::Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;

@@ -5,9 +5,10 @@
 
 use crate::reconcile;
 use chrono::{DateTime, TimeZone, Utc};
-use koppel_entity::enums::RunTrigger;
-use koppel_entity::integration;
-use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
+use koppel_entity::enums::{LinkedEntity, RunTrigger};
+use koppel_entity::{integration, job};
+use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QuerySelect};
+use std::collections::HashSet;
 use std::time::Duration;
 use tokio::sync::watch;
 
@@ -23,14 +24,35 @@ pub async fn queue_due_passes(db: &DatabaseConnection, now: DateTime<Utc>, every
     let slot = slot_start(now, every);
     // The schedule works for every tenant: this is the one read of integrations across accounts.
     let enabled = integration::Entity::find().filter(integration::Column::Enabled.eq(true)).all(db).await?;
+    let wanted: Vec<(&integration::Model, LinkedEntity, String)> = enabled
+        .iter()
+        .flat_map(|integration| {
+            let entities = crate::connectors::kind(&integration.kind).map(|k| k.synced_entities).unwrap_or_default();
+            entities.iter().map(move |entity| {
+                (integration, *entity, format!("reconcile:{}:{entity}:{}", integration.id, slot.to_rfc3339()))
+            })
+        })
+        .collect();
+    // Most ticks find every slot queued already: one read tells which, instead of a write transaction
+    // per integration and tick.
+    let mut taken: HashSet<String> = HashSet::new();
+    for keys in wanted.chunks(500) {
+        let found: Vec<Option<String>> = job::Entity::find()
+            .select_only()
+            .column(job::Column::DedupeKey)
+            .filter(job::Column::DedupeKey.is_in(keys.iter().map(|(_, _, key)| key.clone())))
+            .into_tuple()
+            .all(db)
+            .await?;
+        taken.extend(found.into_iter().flatten());
+    }
     let mut queued = 0;
-    for integration in &enabled {
-        let entities = crate::connectors::kind(&integration.kind).map(|k| k.synced_entities).unwrap_or_default();
-        for entity in entities {
-            let key = format!("reconcile:{}:{entity}:{}", integration.id, slot.to_rfc3339());
-            if reconcile::job::queue_pass(db, integration, *entity, RunTrigger::Schedule, Some(key)).await?.is_some() {
-                queued += 1;
-            }
+    for (integration, entity, key) in wanted {
+        if taken.contains(&key) {
+            continue;
+        }
+        if reconcile::job::queue_pass(db, integration, entity, RunTrigger::Schedule, Some(key)).await?.is_some() {
+            queued += 1;
         }
     }
     if queued > 0 {

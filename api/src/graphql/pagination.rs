@@ -19,6 +19,15 @@ pub fn page_complexity(first: Option<i32>, child_complexity: usize) -> usize {
     (first.map_or(DEFAULT_PAGE as i64, i64::from).clamp(1, MAX_PAGE as i64) as usize).saturating_mul(child_complexity)
 }
 
+/// `first` of a list: 1 to 100, 50 when not given.
+pub fn page_size(first: Option<i32>) -> ApiResult<usize> {
+    match first {
+        None => Ok(DEFAULT_PAGE),
+        Some(n) if (1..=MAX_PAGE as i32).contains(&n) => Ok(n as usize),
+        Some(n) => Err(ApiError::BadUserInput(format!("first must be between 1 and {MAX_PAGE}, not {n}"))),
+    }
+}
+
 /// Which page of a list to return.
 #[derive(Debug, Clone, Copy)]
 pub struct Page {
@@ -29,13 +38,8 @@ pub struct Page {
 impl Page {
     /// Checks `first` (1 to 100) and decodes `after`.
     pub fn new(first: Option<i32>, after: Option<String>) -> ApiResult<Self> {
-        let first = match first {
-            None => DEFAULT_PAGE,
-            Some(n) if (1..=MAX_PAGE as i32).contains(&n) => n as usize,
-            Some(n) => return Err(ApiError::BadUserInput(format!("first must be between 1 and {MAX_PAGE}, not {n}"))),
-        };
         let after = after.map(|cursor| decode_cursor(&cursor)).transpose()?;
-        Ok(Self { first, after })
+        Ok(Self { first: page_size(first)?, after })
     }
 }
 

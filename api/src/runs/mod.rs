@@ -6,7 +6,7 @@ mod live;
 pub use live::{RunSubscription, SubscriptionToken, token_of};
 
 use crate::error::{ApiError, ApiResult};
-use crate::graphql::pagination::{DEFAULT_PAGE, MAX_PAGE, Page, paginate};
+use crate::graphql::pagination::{Page, page_size, paginate};
 use crate::graphql::{ContextExt, ids};
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, Enum, ID, Json, Object, SimpleObject};
@@ -206,11 +206,7 @@ impl RunQuery {
         after: Option<String>,
     ) -> ApiResult<Connection<String, SyncEvent>> {
         let integration = integration_of(ctx, &integration_id).await?;
-        let first = match first {
-            None => DEFAULT_PAGE,
-            Some(n) if (1..=MAX_PAGE as i32).contains(&n) => n as usize,
-            Some(n) => return Err(ApiError::BadUserInput(format!("first must be between 1 and {MAX_PAGE}, not {n}"))),
-        };
+        let first = page_size(first)?;
         let after: Option<i64> = after
             .map(|cursor| {
                 cursor.parse().map_err(|_| ApiError::BadUserInput("after is not a cursor of this list".into()))
