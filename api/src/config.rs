@@ -177,6 +177,12 @@ pub struct DaemonConfig {
           value_parser = whole_number("KOPPEL_PRODUCT_SYNC_MINUTES", 1, 1440))]
     pub product_sync_minutes: u32,
 
+    /// How long a worker's claim on a job lasts without renewal, in seconds (renewed every third of it
+    /// while the job runs): a job whose daemon died is taken again this long after its last renewal.
+    #[arg(long = "job-lease-seconds", env = "KOPPEL_JOB_LEASE_SECONDS", default_value_t = 60,
+          value_parser = whole_number("KOPPEL_JOB_LEASE_SECONDS", 2, 3600))]
+    pub job_lease_seconds: u32,
+
     /// How long finished runs, their events and finished jobs are kept, in days.
     #[arg(long = "event-retention-days", env = "KOPPEL_EVENT_RETENTION_DAYS", default_value_t = 30,
           value_parser = whole_number("KOPPEL_EVENT_RETENTION_DAYS", 1, 3650))]

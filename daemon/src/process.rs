@@ -23,6 +23,9 @@ pub struct DaemonOptions {
     pub schedule_tick: Duration,
     /// How long finished runs, their events and finished jobs are kept.
     pub retention: Duration,
+    /// Whether this daemon queues the scheduled passes (off: it only works the queue, e.g. in tests
+    /// that queue passes themselves).
+    pub schedule: bool,
 }
 
 impl Default for DaemonOptions {
@@ -34,6 +37,7 @@ impl Default for DaemonOptions {
             products_every: Duration::from_secs(15 * 60),
             schedule_tick: Duration::from_secs(30),
             retention: Duration::from_secs(30 * 24 * 60 * 60),
+            schedule: true,
         }
     }
 }
@@ -64,7 +68,9 @@ pub async fn run(ctx: Context, options: DaemonOptions, shutdown: watch::Receiver
         tick: options.schedule_tick,
         retention: options.retention,
     };
-    tasks.spawn(crate::schedule::run(ctx.db.clone(), timing, shutdown.clone()));
+    if options.schedule {
+        tasks.spawn(crate::schedule::run(ctx.db.clone(), timing, shutdown.clone()));
+    }
     let handler: Arc<dyn JobHandler> = Arc::new(Dispatch);
     for n in 0..options.workers.max(1) {
         let config = WorkerConfig {

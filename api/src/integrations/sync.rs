@@ -1,17 +1,19 @@
-//! Product sync for one integration: "sync now" (seed 001: *Synchroniseer nu* checks the remote in real
-//! time) and its dry run, `reconcilePlan`. The pass itself is the engine's
-//! ([`koppel_daemon::reconcile::products`]); this module only authorises and shows its report.
+//! Sync for one integration: "sync now" (seed 001: *Synchroniseer nu* checks the remote in real time)
+//! queues a pass per entity for the daemon and returns its runs at once; `reconcilePlan` is the dry run,
+//! computed while the caller waits. The pass itself is the engine's ([`koppel_daemon::reconcile`]); this
+//! module only authorises, queues and shows reports.
 
 use super::MissingRecordPolicy;
 use super::service;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, UserError, UserErrorCode};
 use crate::graphql::{ContextExt, ids};
-use crate::runs::SyncRun;
+use crate::runs::{SyncEntity, SyncRun};
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use koppel_daemon::reconcile::job::run_now;
+use koppel_daemon::reconcile::job::queue_pass;
 use koppel_daemon::reconcile::products::{ChangeAction, PassReport, reconcile_products};
-use koppel_entity::enums::RunTrigger;
+use koppel_entity::enums::{LinkedEntity, RunTrigger};
+use koppel_entity::integration;
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 #[graphql(remote = "koppel_daemon::reconcile::products::ChangeAction")]
@@ -67,14 +69,17 @@ pub struct SyncReport {
 #[derive(InputObject)]
 pub struct SyncNowInput {
     pub integration_id: ID,
+    /// What to synchronise; every entity the integration's kind syncs when left out.
+    pub entities: Option<Vec<SyncEntity>>,
 }
 
-/// What `syncNow` did: the pass's report, and the run that records it (see `syncRuns`, `syncEvents`).
+/// What `syncNow` queued: one run per entity, queued (or already queued or running: a pass is never
+/// queued twice). Follow them with `syncRun`, `syncRuns`, `syncEvents` or the `syncProgress`
+/// subscription.
 #[derive(SimpleObject)]
 pub struct SyncNowPayload {
-    pub report: Option<SyncReport>,
-    pub run: Option<SyncRun>,
-    pub user_errors: Vec<crate::error::UserError>,
+    pub runs: Vec<SyncRun>,
+    pub user_errors: Vec<UserError>,
 }
 
 #[derive(Default)]
@@ -82,11 +87,20 @@ pub struct SyncQuery;
 
 #[Object]
 impl SyncQuery {
-    /// What "sync now" would do for the imported products, without doing it (admins only).
-    async fn reconcile_plan(&self, ctx: &Context<'_>, integration_id: ID) -> ApiResult<SyncReport> {
+    /// What a pass of `entity` (products when left out) would do now, without doing it (admins only).
+    async fn reconcile_plan(
+        &self,
+        ctx: &Context<'_>,
+        integration_id: ID,
+        #[graphql(default_with = "SyncEntity::Product")] entity: SyncEntity,
+    ) -> ApiResult<SyncReport> {
         let principal = ctx.principal()?.require_admin()?;
         let id = ids::parse(&integration_id, "integration")?;
         let integration = service::find(ctx.db(), principal.account_id, id).await?;
+        let entity = LinkedEntity::from(entity);
+        if !synced_entities(&integration).contains(&entity) {
+            return Err(ApiError::Invalid(vec![not_synced("entity", &integration, entity)]));
+        }
         Ok(report(reconcile_products(&ctx.state().engine, &integration, false).await?))
     }
 }
@@ -96,19 +110,61 @@ pub struct SyncMutation;
 
 #[Object]
 impl SyncMutation {
-    /// Checks the remote now and brings the imported products in step (admins only).
+    /// Queues a pass now for each entity asked (every one the kind syncs by default) and returns the
+    /// runs at once; the daemon runs them (admins only).
     async fn sync_now(&self, ctx: &Context<'_>, input: SyncNowInput) -> ApiResult<SyncNowPayload> {
         let principal = ctx.principal()?.require_admin()?;
         let id = ids::parse(&input.integration_id, "integration")?;
         let integration = service::find(ctx.db(), principal.account_id, id).await?;
-        match run_now(&ctx.state().engine, &integration, RunTrigger::Manual).await.map_err(ApiError::from) {
-            Ok((run, pass)) => {
-                Ok(SyncNowPayload { report: Some(report(pass)), run: Some(run.into()), user_errors: Vec::new() })
+        let synced = synced_entities(&integration);
+        let entities: Vec<LinkedEntity> = match input.entities {
+            Some(asked) => asked.into_iter().map(LinkedEntity::from).collect(),
+            None => synced.to_vec(),
+        };
+        let mut user_errors: Vec<_> =
+            entities.iter().filter(|e| !synced.contains(e)).map(|e| not_synced("entities", &integration, *e)).collect();
+        if entities.is_empty() {
+            user_errors.push(UserError::new(
+                "entities",
+                UserErrorCode::Required,
+                "name at least one entity to synchronise",
+            ));
+        }
+        if !user_errors.is_empty() {
+            return Ok(SyncNowPayload { runs: Vec::new(), user_errors });
+        }
+        let mut runs = Vec::with_capacity(entities.len());
+        for entity in dedup(entities) {
+            // Without a dedupe key a run is always returned: the new one, or the one queued or running.
+            if let Some(run) = queue_pass(ctx.db(), &integration, entity, RunTrigger::Manual, None).await? {
+                runs.push(run.into());
             }
-            Err(ApiError::Invalid(user_errors)) => Ok(SyncNowPayload { report: None, run: None, user_errors }),
-            Err(error) => Err(error),
+        }
+        Ok(SyncNowPayload { runs, user_errors: Vec::new() })
+    }
+}
+
+/// The entities the integration's kind synchronises.
+fn synced_entities(integration: &integration::Model) -> &'static [LinkedEntity] {
+    koppel_daemon::connectors::kind(&integration.kind).map(|k| k.synced_entities).unwrap_or_default()
+}
+
+fn not_synced(field: &str, integration: &integration::Model, entity: LinkedEntity) -> UserError {
+    UserError::new(
+        field,
+        UserErrorCode::NotAnOption,
+        format!("a {} integration does not synchronise {entity}", integration.kind),
+    )
+}
+
+fn dedup(entities: Vec<LinkedEntity>) -> Vec<LinkedEntity> {
+    let mut seen = Vec::with_capacity(entities.len());
+    for entity in entities {
+        if !seen.contains(&entity) {
+            seen.push(entity);
         }
     }
+    seen
 }
 
 fn report(pass: PassReport) -> SyncReport {

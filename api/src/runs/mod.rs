@@ -16,6 +16,18 @@ use koppel_entity::{Scoped, integration, sync_event, sync_run};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
+/// What a pass, a run or an event is about.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "koppel_entity::enums::LinkedEntity")]
+pub enum SyncEntity {
+    Product,
+    Supplier,
+    Customer,
+    Invoice,
+    Payment,
+    Order,
+}
+
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 #[graphql(remote = "koppel_entity::enums::RunState")]
 pub enum RunState {
@@ -81,7 +93,7 @@ pub struct RunProgress {
 pub struct SyncRun {
     pub id: ID,
     pub integration_id: ID,
-    pub entity: String,
+    pub entity: SyncEntity,
     pub trigger: RunTrigger,
     pub state: RunState,
     pub progress: RunProgress,
@@ -99,7 +111,7 @@ impl From<sync_run::Model> for SyncRun {
         Self {
             id: ids::to_id(m.id),
             integration_id: ids::to_id(m.integration_id),
-            entity: m.entity.to_string(),
+            entity: m.entity.into(),
             trigger: m.trigger.into(),
             state: m.state.into(),
             progress: RunProgress { done: m.progress_done, total: m.progress_total },
@@ -127,7 +139,7 @@ pub struct SyncEvent {
     pub id: ID,
     pub run_id: Option<ID>,
     pub level: EventLevel,
-    pub entity: Option<String>,
+    pub entity: Option<SyncEntity>,
     pub local_id: Option<ID>,
     pub remote_id: Option<String>,
     /// `update`, `deactivate`, `delete`, `ignore`, `not_imported`, `failed`, `held_back`.
@@ -145,7 +157,7 @@ impl From<sync_event::Model> for SyncEvent {
             id: ID(m.id.to_string()),
             run_id: m.run_id.map(ids::to_id),
             level: m.level.into(),
-            entity: m.entity.map(|e| e.to_string()),
+            entity: m.entity.map(Into::into),
             local_id: m.local_id.map(ids::to_id),
             remote_id: m.remote_id,
             action: m.action,
@@ -179,6 +191,16 @@ pub struct RunQuery;
 
 #[Object]
 impl RunQuery {
+    /// One run (admins only): follow what `syncNow` queued until it is done.
+    async fn sync_run(&self, ctx: &Context<'_>, id: ID) -> ApiResult<SyncRun> {
+        let principal = ctx.principal()?.require_admin()?;
+        sync_run::Entity::find_by_id_in(principal.account_id, ids::parse(&id, "run")?)
+            .one(ctx.db())
+            .await?
+            .map(SyncRun::from)
+            .ok_or(ApiError::NotFound("run"))
+    }
+
     /// The runs of an integration, oldest first (admins only).
     #[graphql(complexity = "crate::graphql::pagination::page_complexity(first, child_complexity)")]
     async fn sync_runs(

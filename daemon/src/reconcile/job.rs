@@ -71,7 +71,8 @@ pub async fn run(ctx: &Context, job: &job::Model) -> EngineResult<()> {
         return Ok(());
     };
     let run = runs::start(&ctx.db, run).await?;
-    if !integration.enabled {
+    // A disabled integration is not synchronised by its schedule; a person may still ask for a pass.
+    if !integration.enabled && run.trigger == RunTrigger::Schedule {
         runs::fail(&ctx.db, run, "the integration is disabled").await?;
         return Ok(());
     }

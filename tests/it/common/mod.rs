@@ -37,9 +37,20 @@ pub struct TestServer {
     pub server: koppel_api::Server,
     /// For requests the helpers do not cover (raw bodies, other paths, status codes).
     pub http: reqwest::Client,
+    /// Stops the in-process daemon ([`TestServer::with_daemon`]) when the server is dropped.
+    daemon: Option<DaemonStop>,
     // Kept for their drop, after the server's: the database is dropped, the directory removed.
     _db: TestDb,
     _data_dir: TempDir,
+}
+
+/// Tells the in-process daemon to stop when dropped (its job in flight ends with the test's runtime).
+struct DaemonStop(tokio::sync::watch::Sender<bool>);
+
+impl Drop for DaemonStop {
+    fn drop(&mut self) {
+        let _ = self.0.send(true);
+    }
 }
 
 impl TestServer {
@@ -60,9 +71,30 @@ impl TestServer {
             url: format!("http://{}/graphql", server.addr),
             server,
             http,
+            daemon: None,
             _db: db,
             _data_dir: data_dir,
         }
+    }
+
+    /// Like [`TestServer::start_with`], with a daemon working the job queue in this process the way
+    /// `koppel serve` runs one: `syncNow` queues passes and the daemon runs them. It has a database
+    /// connection of its own (as a separate `koppel daemon` would), so the server's statement count
+    /// stays the requests' own; it queues no scheduled passes (tests queue what they need).
+    pub async fn with_daemon(configure: impl FnOnce(&mut koppel_api::Config)) -> Self {
+        let mut server = Self::start_with(configure).await;
+        let engine = server.server.state.engine.clone();
+        let db = sea_orm::Database::connect(server.database_url()).await.expect("the daemon's database connection");
+        let context = koppel_daemon::Context { db, ..engine };
+        let options = koppel_daemon::process::DaemonOptions {
+            idle_poll: Duration::from_millis(50),
+            schedule: false,
+            ..Default::default()
+        };
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        tokio::spawn(koppel_daemon::process::run(context, options, stopped));
+        server.daemon = Some(DaemonStop(stop));
+        server
     }
 
     /// The server's database, for another process (a separate `koppel daemon`) to share.
@@ -78,6 +110,7 @@ impl TestServer {
 
     /// Stops accepting requests and waits for the ones in flight (then the database is dropped).
     pub async fn stop(self) {
+        drop(self.daemon);
         self.server.stop().await.expect("the server stops cleanly");
     }
 

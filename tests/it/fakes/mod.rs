@@ -3,10 +3,12 @@
 //! stops serving when dropped.
 
 mod canned;
+mod held;
 mod oversized;
 mod silent;
 
 pub use canned::{Headers, canned};
+pub use held::held_proxy;
 pub use oversized::oversized;
 pub use silent::silent;
 

@@ -85,3 +85,75 @@ impl Client<'_> {
         assert!(with_secret[0].contains("createApiToken"));
     }
 }
+
+const SYNC_NOW: &str = "mutation($id: ID!) { syncNow(input: {integrationId: $id}) {
+  runs { id state } userErrors { field message code } } }";
+const SYNC_RUN: &str = "query($id: ID!) { syncRun(id: $id) {
+  id entity trigger state error heldBack progress { done total }
+  counts { created updated unchanged deactivated deleted ignored failed } queuedAt startedAt finishedAt } }";
+const RUN_EVENTS: &str = "query($id: ID!, $run: ID, $after: String) {
+  syncEvents(integrationId: $id, runId: $run, first: 100, after: $after) {
+    edges { node { level action localId remoteId message } } pageInfo { hasNextPage endCursor } } }";
+const LAST_SYNCED: &str = "query($id: ID!) { integration(id: $id) { lastSyncedAt } }";
+
+impl Client<'_> {
+    /// `syncNow` as a person presses it: queues the product pass, which the daemon runs; returns the
+    /// run once it finished (succeeded or failed), waiting up to 30 s.
+    pub(super) async fn sync(&self, integration: &str) -> Value {
+        let queued = self.mutate("syncNow", SYNC_NOW, json!({"id": integration})).await;
+        let runs = queued["runs"].as_array().cloned().unwrap_or_default();
+        assert_eq!(runs.len(), 1, "one product run queued: {queued:#}");
+        self.finished_run(&runs[0]["id"]).await
+    }
+
+    /// The run `id` once it finished, waiting up to 30 s.
+    pub(super) async fn finished_run(&self, id: &Value) -> Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let run = self.data(SYNC_RUN, json!({"id": id})).await["syncRun"].clone();
+            if run["state"] == "SUCCEEDED" || run["state"] == "FAILED" {
+                return run;
+            }
+            assert!(std::time::Instant::now() < deadline, "the run did not finish: {run:#}");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
+    /// A finished pass as the tests read it: the run's counts, the integration's `lastSyncedAt`, and per
+    /// record what happened (`changes: [{sku, action, note}]` from the run's events, in the style of
+    /// `reconcilePlan`; a record with no event was unchanged).
+    pub(super) async fn sync_report(&self, integration: &str) -> Value {
+        let run = self.sync(integration).await;
+        assert_eq!(run["state"], "SUCCEEDED", "{run:#}");
+        let mut events = Vec::new();
+        let mut after = Value::Null;
+        loop {
+            let page = self.data(RUN_EVENTS, json!({"id": integration, "run": run["id"], "after": after})).await;
+            let connection = &page["syncEvents"];
+            events.extend(connection["edges"].as_array().unwrap().iter().map(|e| e["node"].clone()));
+            if connection["pageInfo"]["hasNextPage"] != true {
+                break;
+            }
+            after = connection["pageInfo"]["endCursor"].clone();
+        }
+        let changes: Vec<Value> = events
+            .iter()
+            .filter(|e| !["run_started", "run_finished", "held_back"].contains(&e["action"].as_str().unwrap_or("")))
+            .map(|e| {
+                let message = e["message"].as_str().unwrap_or_default();
+                let (sku, note) = message.split_once(": ").unwrap_or((message, ""));
+                let action = e["action"].as_str().unwrap_or_default().to_ascii_uppercase();
+                json!({"sku": sku, "action": action, "productId": e["localId"], "remoteId": e["remoteId"],
+                       "note": (note != action.to_ascii_lowercase()).then_some(note)})
+            })
+            .collect();
+        let last_synced =
+            self.data(LAST_SYNCED, json!({"id": integration})).await["integration"]["lastSyncedAt"].clone();
+        let mut report = run["counts"].clone();
+        report["run"] = run.clone();
+        report["heldBack"] = run["heldBack"].clone();
+        report["lastSyncedAt"] = last_synced;
+        report["changes"] = Value::Array(changes);
+        report
+    }
+}

@@ -24,7 +24,7 @@ fn integration_operations(id: &str, flow: &str, status: &str, question: &str) ->
             json!({"id": id}),
         ),
         ("mutation($id: ID!) { testIntegrationConnection(input: {id: $id}) { test { ok } } }", json!({"id": id})),
-        ("mutation($id: ID!) { syncNow(input: {integrationId: $id}) { report { applied } } }", json!({"id": id})),
+        ("mutation($id: ID!) { syncNow(input: {integrationId: $id}) { runs { id } } }", json!({"id": id})),
         ("query($id: ID!) { reconcilePlan(integrationId: $id) { applied } }", json!({"id": id})),
         ("query($id: ID!) { remoteProducts(integrationId: $id) { nodes { remoteId } } }", json!({"id": id})),
         ("query($id: ID!) { remoteProductFields(integrationId: $id) { key } }", json!({"id": id})),

@@ -65,7 +65,7 @@ async fn progress_and_events_stream_while_a_pass_runs() {
     // Let the feed see the subscribers before the pass writes.
     tokio::time::sleep(Duration::from_millis(600)).await;
     a.admin
-        .mutate("syncNow", "mutation($id: ID!) { syncNow(input: {integrationId: $id}) { run { id } userErrors { field message code } } }", json!({"id": a.integration}))
+        .mutate("syncNow", "mutation($id: ID!) { syncNow(input: {integrationId: $id}) { runs { id } userErrors { field message code } } }", json!({"id": a.integration}))
         .await;
 
     let mut actions = Vec::new();
@@ -115,7 +115,8 @@ async fn a_wrong_token_gets_no_subscription_and_another_account_sees_nothing() {
 
 #[tokio::test]
 async fn a_separate_daemon_process_writes_and_the_api_streams_it() {
-    let server = peer_server().await;
+    // No daemon in the server's process: the separate one does the work.
+    let server = TestServer::start_with(|c| c.allow_private_remotes = true).await;
     let (_b, a) = connected(&server).await;
     // Only enabled integrations are scheduled.
     a.admin.mutate("updateIntegration", UPDATE_INTEGRATION, json!({"i": {"id": a.integration, "enabled": true}})).await;

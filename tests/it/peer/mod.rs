@@ -6,6 +6,7 @@
 
 mod client;
 mod connection;
+mod crash;
 mod cross_account;
 mod fixtures;
 mod import;
@@ -66,7 +67,8 @@ pub(super) fn closed_port() -> u16 {
     1
 }
 
-/// A server that may reach integrations on loopback addresses over plain http.
+/// A server that may reach integrations on loopback addresses over plain http, with a daemon that runs
+/// the passes `syncNow` queues.
 pub(super) async fn peer_server() -> TestServer {
-    TestServer::start_with(|c| c.allow_private_remotes = true).await
+    TestServer::with_daemon(|c| c.allow_private_remotes = true).await
 }

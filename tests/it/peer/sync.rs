@@ -13,9 +13,6 @@ use serde_json::{Value, json};
 const RECONCILE_PLAN: &str = "query($id: ID!) { reconcilePlan(integrationId: $id) {
   applied updated unchanged deactivated deleted ignored notImported heldBack policy lastSyncedAt
   changes { remoteId sku productId action note } } }";
-const SYNC_NOW: &str = "mutation($id: ID!) { syncNow(input: {integrationId: $id}) { report {
-  applied updated unchanged deactivated deleted ignored notImported failed heldBack policy lastSyncedAt
-  changes { remoteId sku productId action note } } userErrors { field message code } } }";
 
 /// A and B connected, with P1 and P2 imported by A.
 async fn imported(server: &TestServer) -> (Provider<'_>, Consumer<'_>) {
@@ -27,11 +24,13 @@ async fn imported(server: &TestServer) -> (Provider<'_>, Consumer<'_>) {
 }
 
 fn action_of(report: &Value, sku: &str) -> String {
+    // A finished run tells only what changed: a product it does not name was unchanged.
     let changes = report["changes"].as_array().unwrap();
-    changes.iter().find(|c| c["sku"] == sku).unwrap_or_else(|| panic!("{sku} not in {report:#}"))["action"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    match changes.iter().find(|c| c["sku"] == sku) {
+        Some(change) => change["action"].as_str().unwrap().to_owned(),
+        None if report.get("run").is_some() => "UNCHANGED".to_owned(),
+        None => panic!("{sku} not in {report:#}"),
+    }
 }
 
 async fn set_policy(a: &Consumer<'_>, policy: &str) {
@@ -46,7 +45,7 @@ async fn sync_now_refreshes_what_changed_at_the_remote_and_only_then_moves_last_
     let synced_at_import = integration(&a.admin, &a.integration).await["lastSyncedAt"].clone();
 
     // Nothing changed at B: nothing to do, and "last synchronised" keeps its date.
-    let report = a.admin.mutate("syncNow", SYNC_NOW, json!({"id": a.integration})).await["report"].clone();
+    let report = a.admin.sync_report(&a.integration).await;
     assert_eq!((report["updated"].as_i64(), report["unchanged"].as_i64()), (Some(0), Some(2)), "{report:#}");
     assert_eq!(report["lastSyncedAt"], synced_at_import);
 
@@ -69,17 +68,17 @@ async fn sync_now_refreshes_what_changed_at_the_remote_and_only_then_moves_last_
     let local = "{ products { edges { node { sku active tariffs { amount } } } } }";
     assert_eq!(tariff_of(&a.admin.data(local, json!({})).await), "0.23451", "a dry run changes nothing");
 
-    let report = a.admin.mutate("syncNow", SYNC_NOW, json!({"id": a.integration})).await["report"].clone();
-    assert_eq!(report["applied"], true);
+    let report = a.admin.sync_report(&a.integration).await;
+    assert_eq!(report["run"]["trigger"], "MANUAL");
     assert_eq!(report["updated"], 1, "{report:#}");
     assert_ne!(report["lastSyncedAt"], synced_at_import);
     assert_eq!(tariff_of(&a.admin.data(local, json!({})).await), "0.19999");
     // Level-triggered: the same pass again has nothing left to do.
-    let again = a.admin.mutate("syncNow", SYNC_NOW, json!({"id": a.integration})).await["report"].clone();
+    let again = a.admin.sync_report(&a.integration).await;
     assert_eq!((again["updated"].as_i64(), again["unchanged"].as_i64()), (Some(0), Some(2)));
     assert_eq!(again["lastSyncedAt"], report["lastSyncedAt"]);
     // P3 exists at B but is not granted; what is granted and not imported is listed as such.
-    assert_eq!(again["notImported"], 0);
+    assert!(again["changes"].as_array().unwrap().iter().all(|c| c["action"] != "NOT_IMPORTED"), "{again:#}");
 }
 
 #[tokio::test]
@@ -90,8 +89,7 @@ async fn products_gone_at_the_remote_follow_the_policy() {
         set_policy(&a, policy).await;
         // B withdraws P2 from the grants: gone, as far as A can tell.
         set_grants(&b.admin, &b.organisation, &[&b.p1], &[&b.flow]).await;
-        let report = a.admin.mutate("syncNow", SYNC_NOW, json!({"id": a.integration})).await["report"].clone();
-        assert_eq!(report["policy"], policy);
+        let report = a.admin.sync_report(&a.integration).await;
         assert_eq!(action_of(&report, P2_SKU), policy, "{report:#}");
         let products =
             nodes(&a.admin.data("{ products { edges { node { sku active } } } }", json!({})).await["products"]);
@@ -103,7 +101,7 @@ async fn products_gone_at_the_remote_follow_the_policy() {
         }
         assert_eq!(products.iter().find(|p| p["sku"] == P1_SKU).unwrap()["active"], true);
         // The next pass has nothing left to do.
-        let again = a.admin.mutate("syncNow", SYNC_NOW, json!({"id": a.integration})).await["report"].clone();
+        let again = a.admin.sync_report(&a.integration).await;
         assert_eq!((again["deactivated"].as_i64(), again["deleted"].as_i64()), (Some(0), Some(0)), "{again:#}");
     }
 }
@@ -115,7 +113,7 @@ async fn a_pass_that_would_remove_too_much_holds_back_and_a_product_with_sales_i
     set_policy(&a, "DELETE").await;
     // Both products gone at once (100 % of the linked ones): nothing is removed, and the report says why.
     set_grants(&b.admin, &b.organisation, &[], &[&b.flow]).await;
-    let report = a.admin.mutate("syncNow", SYNC_NOW, json!({"id": a.integration})).await["report"].clone();
+    let report = a.admin.sync_report(&a.integration).await;
     assert!(report["heldBack"].as_str().unwrap().contains("2 of 2"), "{report:#}");
     assert_eq!(report["ignored"], 2);
     assert_eq!(local_products(&a.admin).await.len(), 2);
@@ -127,14 +125,14 @@ async fn a_pass_that_would_remove_too_much_holds_back_and_a_product_with_sales_i
         .mutate("setProductAuthorised", "mutation($id: ID!) { setProductAuthorised(input: {id: $id, authorised: true}) { product { id } userErrors { field message code } } }", json!({"id": p2}))
         .await;
     a.admin.mutate("createSale", "mutation($p: ID!) { createSale(input: {productId: $p}) { sale { id } userErrors { field message code } } }", json!({"p": p2})).await;
-    let report = a.admin.mutate("syncNow", SYNC_NOW, json!({"id": a.integration})).await["report"].clone();
+    let report = a.admin.sync_report(&a.integration).await;
     assert_eq!(action_of(&report, P2_SKU), "DEACTIVATE", "{report:#}");
     let change = report["changes"].as_array().unwrap().iter().find(|c| c["sku"] == P2_SKU).unwrap().clone();
     assert!(change["note"].as_str().unwrap().contains("sales refer to it"), "{change:#}");
     let products = local_products(&a.admin).await;
     assert_eq!(products.len(), 2, "the sold product is kept");
     // And it settles: the next pass neither deactivates it again nor moves "last synchronised".
-    let again = a.admin.mutate("syncNow", SYNC_NOW, json!({"id": a.integration})).await["report"].clone();
+    let again = a.admin.sync_report(&a.integration).await;
     assert_eq!(action_of(&again, P2_SKU), "IGNORE", "{again:#}");
     assert_eq!((again["deactivated"].as_i64(), again["deleted"].as_i64()), (Some(0), Some(0)));
     assert_eq!(again["lastSyncedAt"], report["lastSyncedAt"]);
@@ -146,12 +144,10 @@ async fn sync_now_against_an_unreachable_remote_changes_nothing() {
     let (_b, a) = imported(&server).await;
     let moved = json!({"i": {"id": a.integration, "baseUrl": format!("http://127.0.0.1:{}", closed_port())}});
     a.admin.mutate("updateIntegration", UPDATE_INTEGRATION, moved).await;
-    let response = a.admin.raw(SYNC_NOW, json!({"id": a.integration})).await;
-    assert_eq!(TestServer::error_code(&response).as_deref(), Some("REMOTE_ERROR"), "{response:#}");
-    assert_eq!(
-        response["errors"][0]["extensions"]["remoteCode"], "CONFIGURATION",
-        "credentials were dropped with the move"
-    );
+    // The run is queued at once, and fails: the credentials were dropped with the move.
+    let run = a.admin.sync(&a.integration).await;
+    assert_eq!(run["state"], "FAILED", "{run:#}");
+    assert!(run["error"].as_str().unwrap().starts_with("CONFIGURATION"), "{run:#}");
     let products = nodes(&a.admin.data("{ products { edges { node { sku active } } } }", json!({})).await["products"]);
     assert_eq!(products.len(), 2);
     assert!(products.iter().all(|p| p["active"] == true), "{products:?}");
@@ -170,7 +166,7 @@ async fn a_changed_mapping_refreshes_the_products_and_a_refused_product_does_not
         {"remoteField": "origin", "targetKind": "EXTRA_FIELD", "target": "bron",
          "values": [{"remote": "green", "local": "groen"}, {"remote": "grey", "local": "grijs"}]}]}});
     a.admin.mutate("setFieldMappings", FIELD_MAPPINGS, mapping).await;
-    let report = a.admin.mutate("syncNow", SYNC_NOW, json!({"id": a.integration})).await["report"].clone();
+    let report = a.admin.sync_report(&a.integration).await;
     assert_eq!(report["updated"], 2, "{report:#}");
     let fields = nodes(
         &a.admin.data("{ products { edges { node { sku extraFields { key value } } } } }", json!({})).await["products"],
@@ -194,7 +190,7 @@ async fn a_changed_mapping_refreshes_the_products_and_a_refused_product_does_not
             json!({"id": b.p2, "t": tariffs("0.11111", "6.99")}),
         )
         .await;
-    let report = a.admin.mutate("syncNow", SYNC_NOW, json!({"id": a.integration})).await["report"].clone();
+    let report = a.admin.sync_report(&a.integration).await;
     assert_eq!(action_of(&report, P1_SKU), "FAILED", "{report:#}");
     assert_eq!(action_of(&report, P2_SKU), "UPDATE");
     let failed = report["changes"].as_array().unwrap().iter().find(|c| c["sku"] == P1_SKU).unwrap().clone();
@@ -229,23 +225,25 @@ async fn every_sync_now_is_recorded_as_a_run_with_its_events() {
     let (b, a) = imported(&server).await;
     // B withdraws P2: the consumer deactivates it, and the run and its events say so.
     set_grants(&b.admin, &b.organisation, &[&b.p1], &[&b.flow]).await;
-    let payload = a
-        .admin
-        .mutate(
-            "syncNow",
-            "mutation($id: ID!) { syncNow(input: {integrationId: $id}) { run { id state trigger counts { deactivated unchanged } } report { deactivated } userErrors { field message code } } }",
-            json!({"id": a.integration}),
-        )
-        .await;
-    assert_eq!(payload["run"]["state"], "SUCCEEDED", "{payload:#}");
-    assert_eq!(payload["run"]["trigger"], "MANUAL");
-    assert_eq!(payload["run"]["counts"]["deactivated"], payload["report"]["deactivated"]);
-    let run_id = payload["run"]["id"].clone();
+    // `syncNow` answers at once with the queued run (a second press returns the same run); the daemon
+    // runs it.
+    let sync_now = "mutation($id: ID!) { syncNow(input: {integrationId: $id}) { runs { id entity state trigger } userErrors { field message code } } }";
+    let payload = a.admin.mutate("syncNow", sync_now, json!({"id": a.integration})).await;
+    let queued = payload["runs"][0].clone();
+    assert_eq!(
+        (queued["entity"].clone(), queued["trigger"].clone()),
+        (json!("PRODUCT"), json!("MANUAL")),
+        "{payload:#}"
+    );
+    assert!(["QUEUED", "RUNNING", "SUCCEEDED"].contains(&queued["state"].as_str().unwrap()), "{payload:#}");
+    let run_id = queued["id"].clone();
+    let finished = a.admin.finished_run(&run_id).await;
+    assert_eq!(finished["state"], "SUCCEEDED", "{finished:#}");
 
     let runs = nodes(&a.admin.data(SYNC_RUNS, json!({"id": a.integration})).await["syncRuns"]);
     assert_eq!(runs.len(), 1, "{runs:#?}");
     let run = &runs[0];
-    assert_eq!((run["id"].clone(), run["entity"].clone()), (run_id.clone(), json!("product")));
+    assert_eq!((run["id"].clone(), run["entity"].clone()), (run_id.clone(), json!("PRODUCT")));
     assert_eq!(
         run["counts"],
         json!({"created": 0, "updated": 0, "unchanged": 1, "deactivated": 1, "deleted": 0, "ignored": 0, "failed": 0})
@@ -264,10 +262,10 @@ async fn every_sync_now_is_recorded_as_a_run_with_its_events() {
     // A pass that cannot reach the remote is a failed run with an error event, and changes nothing.
     let moved = json!({"i": {"id": a.integration, "baseUrl": format!("http://127.0.0.1:{}", closed_port())}});
     a.admin.mutate("updateIntegration", UPDATE_INTEGRATION, moved).await;
-    let response = a.admin.raw(SYNC_NOW, json!({"id": a.integration})).await;
-    assert_eq!(TestServer::error_code(&response).as_deref(), Some("REMOTE_ERROR"), "{response:#}");
+    let failed_run = a.admin.sync(&a.integration).await;
     let runs = nodes(&a.admin.data(SYNC_RUNS, json!({"id": a.integration})).await["syncRuns"]);
     let failed = runs.last().unwrap();
+    assert_eq!(failed["id"], failed_run["id"]);
     assert_eq!(failed["state"], "FAILED", "{runs:#?}");
     assert!(failed["error"].as_str().unwrap().starts_with("CONFIGURATION"), "{failed:#}");
     let alerts = nodes(&a.admin.data(SYNC_EVENTS, json!({"id": a.integration, "min": "ERROR"})).await["syncEvents"]);
@@ -286,6 +284,8 @@ async fn every_sync_now_is_recorded_as_a_run_with_its_events() {
     assert_eq!(TestServer::error_code(&other).as_deref(), Some("NOT_FOUND"), "{other:#}");
     let other = b.admin.raw(SYNC_EVENTS, json!({"id": a.integration})).await;
     assert_eq!(TestServer::error_code(&other).as_deref(), Some("NOT_FOUND"), "{other:#}");
+    let other = b.admin.raw("query($id: ID!) { syncRun(id: $id) { id } }", json!({"id": run_id})).await;
+    assert_eq!(TestServer::error_code(&other).as_deref(), Some("NOT_FOUND"), "{other:#}");
 }
 
 #[tokio::test]
@@ -294,7 +294,7 @@ async fn a_product_the_pass_switched_off_comes_back_on_but_one_switched_off_by_h
     let (b, a) = imported(&server).await;
     // B withdraws P2: A's pass switches it off.
     set_grants(&b.admin, &b.organisation, &[&b.p1], &[&b.flow]).await;
-    let report = a.admin.mutate("syncNow", SYNC_NOW, json!({"id": a.integration})).await["report"].clone();
+    let report = a.admin.sync_report(&a.integration).await;
     assert_eq!(action_of(&report, P2_SKU), "DEACTIVATE", "{report:#}");
     // A's admin switches P1 off by hand.
     let p1 = local_products(&a.admin).await.into_iter().find(|p| p["sku"] == P1_SKU).unwrap()["id"].clone();
@@ -308,14 +308,14 @@ async fn a_product_the_pass_switched_off_comes_back_on_but_one_switched_off_by_h
 
     // B grants P2 again: the pass switches it back on, and leaves the admin's choice alone.
     set_grants(&b.admin, &b.organisation, &[&b.p1, &b.p2], &[&b.flow]).await;
-    let report = a.admin.mutate("syncNow", SYNC_NOW, json!({"id": a.integration})).await["report"].clone();
+    let report = a.admin.sync_report(&a.integration).await;
     assert_eq!(action_of(&report, P2_SKU), "REACTIVATE", "{report:#}");
     assert_eq!(action_of(&report, P1_SKU), "UNCHANGED", "{report:#}");
     let active = |sku: &str, products: &[Value]| products.iter().find(|p| p["sku"] == sku).unwrap()["active"].clone();
     let products = nodes(&a.admin.data("{ products { edges { node { sku active } } } }", json!({})).await["products"]);
     assert_eq!((active(P2_SKU, &products), active(P1_SKU, &products)), (json!(true), json!(false)));
     // And it settles.
-    let again = a.admin.mutate("syncNow", SYNC_NOW, json!({"id": a.integration})).await["report"].clone();
+    let again = a.admin.sync_report(&a.integration).await;
     assert_eq!(
         (again["unchanged"].as_i64(), action_of(&again, P2_SKU)),
         (Some(2), "UNCHANGED".to_owned()),
