@@ -29,6 +29,7 @@ pub mod status_mapping;
 pub mod supplier;
 pub mod sync_event;
 pub mod sync_run;
+pub mod sync_state;
 pub mod user;
 
 use sea_orm::{ColumnTrait, DeleteMany, EntityTrait, QueryFilter, Select, UpdateMany};
@@ -136,6 +137,7 @@ scoped!(
     status_mapping,
     supplier,
     sync_run,
+    sync_state,
     user,
 );
 
@@ -149,4 +151,12 @@ macro_rules! integration_owned {
     )*};
 }
 
-integration_owned!(field_mapping, flow_mapping, integration_credential, question_mapping, remote_link, status_mapping,);
+integration_owned!(
+    field_mapping,
+    flow_mapping,
+    integration_credential,
+    question_mapping,
+    remote_link,
+    status_mapping,
+    sync_state,
+);

@@ -115,6 +115,12 @@ impl Integration {
             .collect())
     }
 
+    /// Per entity the kind synchronises: when a pass last checked the remote, and last changed something.
+    async fn sync_states(&self, ctx: &Context<'_>) -> ApiResult<Vec<crate::runs::EntitySyncState>> {
+        let entities = koppel_daemon::connectors::kind(&self.model.kind).map(|k| k.synced_entities).unwrap_or_default();
+        crate::runs::sync_states(ctx.db(), &self.model, entities).await
+    }
+
     async fn field_mappings(
         &self,
         ctx: &Context<'_>,

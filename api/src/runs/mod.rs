@@ -133,6 +133,37 @@ impl From<sync_run::Model> for SyncRun {
     }
 }
 
+/// Where an integration stands for one entity it synchronises.
+#[derive(SimpleObject, Clone)]
+pub struct EntitySyncState {
+    pub entity: SyncEntity,
+    /// When a pass last checked the remote to the end (null: never).
+    pub last_checked_at: Option<DateTime<Utc>>,
+    /// When a pass last changed something here (null: never).
+    pub last_synced_at: Option<DateTime<Utc>>,
+}
+
+/// The states of the entities `integration` synchronises, in the kind's order.
+pub async fn sync_states(
+    db: &impl sea_orm::ConnectionTrait,
+    integration: &integration::Model,
+    entities: &[enums::LinkedEntity],
+) -> ApiResult<Vec<EntitySyncState>> {
+    use koppel_entity::{IntegrationOwned, sync_state};
+    let stored = sync_state::Entity::find_owned(integration.account_id, integration.id).all(db).await?;
+    Ok(entities
+        .iter()
+        .map(|entity| {
+            let state = stored.iter().find(|s| s.entity == *entity);
+            EntitySyncState {
+                entity: (*entity).into(),
+                last_checked_at: state.and_then(|s| s.last_checked_at),
+                last_synced_at: state.and_then(|s| s.last_synced_at),
+            }
+        })
+        .collect())
+}
+
 /// What a pass read or wrote for one record, or what went wrong.
 #[derive(SimpleObject, Clone)]
 pub struct SyncEvent {

@@ -4,7 +4,7 @@
 use super::products::{ChangeAction, PassReport};
 use chrono::Utc;
 use koppel_entity::enums::{Direction, EventLevel, LinkedEntity, RunState, RunTrigger};
-use koppel_entity::{integration, sync_event, sync_run};
+use koppel_entity::{integration, sync_event, sync_run, sync_state};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
@@ -164,10 +164,48 @@ pub async fn finish(
     active.error = Set((!adds_up).then(|| format!("the counts ({counted}) do not add up to {total} records")));
     active.finished_at = Set(Some(Utc::now()));
     let run = active.update(db).await?;
+    let changed = [ChangeAction::Update, ChangeAction::Reactivate, ChangeAction::Deactivate, ChangeAction::Delete]
+        .into_iter()
+        .any(|action| count(action) > 0);
+    checked(db, &run, changed).await?;
     let message = format!("the pass finished: {}", run.state.as_str());
     let finished = NewEvent { level: EventLevel::Debug, ..NewEvent::alert(run.entity, "run_finished", message) };
     record(db, &run, finished).await?;
     Ok(run)
+}
+
+/// Records that a pass of the run's integration and entity checked the remote now, and, when it
+/// `changed` something, that it synchronised now.
+async fn checked(db: &impl ConnectionTrait, run: &sync_run::Model, changed: bool) -> Result<(), DbErr> {
+    let at = run.finished_at.unwrap_or_else(Utc::now);
+    let existing = sync_state::Entity::find()
+        .filter(sync_state::Column::IntegrationId.eq(run.integration_id))
+        .filter(sync_state::Column::Entity.eq(run.entity))
+        .one(db)
+        .await?;
+    match existing {
+        Some(state) => {
+            let mut state: sync_state::ActiveModel = state.into();
+            state.last_checked_at = Set(Some(at));
+            if changed {
+                state.last_synced_at = Set(Some(at));
+            }
+            state.update(db).await?;
+        }
+        None => {
+            sync_state::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                account_id: Set(run.account_id),
+                integration_id: Set(run.integration_id),
+                entity: Set(run.entity),
+                last_checked_at: Set(Some(at)),
+                last_synced_at: Set(changed.then_some(at)),
+            }
+            .insert(db)
+            .await?;
+        }
+    }
+    Ok(())
 }
 
 /// Records a pass that could not run, with an alert event.

@@ -77,6 +77,21 @@ async fn sync_now_refreshes_what_changed_at_the_remote_and_only_then_moves_last_
     let again = a.admin.sync_report(&a.integration).await;
     assert_eq!((again["updated"].as_i64(), again["unchanged"].as_i64()), (Some(0), Some(2)));
     assert_eq!(again["lastSyncedAt"], report["lastSyncedAt"]);
+    // Per entity: the last pass checked (moves every pass), the last one that changed something (does not).
+    let states = a
+        .admin
+        .data(
+            "query($id: ID!) { integration(id: $id) { syncStates { entity lastCheckedAt lastSyncedAt } } }",
+            json!({"id": a.integration}),
+        )
+        .await["integration"]["syncStates"]
+        .clone();
+    assert_eq!(states.as_array().map(Vec::len), Some(1), "{states:#}");
+    assert_eq!(
+        (states[0]["entity"].clone(), states[0]["lastCheckedAt"].clone()),
+        (json!("PRODUCT"), again["run"]["finishedAt"].clone())
+    );
+    assert_eq!(states[0]["lastSyncedAt"], report["run"]["finishedAt"], "{states:#}");
     // P3 exists at B but is not granted; what is granted and not imported is listed as such.
     assert!(again["changes"].as_array().unwrap().iter().all(|c| c["action"] != "NOT_IMPORTED"), "{again:#}");
 }
