@@ -1,13 +1,19 @@
-//! The live feed of sync events and runs, for subscriptions. Each API process runs ONE listener that
-//! follows the events table by increasing id (whoever wrote them: this process, a separate daemon
-//! process or another replica) and fans out in process through a broadcast channel, so a thousand
-//! subscribers cost the database what one costs: one small query per poll interval.
+//! The live feed of sync events and runs, for subscriptions. Each API process runs ONE listener
+//! (whoever wrote the events: this process, a separate daemon process or another replica) and fans out
+//! in process through a broadcast channel, so a thousand subscribers cost the database what one costs.
+//!
+//! - On PostgreSQL the listener `LISTEN`s on `koppel_events`: a trigger on `sync_events` notifies each
+//!   new event's id when its transaction commits (migration `m20261202_000008_event_notify`), and the
+//!   listener reads the notified rows in batches. Reading the ids it is told rather than "everything
+//!   after the last id" matters on PostgreSQL: two passes writing at once commit out of id order, and
+//!   a reader by increasing id would skip the rows of the one that committed last.
+//! - On SQLite (one writer at a time, ids in commit order) it polls the table by increasing id.
 
 use koppel_entity::{sync_event, sync_run};
-use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use std::collections::BTreeSet;
 use std::time::Duration;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc};
 
 /// What the feed carries: a new event, and the run it belongs to as it is after that event.
 #[derive(Debug, Clone)]
@@ -26,49 +32,156 @@ pub struct Feed {
 const BATCH: u64 = 500;
 
 impl Feed {
-    /// Starts the listener: while anyone subscribes it polls every `interval` for newer events.
+    /// Starts the listener: `LISTEN` on PostgreSQL, a poll every `interval` on SQLite.
     pub fn start(db: DatabaseConnection, interval: Duration) -> Self {
         let (sender, _) = broadcast::channel(4096);
         let feed = Self { sender: sender.clone() };
-        tokio::spawn(async move {
-            // Without subscribers the listener reads nothing; when the first one comes it starts from
-            // the newest event then (a subscription streams what happens after it started).
-            let mut last: Option<i64> = None;
-            loop {
-                tokio::time::sleep(interval).await;
-                if sender.receiver_count() == 0 {
-                    last = None;
-                    continue;
-                }
-                let after = match last {
-                    Some(id) => id,
-                    None => match newest_id(&db).await {
-                        Ok(id) => {
-                            last = Some(id);
-                            continue;
-                        }
-                        Err(error) => {
-                            tracing::warn!(%error, "the live feed cannot read the events; retrying");
-                            continue;
-                        }
-                    },
-                };
-                match read_after(&db, after).await {
-                    Ok((newest, items)) => {
-                        last = Some(newest);
-                        for item in items {
-                            let _ = sender.send(item);
-                        }
-                    }
-                    Err(error) => tracing::warn!(%error, "the live feed cannot read the events; retrying"),
-                }
+        match db.get_database_backend() {
+            DbBackend::Postgres => {
+                let (ids, notified) = mpsc::unbounded_channel();
+                tokio::spawn(listen(db.get_postgres_connection_pool().clone(), ids));
+                tokio::spawn(follow_notified(db, notified, sender));
             }
-        });
+            _ => {
+                tokio::spawn(poll(db, interval, sender));
+            }
+        }
         feed
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<FeedItem> {
         self.sender.subscribe()
+    }
+}
+
+/// What the PostgreSQL listener hears.
+#[derive(Debug)]
+enum Heard {
+    /// A committed event's id.
+    Event(i64),
+    /// The connection was lost and is back: notifications in between are gone.
+    Reconnected,
+}
+
+/// The channel the trigger notifies on.
+pub const EVENTS_CHANNEL: &str = "koppel_events";
+
+/// Forwards the notified event ids until the pool closes.
+async fn listen(pool: sea_orm::sqlx::PgPool, heard: mpsc::UnboundedSender<Heard>) {
+    use sea_orm::sqlx::postgres::PgListener;
+    let mut listener = loop {
+        let listening = async {
+            let mut listener = PgListener::connect_with(&pool).await?;
+            listener.listen(EVENTS_CHANNEL).await?;
+            Ok::<_, sea_orm::sqlx::Error>(listener)
+        };
+        match listening.await {
+            Ok(listener) => break listener,
+            Err(_) if pool.is_closed() => return,
+            Err(error) => {
+                tracing::warn!(%error, "the live feed cannot listen for events; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    };
+    loop {
+        let message = match listener.try_recv().await {
+            Ok(Some(notification)) => match notification.payload().parse() {
+                Ok(id) => Heard::Event(id),
+                Err(_) => continue,
+            },
+            Ok(None) => Heard::Reconnected,
+            Err(_) if pool.is_closed() => return,
+            Err(error) => {
+                tracing::warn!(%error, "the live feed lost its listener; reconnecting");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                Heard::Reconnected
+            }
+        };
+        if heard.send(message).is_err() {
+            return;
+        }
+    }
+}
+
+/// Reads the notified events in batches and sends them, with their runs, to the subscribers.
+async fn follow_notified(
+    db: DatabaseConnection,
+    mut heard: mpsc::UnboundedReceiver<Heard>,
+    sender: broadcast::Sender<FeedItem>,
+) {
+    let mut newest = 0i64;
+    while let Some(first) = heard.recv().await {
+        let mut ids = Vec::new();
+        let mut reconnected = false;
+        let mut next = Some(first);
+        while let Some(message) = next {
+            match message {
+                Heard::Event(id) => ids.push(id),
+                Heard::Reconnected => reconnected = true,
+            }
+            next = if ids.len() < BATCH as usize { heard.try_recv().ok() } else { None };
+        }
+        if sender.receiver_count() == 0 {
+            newest = newest.max(ids.iter().copied().max().unwrap_or(0));
+            continue;
+        }
+        let read = async {
+            let mut items = read_ids(&db, &ids).await?;
+            // Best effort after a lost connection: what was written since the newest event seen.
+            if reconnected && newest > 0 {
+                let (_, missed) = read_after(&db, newest).await?;
+                items.extend(missed);
+            }
+            Ok::<_, DbErr>(items)
+        };
+        match read.await {
+            Ok(items) => {
+                for item in items {
+                    if let FeedItem::Event(event) = &item {
+                        newest = newest.max(event.id);
+                    }
+                    let _ = sender.send(item);
+                }
+            }
+            Err(error) => tracing::warn!(%error, "the live feed cannot read the events"),
+        }
+    }
+}
+
+/// Follows the table by increasing id while anyone subscribes (SQLite).
+async fn poll(db: DatabaseConnection, interval: Duration, sender: broadcast::Sender<FeedItem>) {
+    // Without subscribers the listener reads nothing; when the first one comes it starts from the
+    // newest event then (a subscription streams what happens after it started).
+    let mut last: Option<i64> = None;
+    loop {
+        tokio::time::sleep(interval).await;
+        if sender.receiver_count() == 0 {
+            last = None;
+            continue;
+        }
+        let after = match last {
+            Some(id) => id,
+            None => match newest_id(&db).await {
+                Ok(id) => {
+                    last = Some(id);
+                    continue;
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "the live feed cannot read the events; retrying");
+                    continue;
+                }
+            },
+        };
+        match read_after(&db, after).await {
+            Ok((newest, items)) => {
+                last = Some(newest);
+                for item in items {
+                    let _ = sender.send(item);
+                }
+            }
+            Err(error) => tracing::warn!(%error, "the live feed cannot read the events; retrying"),
+        }
     }
 }
 
@@ -84,6 +197,19 @@ async fn newest_id(db: &DatabaseConnection) -> Result<i64, DbErr> {
     Ok(newest.unwrap_or(0))
 }
 
+/// The events `ids` (those still there), oldest first, followed by their runs as they are now.
+async fn read_ids(db: &DatabaseConnection, ids: &[i64]) -> Result<Vec<FeedItem>, DbErr> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let events = sync_event::Entity::find()
+        .filter(sync_event::Column::Id.is_in(ids.iter().copied()))
+        .order_by_asc(sync_event::Column::Id)
+        .all(db)
+        .await?;
+    with_runs(db, events).await
+}
+
 /// The events after `last`, each followed by its run as it is now when the run changed.
 async fn read_after(db: &DatabaseConnection, last: i64) -> Result<(i64, Vec<FeedItem>), DbErr> {
     let events = sync_event::Entity::find()
@@ -93,6 +219,11 @@ async fn read_after(db: &DatabaseConnection, last: i64) -> Result<(i64, Vec<Feed
         .all(db)
         .await?;
     let Some(newest) = events.last().map(|e| e.id) else { return Ok((last, Vec::new())) };
+    Ok((newest, with_runs(db, events).await?))
+}
+
+/// The events followed by the runs they belong to, read as they are now.
+async fn with_runs(db: &DatabaseConnection, events: Vec<sync_event::Model>) -> Result<Vec<FeedItem>, DbErr> {
     let run_ids: BTreeSet<_> = events.iter().filter_map(|e| e.run_id).collect();
     let runs = if run_ids.is_empty() {
         Vec::new()
@@ -101,5 +232,5 @@ async fn read_after(db: &DatabaseConnection, last: i64) -> Result<(i64, Vec<Feed
     };
     let mut items: Vec<FeedItem> = events.into_iter().map(FeedItem::Event).collect();
     items.extend(runs.into_iter().map(FeedItem::Run));
-    Ok((newest, items))
+    Ok(items)
 }

@@ -11,6 +11,7 @@ mod m20261122_000003_sales;
 mod m20261122_000004_integrations;
 mod m20261202_000005_engine;
 mod m20261202_000007_sync_states;
+mod m20261202_000008_event_notify;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000004_integrations::Migration),
             Box::new(m20261202_000005_engine::Migration),
             Box::new(m20261202_000007_sync_states::Migration),
+            Box::new(m20261202_000008_event_notify::Migration),
         ]
     }
 }
