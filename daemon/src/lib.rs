@@ -7,6 +7,7 @@
 //! outside `connectors/<kind>/` knows a remote's shapes: connectors speak in the neutral types of
 //! [`connectors::types`].
 
+pub mod calendar;
 pub mod connect;
 pub mod connectors;
 mod context;
