@@ -14,7 +14,7 @@ use koppel_entity::enums::{ExtraFieldEntity, ExtraFieldType, LinkedEntity, Produ
 use koppel_entity::{Scoped, extra_field, integration, product, remote_link, supplier};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, QueryFilter, Set, TransactionSession, TransactionTrait};
 use serde_json::{Map, Value};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
 /// The most remote products one import takes.
@@ -68,6 +68,9 @@ pub async fn store_products<C: ConnectionTrait + TransactionTrait>(
     let mut problems = Problems::new();
     let mapping_rows = stored::load(db, integration, Some("product")).await?;
     let mappings = stored::to_engine(&mapping_rows);
+    // Targets written only when a product is created: an update leaves the local value alone.
+    let create_only: HashSet<(TargetKind, String)> =
+        mappings.iter().filter(|m| m.create_only).map(|m| (m.target_kind, m.target.clone())).collect();
     let definitions = extra_field::Entity::find_in(integration.account_id)
         .filter(extra_field::Column::Entity.eq(ExtraFieldEntity::Product))
         .all(db)
@@ -214,10 +217,17 @@ pub async fn store_products<C: ConnectionTrait + TransactionTrait>(
                     }
                 }
                 let mut merged = local.extra_fields.as_object().cloned().unwrap_or_default();
-                merged.extend(extra);
+                merged.extend(
+                    extra.into_iter().filter(|(key, _)| !create_only.contains(&(TargetKind::ExtraField, key.clone()))),
+                );
+                let kept = |attribute: &str| create_only.contains(&(TargetKind::Attribute, attribute.to_owned()));
+                let name = if kept("name") { local.name.clone() } else { name.unwrap_or_default() };
+                let description = if kept("description") { local.description.clone() } else { description };
+                let category = if kept("category") { local.category.clone() } else { category };
+                let incentive = if kept("incentive") { local.incentive.clone() } else { incentive };
                 let mut active: product::ActiveModel = local.into();
                 active.sku = Set(sku);
-                active.name = Set(name.unwrap_or_default());
+                active.name = Set(name);
                 active.description = Set(description);
                 active.category = Set(category);
                 active.incentive = Set(incentive);

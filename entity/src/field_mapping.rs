@@ -19,6 +19,8 @@ pub struct Model {
     /// A JSON array of `{remote, local}`.
     pub value_mappings: Json,
     pub position: i32,
+    /// Written when the record is created, never overwritten by a later pass.
+    pub create_only: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -12,6 +12,7 @@ mod m20261122_000004_integrations;
 mod m20261202_000005_engine;
 mod m20261202_000007_sync_states;
 mod m20261202_000008_event_notify;
+mod m20261202_000009_create_only;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000005_engine::Migration),
             Box::new(m20261202_000007_sync_states::Migration),
             Box::new(m20261202_000008_event_notify::Migration),
+            Box::new(m20261202_000009_create_only::Migration),
         ]
     }
 }

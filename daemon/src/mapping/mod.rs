@@ -68,7 +68,7 @@ pub struct ValueMapping {
 }
 
 /// Where a mapped value goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TargetKind {
     ExtraField,
@@ -84,6 +84,8 @@ pub struct FieldMapping {
     pub target: String,
     pub transforms: Vec<Transform>,
     pub values: Vec<ValueMapping>,
+    /// Written when the record is created, never overwritten on update.
+    pub create_only: bool,
 }
 
 impl FieldMapping {
@@ -125,6 +127,7 @@ mod tests {
 
     fn mapping(transforms: Vec<Transform>, values: &[(&str, &str)]) -> FieldMapping {
         FieldMapping {
+            create_only: false,
             remote_field: "origin".into(),
             target_kind: TargetKind::ExtraField,
             target: "origin".into(),

@@ -28,6 +28,7 @@ pub fn to_engine(rows: &[field_mapping::Model]) -> Vec<FieldMapping> {
             target: m.target.clone(),
             transforms: serde_json::from_value(m.transforms.clone()).unwrap_or_default(),
             values: serde_json::from_value(m.value_mappings.clone()).unwrap_or_default(),
+            create_only: m.create_only,
         })
         .collect()
 }
@@ -35,7 +36,9 @@ pub fn to_engine(rows: &[field_mapping::Model]) -> Vec<FieldMapping> {
 /// What of the mappings goes into a link's content hash: a changed mapping changes every hash, so the
 /// next pass refreshes the records it maps.
 pub fn fingerprint(rows: &[field_mapping::Model]) -> Vec<u8> {
-    let parts: Vec<_> =
-        rows.iter().map(|m| (&m.remote_field, &m.target_kind, &m.target, &m.transforms, &m.value_mappings)).collect();
+    let parts: Vec<_> = rows
+        .iter()
+        .map(|m| (&m.remote_field, &m.target_kind, &m.target, &m.transforms, &m.value_mappings, m.create_only))
+        .collect();
     serde_json::to_vec(&parts).expect("serialises")
 }

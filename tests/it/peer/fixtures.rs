@@ -300,7 +300,7 @@ pub(super) const IMPORT: &str = "mutation($id: ID!, $r: [String!]!) { importProd
   userErrors { field message code } } }";
 
 pub(super) const FIELD_MAPPINGS: &str = "mutation($i: SetFieldMappingsInput!) { setFieldMappings(input: $i) {
-  fieldMappings { entity remoteField targetKind target transforms { kind argument } values { remote local } }
+  fieldMappings { entity remoteField targetKind target transforms { kind argument } values { remote local } createOnly }
   userErrors { field message code } } }";
 
 pub(super) const STATUS_MAPPINGS: &str = "mutation($i: SetStatusMappingsInput!) { setStatusMappings(input: $i) {

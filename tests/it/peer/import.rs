@@ -47,7 +47,7 @@ async fn consumer_browses_and_imports_granted_products_with_one_shared_supplier(
         mapped["fieldMappings"],
         json!([{
             "entity": "product", "remoteField": "origin", "targetKind": "EXTRA_FIELD", "target": "herkomst",
-            "transforms": [{"kind": "TRIM", "argument": null}],
+            "transforms": [{"kind": "TRIM", "argument": null}], "createOnly": false,
             "values": [{"remote": "green", "local": "Groene stroom"}, {"remote": "grey", "local": "Grijze stroom"}],
         }])
     );

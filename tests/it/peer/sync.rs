@@ -337,3 +337,45 @@ async fn a_product_the_pass_switched_off_comes_back_on_but_one_switched_off_by_h
         "{again:#}"
     );
 }
+
+#[tokio::test]
+async fn create_only_fields_are_written_on_import_and_never_overwritten_by_a_pass() {
+    let server = peer_server().await;
+    let (b, a) = connected(&server).await;
+    let field = "mutation($i: CreateExtraFieldInput!) { createExtraField(input: $i) { extraField { id } userErrors { field message code } } }";
+    a.admin
+        .mutate(
+            "createExtraField",
+            field,
+            json!({"i": {"entity": "PRODUCT", "key": "bron", "label": "Bron", "fieldType": "TEXT"}}),
+        )
+        .await;
+    // The name and the origin are A's own once imported; everything else follows B.
+    let mapping = json!({"i": {"integrationId": a.integration, "entity": "product", "mappings": [
+        {"remoteField": "origin", "targetKind": "EXTRA_FIELD", "target": "bron", "createOnly": true},
+        {"remoteField": "name", "targetKind": "ATTRIBUTE", "target": "name", "createOnly": true}]}});
+    let set = a.admin.mutate("setFieldMappings", FIELD_MAPPINGS, mapping).await;
+    assert!(set.to_string().contains("\"createOnly\":true"), "{set:#}");
+    let remote: Vec<Value> =
+        remote_products(&a.admin, &a.integration).await.iter().map(|p| p["remoteId"].clone()).collect();
+    a.admin.mutate("importProducts", IMPORT, json!({"id": a.integration, "r": remote})).await;
+    let p1 = |products: &Value| nodes(products).into_iter().find(|p| p["sku"] == P1_SKU).expect("P1 is imported");
+    let query = "{ products { edges { node { sku name tariffs { amount } extraFields { key value } } } } }";
+    let imported = p1(&a.admin.data(query, json!({})).await["products"]);
+    assert!(imported["extraFields"].as_array().unwrap().iter().any(|f| f["key"] == "bron"), "{imported:#}");
+
+    // B renames P1, changes its origin and its tariff: the pass takes the tariff only.
+    b.admin
+        .mutate(
+            "updateProduct",
+            "mutation($id: ID!, $t: [TariffInput!]) { updateProduct(input: {id: $id, product: {name: \"Renamed at B\", tariffs: $t, extraFields: [{key: \"origin\", value: \"green\"}]}}) { product { id } userErrors { field message code } } }",
+            json!({"id": b.p1, "t": tariffs("0.27182", "6.99")}),
+        )
+        .await;
+    let report = a.admin.sync_report(&a.integration).await;
+    assert_eq!(action_of(&report, P1_SKU), "UPDATE", "{report:#}");
+    let synced = p1(&a.admin.data(query, json!({})).await["products"]);
+    assert_eq!(synced["name"], imported["name"], "the name is create-only");
+    assert_eq!(synced["extraFields"], imported["extraFields"], "the origin is create-only");
+    assert!(synced["tariffs"].to_string().contains("0.27182"), "the tariff follows B: {synced:#}");
+}

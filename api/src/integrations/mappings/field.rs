@@ -76,6 +76,8 @@ pub struct FieldMapping {
     pub target: String,
     pub transforms: Vec<TransformStep>,
     pub values: Vec<ValueMapping>,
+    /// Written when the record is created, never overwritten by a later import or pass.
+    pub create_only: bool,
 }
 
 fn to_step(transform: &Transform) -> TransformStep {
@@ -126,6 +128,7 @@ impl From<field_mapping::Model> for FieldMapping {
             target: m.target,
             transforms: transforms.iter().map(to_step).collect(),
             values: serde_json::from_value(m.value_mappings).unwrap_or_default(),
+            create_only: m.create_only,
         }
     }
 }
@@ -147,6 +150,9 @@ pub struct FieldMappingInput {
     pub transforms: Vec<TransformStep>,
     #[graphql(default)]
     pub values: Vec<ValueMapping>,
+    /// Write the value when the record is created only; a later import or pass leaves it alone.
+    #[graphql(default)]
+    pub create_only: bool,
 }
 
 #[derive(InputObject)]
@@ -304,6 +310,7 @@ async fn set_field_mappings(
             transforms: Set(serde_json::to_value(&transforms).expect("serialises")),
             value_mappings: Set(serde_json::to_value(&mapping.values).expect("serialises")),
             position: Set(i as i32),
+            create_only: Set(mapping.create_only),
         });
     }
     problems.into_result()?;
