@@ -236,7 +236,6 @@ fn print_report(name: &str, report: &koppel_daemon::reconcile::products::PassRep
 fn daemon_options(config: &DaemonConfig) -> DaemonOptions {
     DaemonOptions {
         workers: config.workers as usize,
-        products_every: std::time::Duration::from_secs(u64::from(config.product_sync_minutes) * 60),
         retention: std::time::Duration::from_secs(u64::from(config.event_retention_days) * 24 * 60 * 60),
         ..DaemonOptions::default()
     }

@@ -178,7 +178,7 @@ mod scheduled_passes {
     use super::*;
     use koppel_daemon::crypto::MasterKey;
     use koppel_daemon::process::{self, DaemonOptions};
-    use koppel_daemon::{Context, Limits, credentials, schedule};
+    use koppel_daemon::{Context, Limits, credentials, retention, schedule};
     use koppel_entity::enums::{EventLevel, IntegrationMode, RunState, RunTrigger};
     use koppel_entity::{account, integration, sync_event, sync_run};
     use sea_orm::{ActiveModelTrait, ColumnTrait, QueryFilter, Set};
@@ -225,12 +225,21 @@ mod scheduled_passes {
         integration
     }
 
+    /// The daemon's defaults: products every 15 minutes, a 30-day retention.
+    fn timing() -> schedule::Timing {
+        schedule::Timing {
+            tick: Duration::from_secs(30),
+            default_every: Duration::from_secs(15 * 60),
+            retention: Duration::from_secs(30 * 24 * 60 * 60),
+        }
+    }
+
     fn context(db: &DatabaseConnection) -> Context {
         Context {
             db: db.clone(),
             master_key: Arc::new(MasterKey::from_base64(&MasterKey::generate()).unwrap()),
             http: koppel_daemon::net::client(true, Duration::from_secs(2)),
-            limits: Limits { allow_private_remotes: true },
+            limits: Limits { allow_private_remotes: true, ..Limits::default() },
         }
     }
 
@@ -240,10 +249,10 @@ mod scheduled_passes {
         let ctx = context(&t.db);
         let on = peer_integration(&ctx, true).await;
         let off = peer_integration(&ctx, false).await;
-        let every = Duration::from_secs(15 * 60);
         let now = Utc::now();
-        assert_eq!(schedule::queue_due_passes(&t.db, now, every).await.unwrap(), 1);
-        assert_eq!(schedule::queue_due_passes(&t.db, now, every).await.unwrap(), 0, "the same slot again");
+        // One pass and the night's retention job.
+        assert_eq!(schedule::queue_due(&t.db, now, &timing()).await.unwrap(), 2);
+        assert_eq!(schedule::queue_due(&t.db, now, &timing()).await.unwrap(), 0, "the same slot again");
         let runs = sync_run::Entity::find().all(&t.db).await.unwrap();
         assert_eq!(runs.len(), 1);
         assert_eq!(
@@ -299,9 +308,9 @@ mod scheduled_passes {
         let waiting =
             runs::queue(&t.db, uuid::Uuid::now_v7(), &integration, entity, RunTrigger::Manual, None).await.unwrap();
         let retention = Duration::from_secs(30 * 24 * 60 * 60);
-        assert_eq!(schedule::purge(&t.db, Utc::now(), retention).await.unwrap(), 0, "nothing is old yet");
+        assert_eq!(retention::purge(&t.db, Utc::now(), retention).await.unwrap(), 0, "nothing is old yet");
         let later = Utc::now() + chrono::Duration::days(31);
-        assert_eq!(schedule::purge(&t.db, later, retention).await.unwrap(), 1, "the failed run's event");
+        assert_eq!(retention::purge(&t.db, later, retention).await.unwrap(), 1, "the failed run's event");
         let left = sync_run::Entity::find().all(&t.db).await.unwrap();
         assert_eq!(left.iter().map(|r| r.id).collect::<Vec<_>>(), [waiting.id], "a run not finished is kept");
         t.drop_database().await;
