@@ -5,6 +5,7 @@ mod import;
 mod kinds;
 mod mappings;
 mod remote;
+mod schedules;
 mod service;
 mod sync;
 
@@ -113,6 +114,12 @@ impl Integration {
                 updated_at: r.updated_at,
             })
             .collect())
+    }
+
+    /// When each entity is reconciled, and when the next pass is queued. Change them with the settings
+    /// named here (see `integrationKinds`).
+    async fn schedules(&self, ctx: &Context<'_>) -> Vec<schedules::IntegrationSchedule> {
+        schedules::of(&self.model, ctx.state().engine.limits.product_sync_every, Utc::now())
     }
 
     async fn field_mappings(
