@@ -75,5 +75,8 @@ mod tests {
         assert_eq!(due(before_the_night).unwrap().0, slot, "the same night until 03:30");
         let summer = Utc.with_ymd_and_hms(2026, 7, 2, 1, 30, 0).unwrap();
         assert_eq!(due(summer).unwrap().0, summer, "03:30 CEST");
+        // Two daemons ticking a moment apart name the same night.
+        let later = summer + chrono::Duration::milliseconds(1_234);
+        assert_eq!(due(later).unwrap().1.dedupe_key, due(summer).unwrap().1.dedupe_key);
     }
 }

@@ -1,9 +1,10 @@
 //! The schedule: it only queues jobs, never runs a pass itself.
 //!
-//! Each integration says when its passes run, per entity, in its settings ([`crate::connectors::
-//! SCHEDULE_SETTINGS`]: products on a cron expression, sale statuses at times of day, both on
-//! Amsterdam's clock); an integration that sets nothing gets the kind's default, or for products the
-//! operator's interval (`KOPPEL_PRODUCT_SYNC_MINUTES`). Log retention runs nightly ([`crate::retention`]).
+//! Each integration says when its passes run, per entity, in its settings
+//! ([`crate::connectors::SCHEDULE_SETTINGS`]: products on a cron expression, sale statuses at times of
+//! day, both on Amsterdam's clock); an integration that sets nothing gets the setting's default, or for
+//! products the operator's interval (`KOPPEL_PRODUCT_SYNC_MINUTES`). Log retention runs nightly
+//! ([`crate::retention`]).
 //!
 //! **Shape.** tokio-cron-scheduler drives one short job, the *sweep*, every tick (and once at start). A
 //! sweep reads the enabled integrations once, computes for each integration and scheduled entity the
@@ -18,8 +19,8 @@
 //!
 //! One cron job per integration (or a `*_tz` cron job for the nightly slot) would have to be kept in
 //! step with the table and would still fire once per daemon; and tokio-cron-scheduler 0.15 turns a job's
-//! time zone into the fixed offset of the day it was added, so an Amsterdam 07:00 job would run at 08:00
-//! after the clocks change until the daemon restarts. Computing slots with croner on the real time zone
+//! time zone into the fixed offset of the day it was added, so an Amsterdam 07:00 job would run at 08:00 (or
+//! 06:00) after the clocks change until the daemon restarts. Computing slots with croner on the real zone
 //! at every tick has neither problem.
 
 use crate::connectors::{FieldType, KindSpec, ScheduleSetting};

@@ -10,7 +10,7 @@
 //! the first minute after the gap; a time that happens twice on the fall-back night runs once, the first
 //! time (croner's rules, after the Open Cron Pattern Specification).
 
-use chrono::{DateTime, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, NaiveTime, SubsecRound, TimeZone, Utc};
 use chrono_tz::Tz;
 use croner::Cron;
 use croner::parser::{CronParser, Seconds, Year};
@@ -100,7 +100,7 @@ impl Schedule {
         match &self.rule {
             Rule::Every(every) => Utc.timestamp_opt(now.timestamp().div_euclid(*every) * every, 0).single(),
             Rule::Cron(crons) => {
-                let local = now.with_timezone(&ZONE);
+                let local = whole_seconds(now).with_timezone(&ZONE);
                 crons
                     .iter()
                     .filter_map(|cron| cron.find_previous_occurrence(&local, true).ok())
@@ -115,7 +115,7 @@ impl Schedule {
         match &self.rule {
             Rule::Every(every) => Utc.timestamp_opt((now.timestamp().div_euclid(*every) + 1) * every, 0).single(),
             Rule::Cron(crons) => {
-                let local = now.with_timezone(&ZONE);
+                let local = whole_seconds(now).with_timezone(&ZONE);
                 crons
                     .iter()
                     .filter_map(|cron| cron.find_next_occurrence(&local, false).ok())
@@ -124,6 +124,12 @@ impl Schedule {
             }
         }
     }
+}
+
+/// croner keeps the fraction of a second it starts from (07:25:15.9 gives 02:30:00.9): a slot must be
+/// the scheduled second itself, the same for every daemon, so the search starts on a whole second.
+fn whole_seconds(now: DateTime<Utc>) -> DateTime<Utc> {
+    now.trunc_subsecs(0)
 }
 
 /// Five fields, no seconds and no year: the crontab everybody knows. Day of month and day of week
@@ -202,6 +208,20 @@ mod tests {
         // 25 October 2026 has 02:30 twice (CEST, then CET): it runs the first time only.
         assert_eq!(night.next_after(utc(2026, 10, 24, 12, 0, 0)), Some(utc(2026, 10, 25, 0, 30, 0)));
         assert_eq!(night.next_after(utc(2026, 10, 25, 0, 30, 0)), Some(utc(2026, 10, 26, 1, 30, 0)));
+    }
+
+    #[test]
+    fn a_slot_is_the_scheduled_second_whatever_the_fraction_of_now() {
+        let now = utc(2026, 12, 2, 7, 25, 15) + chrono::Duration::nanoseconds(946_738_574);
+        for schedule in [Schedule::cron("*/15 * * * *").unwrap(), Schedule::times_of_day(&["07:00"]).unwrap()] {
+            let latest = schedule.latest_at_or_before(now).unwrap();
+            let next = schedule.next_after(now).unwrap();
+            assert_eq!(latest.timestamp_subsec_nanos(), 0, "{latest}");
+            assert_eq!(next.timestamp_subsec_nanos(), 0, "{next}");
+            assert!(latest <= now && now < next);
+        }
+        let every = Schedule::every(Duration::from_secs(15 * 60));
+        assert_eq!(every.latest_at_or_before(now), Some(utc(2026, 12, 2, 7, 15, 0)));
     }
 
     #[test]

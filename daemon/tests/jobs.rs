@@ -518,8 +518,10 @@ mod scheduled_passes {
         for _ in 0..10 {
             peer_integration(&ctx, true).await;
         }
-        let (now, timing) = (at("2026-12-02T07:20:00Z"), timing());
-        let (a, b) = tokio::join!(schedule::queue_due(&t.db, now, &timing), schedule::queue_due(&t.db, now, &timing));
+        // Two daemons tick a fraction of a second apart, within the same slot.
+        let (first, second, timing) = (at("2026-12-02T07:20:00.250Z"), at("2026-12-02T07:20:01.875Z"), timing());
+        let (a, b) =
+            tokio::join!(schedule::queue_due(&t.db, first, &timing), schedule::queue_due(&t.db, second, &timing));
         // Ten passes and one retention job, between them.
         assert_eq!(a.unwrap() + b.unwrap(), 11);
         let keys = pass_keys(&t.db).await;
