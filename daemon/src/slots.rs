@@ -38,7 +38,7 @@ impl Schedule {
     /// Every `every` (at least a second), aligned to midnight UTC: every 15 minutes is :00, :15, :30, :45.
     pub fn every(every: Duration) -> Self {
         let seconds = every.as_secs().max(1);
-        let text = if seconds % 60 == 0 {
+        let text = if seconds.is_multiple_of(60) {
             format!("every {} minutes", seconds / 60)
         } else {
             format!("every {seconds} seconds")
