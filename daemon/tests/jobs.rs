@@ -571,4 +571,33 @@ mod scheduled_passes {
         assert_eq!(run.error.as_deref(), Some("NO_PASS: Koppel has no customer pass yet"));
         t.drop_database().await;
     }
+
+    #[tokio::test]
+    async fn the_ticker_queues_an_integration_enabled_after_the_schedule_started() {
+        let t = TestDb::new().await;
+        let ctx = context(&t.db);
+        let (stop, shutdown) = tokio::sync::watch::channel(false);
+        let timing = schedule::Timing { tick: Duration::from_secs(1), ..timing() };
+        let ticking = tokio::spawn(schedule::run(t.db.clone(), timing, shutdown));
+        // The sweep at start found nothing to schedule; the next ticks must find the new integration.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let integration = peer_integration(&ctx, true).await;
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let runs = sync_run::Entity::find()
+                .filter(sync_run::Column::IntegrationId.eq(integration.id))
+                .all(&t.db)
+                .await
+                .unwrap();
+            if !runs.is_empty() {
+                assert_eq!((runs.len(), runs[0].trigger), (1, RunTrigger::Schedule));
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "no tick queued the new integration's slot");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        stop.send(true).unwrap();
+        tokio::time::timeout(Duration::from_secs(5), ticking).await.expect("the schedule stops").unwrap();
+        t.drop_database().await;
+    }
 }
