@@ -237,7 +237,6 @@ fn daemon_options(config: &DaemonConfig) -> DaemonOptions {
     DaemonOptions {
         workers: config.workers as usize,
         lease: std::time::Duration::from_secs(config.job_lease_seconds.into()),
-        products_every: std::time::Duration::from_secs(u64::from(config.product_sync_minutes) * 60),
         retention: std::time::Duration::from_secs(u64::from(config.event_retention_days) * 24 * 60 * 60),
         ..DaemonOptions::default()
     }

@@ -95,6 +95,12 @@ pub struct Config {
           value_parser = whole_number("KOPPEL_LOGIN_RATE_LIMIT_PER_ADDRESS", 1, 100_000))]
     pub login_rate_limit_per_address: u32,
 
+    /// How often the products of an integration that sets no `productSyncSchedule` are reconciled, in
+    /// minutes. The daemon queues by it; the API shows it as the integration's schedule.
+    #[arg(long = "product-sync-minutes", env = "KOPPEL_PRODUCT_SYNC_MINUTES", default_value_t = 15,
+          value_parser = whole_number("KOPPEL_PRODUCT_SYNC_MINUTES", 1, 1440))]
+    pub product_sync_minutes: u32,
+
     /// Log format: `text` or `json`.
     #[arg(long = "log-format", env = "KOPPEL_LOG_FORMAT", default_value = "text", value_parser = log_format)]
     pub log_format: String,
@@ -141,6 +147,7 @@ impl Config {
             rate_limit_per_token: 1_200,
             login_rate_limit: 10,
             login_rate_limit_per_address: 60,
+            product_sync_minutes: 15,
             log_format: "text".into(),
         }
     }
@@ -171,11 +178,6 @@ pub struct DaemonConfig {
     #[arg(long = "daemon-workers", env = "KOPPEL_DAEMON_WORKERS", default_value_t = 2,
           value_parser = whole_number("KOPPEL_DAEMON_WORKERS", 1, 32))]
     pub workers: u32,
-
-    /// How often each enabled integration's products are reconciled, in minutes.
-    #[arg(long = "product-sync-minutes", env = "KOPPEL_PRODUCT_SYNC_MINUTES", default_value_t = 15,
-          value_parser = whole_number("KOPPEL_PRODUCT_SYNC_MINUTES", 1, 1440))]
-    pub product_sync_minutes: u32,
 
     /// How long a worker's claim on a job lasts without renewal, in seconds (renewed every third of it
     /// while the job runs): a job whose daemon died is taken again this long after its last renewal.

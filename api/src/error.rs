@@ -184,6 +184,8 @@ impl From<koppel_daemon::error::EngineError> for ApiError {
             EngineError::Remote(remote) => Self::Remote(remote),
             EngineError::Rejected(rejected) => rejected.into(),
             EngineError::Database(db) => db.into(),
+            // The caller asked for an entity Koppel cannot reconcile yet.
+            no_pass @ EngineError::NoPass(_) => Self::BadUserInput(no_pass.to_string()),
         }
     }
 }

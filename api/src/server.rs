@@ -58,7 +58,10 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
         db: db.clone(),
         master_key: Arc::new(master_key),
         http: remotes,
-        limits: koppel_daemon::Limits { allow_private_remotes: config.allow_private_remotes },
+        limits: koppel_daemon::Limits {
+            allow_private_remotes: config.allow_private_remotes,
+            product_sync_every: std::time::Duration::from_secs(u64::from(config.product_sync_minutes) * 60),
+        },
     };
     Ok(AppState {
         feed: koppel_daemon::feed::Feed::start(db.clone(), std::time::Duration::from_millis(250)),

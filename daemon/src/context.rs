@@ -4,6 +4,7 @@
 use crate::crypto::MasterKey;
 use sea_orm::DatabaseConnection;
 use std::sync::Arc;
+use std::time::Duration;
 
 #[derive(Clone)]
 pub struct Context {
@@ -16,8 +17,17 @@ pub struct Context {
 }
 
 /// Operator settings the engine obeys.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct Limits {
     /// Remotes on private and loopback addresses are allowed (tests and the demo only).
     pub allow_private_remotes: bool,
+    /// How often the products of an integration that sets no schedule are reconciled
+    /// (`KOPPEL_PRODUCT_SYNC_MINUTES`): the schedule queues by it and the API shows it.
+    pub product_sync_every: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self { allow_private_remotes: false, product_sync_every: Duration::from_secs(15 * 60) }
+    }
 }

@@ -18,13 +18,16 @@ pub enum EngineError {
     Rejected(#[from] Rejected),
     #[error("database error: {0}")]
     Database(#[from] sea_orm::DbErr),
+    /// A run of an entity the engine has no pass for (yet): retrying cannot help.
+    #[error("Koppel has no {0} pass yet")]
+    NoPass(koppel_entity::enums::LinkedEntity),
 }
 
 impl EngineError {
     pub fn is_permanent(&self) -> bool {
         match self {
             Self::Remote(error) => error.is_permanent(),
-            Self::Rejected(_) => true,
+            Self::Rejected(_) | Self::NoPass(_) => true,
             Self::Database(_) => false,
         }
     }
@@ -42,6 +45,7 @@ impl EngineError {
             Self::Remote(error) => error.code(),
             Self::Rejected(_) => "REJECTED",
             Self::Database(_) => "DATABASE",
+            Self::NoPass(_) => "NO_PASS",
         }
     }
 }
@@ -64,5 +68,9 @@ mod tests {
         let refused = Rejected(vec![Problem { field: "x".into(), code: ProblemCode::Invalid, message: "bad".into() }]);
         assert!(EngineError::from(refused).is_permanent());
         assert!(!EngineError::from(sea_orm::DbErr::Custom("down".into())).is_permanent());
+        let no_pass = EngineError::NoPass(koppel_entity::enums::LinkedEntity::SaleStatus);
+        assert!(no_pass.is_permanent());
+        assert_eq!(no_pass.label(), "NO_PASS");
+        assert_eq!(no_pass.to_string(), "Koppel has no sale_status pass yet");
     }
 }

@@ -24,6 +24,8 @@ pub mod net;
 pub mod problems;
 pub mod process;
 pub mod reconcile;
+pub mod retention;
 pub mod schedule;
+pub mod slots;
 
 pub use context::{Context, Limits};

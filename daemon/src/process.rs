@@ -5,7 +5,7 @@ use crate::Context;
 use crate::error::EngineError;
 use crate::jobs::worker::{self, JobHandler, WorkerConfig};
 use crate::problems::{Problem, ProblemCode, Rejected};
-use crate::reconcile;
+use crate::{reconcile, retention};
 use async_trait::async_trait;
 use koppel_entity::job;
 use std::sync::Arc;
@@ -17,9 +17,8 @@ pub struct DaemonOptions {
     pub workers: usize,
     pub lease: Duration,
     pub idle_poll: Duration,
-    /// How often each integration's products are reconciled.
-    pub products_every: Duration,
-    /// How often the schedule looks for due slots (and purges what is past its retention).
+    /// How often the schedule looks for due slots. (Each integration's own schedules say when its
+    /// passes run; the products of one that sets none follow [`crate::Limits::product_sync_every`].)
     pub schedule_tick: Duration,
     /// How long finished runs, their events and finished jobs are kept.
     pub retention: Duration,
@@ -34,7 +33,6 @@ impl Default for DaemonOptions {
             workers: 2,
             lease: Duration::from_secs(60),
             idle_poll: Duration::from_millis(500),
-            products_every: Duration::from_secs(15 * 60),
             schedule_tick: Duration::from_secs(30),
             retention: Duration::from_secs(30 * 24 * 60 * 60),
             schedule: true,
@@ -43,13 +41,16 @@ impl Default for DaemonOptions {
 }
 
 /// Runs jobs by kind.
-struct Dispatch;
+struct Dispatch {
+    retention: Duration,
+}
 
 #[async_trait]
 impl JobHandler for Dispatch {
     async fn run(&self, ctx: &Context, job: &job::Model) -> Result<(), EngineError> {
         match job.kind.as_str() {
             reconcile::job::KIND => reconcile::job::run(ctx, job).await,
+            retention::KIND => retention::run(ctx, job, self.retention).await,
             other => Err(EngineError::Rejected(Rejected(vec![Problem {
                 field: "kind".into(),
                 code: ProblemCode::Unknown,
@@ -64,14 +65,14 @@ pub async fn run(ctx: Context, options: DaemonOptions, shutdown: watch::Receiver
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "koppel".into());
     let mut tasks = tokio::task::JoinSet::new();
     let timing = crate::schedule::Timing {
-        every: options.products_every,
         tick: options.schedule_tick,
+        default_every: ctx.limits.product_sync_every,
         retention: options.retention,
     };
     if options.schedule {
         tasks.spawn(crate::schedule::run(ctx.db.clone(), timing, shutdown.clone()));
     }
-    let handler: Arc<dyn JobHandler> = Arc::new(Dispatch);
+    let handler: Arc<dyn JobHandler> = Arc::new(Dispatch { retention: options.retention });
     for n in 0..options.workers.max(1) {
         let config = WorkerConfig {
             owner: format!("{host}:{}:{n}", std::process::id()),

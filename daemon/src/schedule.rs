@@ -1,38 +1,135 @@
-//! The schedule: it only queues passes. Every tick it queues, for each enabled integration and each
-//! entity its kind syncs, the pass of the current slot (`every` long), with the dedupe key
-//! `reconcile:<integration>:<entity>:<slot start>`: however many daemons tick, a slot runs once, and a
-//! disabled integration stops being scheduled at the next tick.
+//! The schedule: it only queues jobs, never runs a pass itself.
+//!
+//! Each integration says when its passes run, per entity, in its settings
+//! ([`crate::connectors::SCHEDULE_SETTINGS`]: products on a cron expression, sale statuses at times of
+//! day, both on Amsterdam's clock); an integration that sets nothing gets the setting's default, or for
+//! products the operator's interval (`KOPPEL_PRODUCT_SYNC_MINUTES`). Log retention runs nightly
+//! ([`crate::retention`]).
+//!
+//! **Shape.** tokio-cron-scheduler drives one short job, the *sweep*, every tick (and once at start). A
+//! sweep reads the enabled integrations once, computes for each integration and scheduled entity the
+//! latest slot at or before now ([`crate::slots`]), and queues the slots not queued yet, with the dedupe
+//! key `reconcile:<integration>:<entity>:<slot>` naming the slot's *scheduled* time; the night's
+//! retention job is queued the same way (`retention:<slot>`). Hence:
+//! - any number of daemons on one PostgreSQL queue each slot exactly once (the dedupe key is unique);
+//! - a daemon that starts mid-slot queues the current slot at once (catch-up after a restart), but no
+//!   slot older than the retention (its job, once purged, would otherwise be queued again);
+//! - disabling an integration or editing its schedule takes effect at the next tick, as every sweep
+//!   reads the table afresh — one read per tick, not per integration, whatever the number of schedules.
+//!
+//! One cron job per integration (or a `*_tz` cron job for the nightly slot) would have to be kept in
+//! step with the table and would still fire once per daemon; and tokio-cron-scheduler 0.15 turns a job's
+//! time zone into the fixed offset of the day it was added, so an Amsterdam 07:00 job would run at 08:00 (or
+//! 06:00) after the clocks change until the daemon restarts. Computing slots with croner on the real zone
+//! at every tick has neither problem.
 
-use crate::reconcile;
-use chrono::{DateTime, TimeZone, Utc};
+use crate::connectors::{FieldType, KindSpec, ScheduleSetting};
+use crate::jobs::NewJob;
+use crate::slots::Schedule;
+use crate::{reconcile, retention};
+use chrono::{DateTime, Utc};
 use koppel_entity::enums::{LinkedEntity, RunTrigger};
 use koppel_entity::{integration, job};
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QuerySelect};
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
+use tokio_cron_scheduler::{Job, JobScheduler};
 
-/// The start of the slot `now` falls in.
-pub fn slot_start(now: DateTime<Utc>, every: Duration) -> DateTime<Utc> {
-    let every = every.as_secs().max(1) as i64;
-    let start = now.timestamp().div_euclid(every) * every;
-    Utc.timestamp_opt(start, 0).single().unwrap_or(now)
+/// How the schedule ticks.
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    /// How often to look for due slots.
+    pub tick: Duration,
+    /// The product schedule of integrations that set none (`KOPPEL_PRODUCT_SYNC_MINUTES`).
+    pub default_every: Duration,
+    /// How long finished runs, their events and finished jobs are kept; no older slot is caught up on.
+    pub retention: Duration,
 }
 
-/// Queues the current slot's passes; returns how many were new.
-pub async fn queue_due_passes(db: &DatabaseConnection, now: DateTime<Utc>, every: Duration) -> Result<usize, DbErr> {
-    let slot = slot_start(now, every);
+/// One integration's schedule of one entity.
+#[derive(Debug, Clone)]
+pub struct EntitySchedule {
+    pub entity: LinkedEntity,
+    /// The setting that changes it, e.g. `productSyncSchedule`.
+    pub setting: &'static str,
+    pub schedule: Schedule,
+    /// Whether it is the default (the integration sets nothing, or something the daemon cannot read).
+    pub is_default: bool,
+}
+
+/// What `integration` runs on a schedule, and when: its settings, else the kind's default, else (for
+/// products) the operator's interval `default_every`. Nothing for a kind Koppel does not know.
+pub fn schedules_of(integration: &integration::Model, default_every: Duration) -> Vec<EntitySchedule> {
+    let Some(kind) = crate::connectors::kind(&integration.kind) else { return Vec::new() };
+    schedules_of_kind(kind, &integration.settings, default_every)
+}
+
+fn schedules_of_kind(kind: &KindSpec, settings: &serde_json::Value, default_every: Duration) -> Vec<EntitySchedule> {
+    kind.schedules()
+        .into_iter()
+        .map(|scheduled| {
+            let set = settings.get(scheduled.setting.name).filter(|v| !v.is_null());
+            let (schedule, is_default) = match set.map(|value| parse(scheduled, value)) {
+                Some(Ok(schedule)) => (schedule, false),
+                Some(Err(why)) => {
+                    // Settings are checked on save; a value that slipped past (written by hand) is not
+                    // worth stopping the integration's passes for.
+                    tracing::warn!(setting = scheduled.setting.name, why, "unreadable schedule: the default applies");
+                    (default_of(scheduled, default_every), true)
+                }
+                None => (default_of(scheduled, default_every), true),
+            };
+            EntitySchedule { entity: scheduled.entity, setting: scheduled.setting.name, schedule, is_default }
+        })
+        .collect()
+}
+
+fn parse(scheduled: &ScheduleSetting, value: &serde_json::Value) -> Result<Schedule, String> {
+    match (scheduled.setting.field_type, value) {
+        (FieldType::CronSchedule, serde_json::Value::String(expression)) => Schedule::cron(expression),
+        (FieldType::TimesOfDay, serde_json::Value::Array(items)) => {
+            let times: Vec<&str> = items.iter().filter_map(serde_json::Value::as_str).collect();
+            Schedule::times_of_day(&times)
+        }
+        _ => Err(format!("{value} is not a schedule")),
+    }
+}
+
+fn default_of(scheduled: &ScheduleSetting, default_every: Duration) -> Schedule {
+    scheduled
+        .setting
+        .default
+        .and_then(|json| parse(scheduled, &serde_json::from_str(json).ok()?).ok())
+        .unwrap_or_else(|| Schedule::every(default_every))
+}
+
+/// A job a sweep wants queued, under the key of its slot.
+enum Due<'a> {
+    Pass { integration: &'a integration::Model, entity: LinkedEntity },
+    Retention(NewJob),
+}
+
+/// One sweep: queues every slot that is due and not queued yet (each enabled integration's passes, and
+/// the night's retention); returns how many jobs were new.
+pub async fn queue_due(db: &DatabaseConnection, now: DateTime<Utc>, timing: &Timing) -> Result<usize, DbErr> {
+    let oldest = now - chrono::Duration::from_std(timing.retention).unwrap_or(chrono::Duration::days(30));
     // The schedule works for every tenant: this is the one read of integrations across accounts.
     let enabled = integration::Entity::find().filter(integration::Column::Enabled.eq(true)).all(db).await?;
-    let wanted: Vec<(&integration::Model, LinkedEntity, String)> = enabled
-        .iter()
-        .flat_map(|integration| {
-            let entities = crate::connectors::kind(&integration.kind).map(|k| k.synced_entities).unwrap_or_default();
-            entities.iter().map(move |entity| {
-                (integration, *entity, format!("reconcile:{}:{entity}:{}", integration.id, slot.to_rfc3339()))
-            })
-        })
-        .collect();
+    let mut wanted: Vec<(String, Due)> = Vec::new();
+    for integration in &enabled {
+        for scheduled in schedules_of(integration, timing.default_every) {
+            let Some(slot) = scheduled.schedule.latest_at_or_before(now).filter(|slot| *slot >= oldest) else {
+                continue;
+            };
+            let key = pass_key(integration, scheduled.entity, slot);
+            wanted.push((key, Due::Pass { integration, entity: scheduled.entity }));
+        }
+    }
+    if let Some((_, job)) = retention::due(now) {
+        wanted.push((job.dedupe_key.clone().unwrap_or_default(), Due::Retention(job)));
+    }
     // Most ticks find every slot queued already: one read tells which, instead of a write transaction
     // per integration and tick.
     let mut taken: HashSet<String> = HashSet::new();
@@ -40,90 +137,134 @@ pub async fn queue_due_passes(db: &DatabaseConnection, now: DateTime<Utc>, every
         let found: Vec<Option<String>> = job::Entity::find()
             .select_only()
             .column(job::Column::DedupeKey)
-            .filter(job::Column::DedupeKey.is_in(keys.iter().map(|(_, _, key)| key.clone())))
+            .filter(job::Column::DedupeKey.is_in(keys.iter().map(|(key, _)| key.clone())))
             .into_tuple()
             .all(db)
             .await?;
         taken.extend(found.into_iter().flatten());
     }
     let mut queued = 0;
-    for (integration, entity, key) in wanted {
+    for (key, due) in wanted {
         if taken.contains(&key) {
             continue;
         }
-        if reconcile::job::queue_pass(db, integration, entity, RunTrigger::Schedule, Some(key)).await?.is_some() {
-            queued += 1;
-        }
+        let new = match due {
+            Due::Pass { integration, entity } => {
+                reconcile::job::queue_pass(db, integration, entity, RunTrigger::Schedule, Some(key)).await?.is_some()
+            }
+            Due::Retention(new_job) => crate::jobs::enqueue(db, new_job).await?.is_some(),
+        };
+        queued += usize::from(new);
     }
     if queued > 0 {
-        tracing::info!(queued, slot = %slot, "scheduled passes queued");
+        tracing::info!(queued, "scheduled jobs queued");
     }
     Ok(queued)
 }
 
-/// How the schedule ticks.
-#[derive(Debug, Clone, Copy)]
-pub struct Timing {
-    /// The slot length: each integration's products are reconciled once per slot.
-    pub every: Duration,
-    /// How often to look for a new slot.
-    pub tick: Duration,
-    /// How long finished runs, their events and finished jobs are kept.
-    pub retention: Duration,
+/// The dedupe key of one integration's pass of `entity` in the slot scheduled at `slot`.
+pub fn pass_key(integration: &integration::Model, entity: LinkedEntity, slot: DateTime<Utc>) -> String {
+    format!("reconcile:{}:{entity}:{}", integration.id, slot.to_rfc3339())
 }
 
-/// Ticks until `shutdown` turns true: queues due passes, and purges what is past its retention.
+/// Sweeps at start (catch-up) and then every tick, on tokio-cron-scheduler, until `shutdown` turns true.
 pub async fn run(db: DatabaseConnection, timing: Timing, mut shutdown: watch::Receiver<bool>) {
-    loop {
-        if *shutdown.borrow() {
+    // A sweep still running when the next tick comes is left to finish: the next one is skipped.
+    let sweeping = Arc::new(tokio::sync::Mutex::new(()));
+    sweep(&db, &timing, &sweeping).await;
+    let mut scheduler = match start(db, timing, sweeping).await {
+        Ok(scheduler) => scheduler,
+        Err(error) => {
+            tracing::error!(%error, "the schedule cannot start: nothing will be queued by this daemon");
             return;
         }
-        let now = Utc::now();
-        if let Err(error) = queue_due_passes(&db, now, timing.every).await {
-            tracing::warn!(%error, "cannot queue the scheduled passes; trying again at the next tick");
+    };
+    while !*shutdown.borrow() {
+        if shutdown.changed().await.is_err() {
+            break;
         }
-        if let Err(error) = purge(&db, now, timing.retention).await {
-            tracing::warn!(%error, "cannot purge old runs and events; trying again at the next tick");
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(timing.tick) => {}
-            _ = shutdown.changed() => {}
-        }
+    }
+    if let Err(error) = scheduler.shutdown().await {
+        tracing::warn!(%error, "the schedule did not stop cleanly");
     }
 }
 
-/// Deletes events, finished runs and finished jobs older than `retention`; returns the events deleted.
-pub async fn purge(db: &DatabaseConnection, now: DateTime<Utc>, retention: Duration) -> Result<u64, DbErr> {
-    use koppel_entity::enums::{JobState, RunState};
-    use koppel_entity::{job, sync_event, sync_run};
-    let before = now - chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::days(30));
-    let events = sync_event::Entity::delete_many().filter(sync_event::Column::CreatedAt.lt(before)).exec(db).await?;
-    sync_run::Entity::delete_many()
-        .filter(sync_run::Column::State.is_in([RunState::Succeeded, RunState::Failed]))
-        .filter(sync_run::Column::FinishedAt.lt(before))
-        .exec(db)
-        .await?;
-    // Finished jobs go too: their dedupe keys name past slots, which are never queued again.
-    job::Entity::delete_many()
-        .filter(job::Column::State.is_in([JobState::Done, JobState::Dead]))
-        .filter(job::Column::FinishedAt.lt(before))
-        .exec(db)
-        .await?;
-    if events.rows_affected > 0 {
-        tracing::info!(events = events.rows_affected, before = %before, "old events purged");
+async fn start(
+    db: DatabaseConnection,
+    timing: Timing,
+    sweeping: Arc<tokio::sync::Mutex<()>>,
+) -> Result<JobScheduler, tokio_cron_scheduler::JobSchedulerError> {
+    let scheduler = JobScheduler::new().await?;
+    let tick = Job::new_repeated_async(timing.tick, move |_, _| {
+        let (db, sweeping) = (db.clone(), sweeping.clone());
+        Box::pin(async move { sweep(&db, &timing, &sweeping).await })
+    })?;
+    scheduler.add(tick).await?;
+    scheduler.start().await?;
+    Ok(scheduler)
+}
+
+async fn sweep(db: &DatabaseConnection, timing: &Timing, sweeping: &tokio::sync::Mutex<()>) {
+    let Ok(_one_at_a_time) = sweeping.try_lock() else { return };
+    if let Err(error) = queue_due(db, Utc::now(), timing).await {
+        tracing::warn!(%error, "cannot queue the scheduled jobs; trying again at the next tick");
     }
-    Ok(events.rows_affected)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::connectors::{Capability, ConnectorError};
+    use chrono::TimeZone;
+    use serde_json::json;
+
+    const FIFTEEN: Duration = Duration::from_secs(15 * 60);
+
+    fn kind(capabilities: &'static [Capability]) -> KindSpec {
+        KindSpec {
+            kind: "test",
+            label: "Test",
+            description: "",
+            capabilities,
+            settings: &[],
+            credentials: &[],
+            synced_entities: &[LinkedEntity::Product],
+            connect: |_| Err(ConnectorError::Unsupported("connect")),
+        }
+    }
 
     #[test]
-    fn slots_are_aligned() {
-        let at = Utc.with_ymd_and_hms(2026, 12, 2, 7, 14, 59).unwrap();
-        assert_eq!(slot_start(at, Duration::from_secs(15 * 60)), Utc.with_ymd_and_hms(2026, 12, 2, 7, 0, 0).unwrap());
-        let next = Utc.with_ymd_and_hms(2026, 12, 2, 7, 15, 0).unwrap();
-        assert_eq!(slot_start(next, Duration::from_secs(15 * 60)), next);
+    fn products_follow_the_setting_or_the_operator_default() {
+        let products_only = kind(&[Capability::Products]);
+        let schedules = schedules_of_kind(&products_only, &json!({}), FIFTEEN);
+        assert_eq!(schedules.len(), 1, "no sale statuses without the capability to pull them");
+        assert_eq!(
+            (schedules[0].entity, schedules[0].schedule.describe()),
+            (LinkedEntity::Product, "every 15 minutes")
+        );
+        assert!(schedules[0].is_default);
+
+        let hourly = schedules_of_kind(&products_only, &json!({"productSyncSchedule": "5 * * * *"}), FIFTEEN);
+        assert_eq!(hourly[0].schedule.describe(), "5 * * * *");
+        assert!(!hourly[0].is_default);
+        let at = Utc.with_ymd_and_hms(2026, 12, 2, 7, 4, 0).unwrap();
+        assert_eq!(hourly[0].schedule.latest_at_or_before(at), Utc.with_ymd_and_hms(2026, 12, 2, 6, 5, 0).single());
+
+        let broken = schedules_of_kind(&products_only, &json!({"productSyncSchedule": "often"}), FIFTEEN);
+        assert!(broken[0].is_default, "a value written by hand past validation falls back to the default");
+    }
+
+    #[test]
+    fn sale_statuses_are_scheduled_only_for_kinds_that_pull_them_twice_a_day_by_default() {
+        let pulls = kind(&[Capability::Products, Capability::SaleStatusPull]);
+        let schedules = schedules_of_kind(&pulls, &json!({}), FIFTEEN);
+        let statuses = schedules.iter().find(|s| s.entity == LinkedEntity::SaleStatus).expect("scheduled");
+        assert_eq!((statuses.setting, statuses.schedule.describe()), ("saleStatusSyncTimes", "07:00, 19:00"));
+        let custom = schedules_of_kind(&pulls, &json!({"saleStatusSyncTimes": ["06:15"]}), FIFTEEN);
+        assert_eq!(custom[1].schedule.describe(), "06:15");
+        // No kind Koppel has today pulls sale statuses.
+        for kind in crate::connectors::kinds() {
+            assert!(kind.schedules().iter().all(|s| s.entity != LinkedEntity::SaleStatus), "{}", kind.kind);
+        }
     }
 }

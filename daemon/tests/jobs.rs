@@ -178,13 +178,17 @@ mod scheduled_passes {
     use super::*;
     use koppel_daemon::crypto::MasterKey;
     use koppel_daemon::process::{self, DaemonOptions};
-    use koppel_daemon::{Context, Limits, credentials, schedule};
+    use koppel_daemon::{Context, Limits, credentials, retention, schedule};
     use koppel_entity::enums::{EventLevel, IntegrationMode, RunState, RunTrigger};
     use koppel_entity::{account, integration, sync_event, sync_run};
     use sea_orm::{ActiveModelTrait, ColumnTrait, QueryFilter, Set};
     use std::sync::Arc;
 
     async fn peer_integration(ctx: &Context, enabled: bool) -> integration::Model {
+        peer_integration_with(ctx, enabled, serde_json::json!({"accountName": "partner"})).await
+    }
+
+    async fn peer_integration_with(ctx: &Context, enabled: bool, settings: serde_json::Value) -> integration::Model {
         let now = Utc::now();
         let account = account::ActiveModel {
             id: Set(uuid::Uuid::now_v7()),
@@ -203,7 +207,7 @@ mod scheduled_passes {
             mode: Set(IntegrationMode::Test),
             // Nothing listens on the discard port: every pass fails as UNREACHABLE.
             base_url: Set("http://localhost:9".into()),
-            settings: Set(serde_json::json!({"accountName": "partner"})),
+            settings: Set(settings),
             missing_policies: Set(serde_json::json!({})),
             last_synced_at: Set(None),
             created_at: Set(now),
@@ -225,12 +229,21 @@ mod scheduled_passes {
         integration
     }
 
+    /// The daemon's defaults: products every 15 minutes, a 30-day retention.
+    fn timing() -> schedule::Timing {
+        schedule::Timing {
+            tick: Duration::from_secs(30),
+            default_every: Duration::from_secs(15 * 60),
+            retention: Duration::from_secs(30 * 24 * 60 * 60),
+        }
+    }
+
     fn context(db: &DatabaseConnection) -> Context {
         Context {
             db: db.clone(),
             master_key: Arc::new(MasterKey::from_base64(&MasterKey::generate()).unwrap()),
             http: koppel_daemon::net::client(true, Duration::from_secs(2)),
-            limits: Limits { allow_private_remotes: true },
+            limits: Limits { allow_private_remotes: true, ..Limits::default() },
         }
     }
 
@@ -240,10 +253,10 @@ mod scheduled_passes {
         let ctx = context(&t.db);
         let on = peer_integration(&ctx, true).await;
         let off = peer_integration(&ctx, false).await;
-        let every = Duration::from_secs(15 * 60);
         let now = Utc::now();
-        assert_eq!(schedule::queue_due_passes(&t.db, now, every).await.unwrap(), 1);
-        assert_eq!(schedule::queue_due_passes(&t.db, now, every).await.unwrap(), 0, "the same slot again");
+        // One pass and the night's retention job.
+        assert_eq!(schedule::queue_due(&t.db, now, &timing()).await.unwrap(), 2);
+        assert_eq!(schedule::queue_due(&t.db, now, &timing()).await.unwrap(), 0, "the same slot again");
         let runs = sync_run::Entity::find().all(&t.db).await.unwrap();
         assert_eq!(runs.len(), 1);
         assert_eq!(
@@ -275,6 +288,16 @@ mod scheduled_passes {
             assert!(std::time::Instant::now() < deadline, "the scheduled pass did not run");
             tokio::time::sleep(Duration::from_millis(100)).await;
         };
+        // The night's retention job was queued at start too, and a worker ran it.
+        loop {
+            let purges = job::Entity::find().filter(job::Column::Kind.eq(retention::KIND)).all(&t.db).await.unwrap();
+            if purges.iter().any(|j| j.state == JobState::Done) {
+                assert_eq!(purges.len(), 1);
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "the retention job did not run: {purges:?}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
         stop.send(true).unwrap();
         daemon.await.unwrap();
         assert!(run.error.as_deref().unwrap_or_default().starts_with("UNREACHABLE"), "{run:?}");
@@ -299,9 +322,9 @@ mod scheduled_passes {
         let waiting =
             runs::queue(&t.db, uuid::Uuid::now_v7(), &integration, entity, RunTrigger::Manual, None).await.unwrap();
         let retention = Duration::from_secs(30 * 24 * 60 * 60);
-        assert_eq!(schedule::purge(&t.db, Utc::now(), retention).await.unwrap(), 0, "nothing is old yet");
+        assert_eq!(retention::purge(&t.db, Utc::now(), retention).await.unwrap(), 0, "nothing is old yet");
         let later = Utc::now() + chrono::Duration::days(31);
-        assert_eq!(schedule::purge(&t.db, later, retention).await.unwrap(), 1, "the failed run's event");
+        assert_eq!(retention::purge(&t.db, later, retention).await.unwrap(), 1, "the failed run's event");
         let left = sync_run::Entity::find().all(&t.db).await.unwrap();
         assert_eq!(left.iter().map(|r| r.id).collect::<Vec<_>>(), [waiting.id], "a run not finished is kept");
         t.drop_database().await;
@@ -404,6 +427,177 @@ mod scheduled_passes {
         assert_eq!((left[0].sku.as_str(), left[0].active), ("SOLD", false), "the sold one is switched off");
         let link = remote_link::Entity::find().one(&t.db).await.unwrap().expect("the sold product's link stays");
         assert!(link.deactivated_by_sync, "and comes back on if the remote shows it again");
+        t.drop_database().await;
+    }
+
+    fn at(text: &str) -> chrono::DateTime<Utc> {
+        text.parse().expect("an RFC 3339 time")
+    }
+
+    /// The dedupe keys of the reconcile jobs queued, in order.
+    async fn pass_keys(db: &DatabaseConnection) -> Vec<String> {
+        let mut jobs = job::Entity::find().filter(job::Column::Kind.eq("reconcile")).all(db).await.unwrap();
+        jobs.sort_by_key(|j| j.id);
+        jobs.into_iter().filter_map(|j| j.dedupe_key).collect()
+    }
+
+    /// Workers finished every run: the next slot of each integration can be queued.
+    async fn finish_runs(db: &DatabaseConnection) {
+        use sea_orm::sea_query::Expr;
+        sync_run::Entity::update_many()
+            .col_expr(sync_run::Column::State, Expr::value(RunState::Succeeded))
+            .col_expr(sync_run::Column::FinishedAt, Expr::value(Some(Utc::now())))
+            .exec(db)
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn an_integration_with_its_own_schedule_is_queued_per_its_slots() {
+        let t = TestDb::new().await;
+        let ctx = context(&t.db);
+        // 07:30 on Amsterdam's clock: 06:30 UTC in winter, 05:30 UTC in summer.
+        let daily = serde_json::json!({"accountName": "partner", "productSyncSchedule": "30 7 * * *"});
+        let own = peer_integration_with(&ctx, true, daily).await;
+        let default = peer_integration(&ctx, true).await;
+        let key = |integration: &integration::Model, slot: &str| format!("reconcile:{}:product:{slot}", integration.id);
+
+        schedule::queue_due(&t.db, at("2026-12-02T07:20:00Z"), &timing()).await.unwrap();
+        assert_eq!(
+            pass_keys(&t.db).await,
+            [key(&own, "2026-12-02T06:30:00+00:00"), key(&default, "2026-12-02T07:15:00+00:00")],
+            "the daily slot of today (winter time) and the current quarter hour"
+        );
+        finish_runs(&t.db).await;
+        schedule::queue_due(&t.db, at("2026-12-02T07:35:00Z"), &timing()).await.unwrap();
+        assert_eq!(pass_keys(&t.db).await.len(), 3, "only the default integration has a new slot");
+        assert_eq!(pass_keys(&t.db).await[2], key(&default, "2026-12-02T07:30:00+00:00"));
+        finish_runs(&t.db).await;
+        schedule::queue_due(&t.db, at("2026-12-03T06:30:00Z"), &timing()).await.unwrap();
+        assert!(pass_keys(&t.db).await.contains(&key(&own, "2026-12-03T06:30:00+00:00")), "the next morning");
+        t.drop_database().await;
+    }
+
+    #[tokio::test]
+    async fn editing_or_disabling_an_integration_takes_effect_at_the_next_tick() {
+        use koppel_entity::enums::LinkedEntity;
+        let t = TestDb::new().await;
+        let ctx = context(&t.db);
+        let integration = peer_integration(&ctx, true).await;
+        let queued = || async { pass_keys(&t.db).await.len() };
+        schedule::queue_due(&t.db, at("2026-12-02T07:00:00Z"), &timing()).await.unwrap();
+        assert_eq!(queued().await, 1);
+        finish_runs(&t.db).await;
+
+        // Hourly at :45 from now on; the tick at 07:20 finds 06:45 queued by no one: caught up once.
+        let mut edited: integration::ActiveModel = integration.clone().into();
+        edited.settings = Set(serde_json::json!({"accountName": "partner", "productSyncSchedule": "45 * * * *"}));
+        let integration = edited.update(&t.db).await.unwrap();
+        schedule::queue_due(&t.db, at("2026-12-02T07:20:00Z"), &timing()).await.unwrap();
+        let key = |slot| schedule::pass_key(&integration, LinkedEntity::Product, at(slot));
+        assert_eq!(pass_keys(&t.db).await[1], key("2026-12-02T06:45:00Z"), "the edited schedule, not 07:15");
+        finish_runs(&t.db).await;
+        schedule::queue_due(&t.db, at("2026-12-02T07:40:00Z"), &timing()).await.unwrap();
+        assert_eq!(queued().await, 2, "no quarter-hour slot any more");
+        schedule::queue_due(&t.db, at("2026-12-02T07:45:00Z"), &timing()).await.unwrap();
+        assert_eq!(pass_keys(&t.db).await[2], key("2026-12-02T07:45:00Z"));
+        finish_runs(&t.db).await;
+
+        let mut disabled: integration::ActiveModel = integration.into();
+        disabled.enabled = Set(false);
+        disabled.update(&t.db).await.unwrap();
+        schedule::queue_due(&t.db, at("2026-12-02T08:45:00Z"), &timing()).await.unwrap();
+        assert_eq!(queued().await, 3, "a disabled integration is not scheduled");
+        t.drop_database().await;
+    }
+
+    #[tokio::test]
+    async fn two_schedulers_ticking_the_same_slot_queue_one_job() {
+        let t = TestDb::new().await;
+        let ctx = context(&t.db);
+        for _ in 0..10 {
+            peer_integration(&ctx, true).await;
+        }
+        // Two daemons tick a fraction of a second apart, within the same slot.
+        let (first, second, timing) = (at("2026-12-02T07:20:00.250Z"), at("2026-12-02T07:20:01.875Z"), timing());
+        let (a, b) =
+            tokio::join!(schedule::queue_due(&t.db, first, &timing), schedule::queue_due(&t.db, second, &timing));
+        // Ten passes and one retention job, between them.
+        assert_eq!(a.unwrap() + b.unwrap(), 11);
+        let keys = pass_keys(&t.db).await;
+        assert_eq!(keys.len(), 10);
+        assert_eq!(keys.iter().collect::<HashSet<_>>().len(), 10);
+        assert_eq!(sync_run::Entity::find().all(&t.db).await.unwrap().len(), 10, "one run per integration");
+        t.drop_database().await;
+    }
+
+    #[tokio::test]
+    async fn the_retention_job_is_queued_once_per_night() {
+        let t = TestDb::new().await;
+        let nights = || async {
+            let jobs = job::Entity::find().filter(job::Column::Kind.eq(retention::KIND)).all(&t.db).await.unwrap();
+            let mut keys: Vec<String> = jobs.into_iter().filter_map(|j| j.dedupe_key).collect();
+            keys.sort();
+            keys
+        };
+        // 03:30 in Amsterdam is 02:30 UTC in winter: a daemon starting at noon catches up on last night.
+        for now in ["2026-12-02T12:00:00Z", "2026-12-02T23:00:00Z", "2026-12-03T02:29:59Z"] {
+            schedule::queue_due(&t.db, at(now), &timing()).await.unwrap();
+        }
+        assert_eq!(nights().await, ["retention:2026-12-02T02:30:00+00:00"]);
+        schedule::queue_due(&t.db, at("2026-12-03T02:30:00Z"), &timing()).await.unwrap();
+        schedule::queue_due(&t.db, at("2026-12-03T02:30:30Z"), &timing()).await.unwrap();
+        assert_eq!(nights().await, ["retention:2026-12-02T02:30:00+00:00", "retention:2026-12-03T02:30:00+00:00"]);
+        t.drop_database().await;
+    }
+
+    #[tokio::test]
+    async fn a_run_of_an_entity_without_a_pass_fails_for_good_with_a_clear_error() {
+        use koppel_daemon::reconcile;
+        use koppel_entity::enums::LinkedEntity;
+        let t = TestDb::new().await;
+        let ctx = context(&t.db);
+        let integration = peer_integration(&ctx, true).await;
+        let run = reconcile::job::queue_pass(&t.db, &integration, LinkedEntity::Customer, RunTrigger::Api, None)
+            .await
+            .unwrap()
+            .expect("queued");
+        let claimed = jobs::claim(&t.db, "w", Duration::from_secs(60), Utc::now()).await.unwrap().expect("due");
+        let error = reconcile::job::run(&ctx, &claimed).await.expect_err("no customer pass yet");
+        assert!(error.is_permanent(), "retrying cannot help");
+        assert_eq!(jobs::fail(&t.db, &claimed, "w", &error).await.unwrap(), Failed::Dead);
+        let run = sync_run::Entity::find_by_id(run.id).one(&t.db).await.unwrap().unwrap();
+        assert_eq!(run.state, RunState::Failed);
+        assert_eq!(run.error.as_deref(), Some("NO_PASS: Koppel has no customer pass yet"));
+        t.drop_database().await;
+    }
+
+    #[tokio::test]
+    async fn the_ticker_queues_an_integration_enabled_after_the_schedule_started() {
+        let t = TestDb::new().await;
+        let ctx = context(&t.db);
+        let (stop, shutdown) = tokio::sync::watch::channel(false);
+        let timing = schedule::Timing { tick: Duration::from_secs(1), ..timing() };
+        let ticking = tokio::spawn(schedule::run(t.db.clone(), timing, shutdown));
+        // The sweep at start found nothing to schedule; the next ticks must find the new integration.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let integration = peer_integration(&ctx, true).await;
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let runs = sync_run::Entity::find()
+                .filter(sync_run::Column::IntegrationId.eq(integration.id))
+                .all(&t.db)
+                .await
+                .unwrap();
+            if !runs.is_empty() {
+                assert_eq!((runs.len(), runs[0].trigger), (1, RunTrigger::Schedule));
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "no tick queued the new integration's slot");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        stop.send(true).unwrap();
+        tokio::time::timeout(Duration::from_secs(5), ticking).await.expect("the schedule stops").unwrap();
         t.drop_database().await;
     }
 }

@@ -76,7 +76,8 @@ string_enum!(
 
 string_enum!(
     /// The kind of local record a remote link ties to its remote twin; also what a sync pass, a job and
-    /// an event are about.
+    /// an event are about. `sale_status` is never linked: it names the pull of the statuses of sales sent
+    /// to a remote, a pass with its own schedule.
     LinkedEntity {
         Product = "product",
         Supplier = "supplier",
@@ -84,6 +85,7 @@ string_enum!(
         Invoice = "invoice",
         Payment = "payment",
         Order = "order",
+        SaleStatus = "sale_status",
     }
 );
 

@@ -8,7 +8,8 @@ use koppel_daemon::connectors::{FieldSpec, FieldType, KindSpec};
 pub struct SettingField {
     pub name: String,
     pub label: String,
-    /// text, secret, boolean, integer, select or text_list.
+    /// text, secret, boolean, integer, select, text_list, cron_schedule (five fields on
+    /// Europe/Amsterdam's clock) or times_of_day (a list of `HH:MM` on Europe/Amsterdam's clock).
     pub field_type: String,
     pub required: bool,
     pub default: Option<Json<serde_json::Value>>,
@@ -64,7 +65,7 @@ impl From<&KindSpec> for IntegrationKind {
                 .iter()
                 .map(|c| serde_json::to_value(c).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default())
                 .collect(),
-            settings: spec.settings.iter().map(SettingField::from).collect(),
+            settings: spec.all_settings().iter().map(SettingField::from).collect(),
             credentials: spec.credentials.iter().map(SettingField::from).collect(),
             synced_entities: spec.synced_entities.iter().map(|e| e.to_string()).collect(),
         }

@@ -5,6 +5,7 @@ mod import;
 mod kinds;
 mod mappings;
 mod remote;
+mod schedules;
 mod service;
 mod sync;
 
@@ -119,6 +120,12 @@ impl Integration {
     async fn sync_states(&self, ctx: &Context<'_>) -> ApiResult<Vec<crate::runs::EntitySyncState>> {
         let entities = koppel_daemon::connectors::kind(&self.model.kind).map(|k| k.synced_entities).unwrap_or_default();
         crate::runs::sync_states(ctx.db(), &self.model, entities).await
+    }
+
+    /// When each entity is reconciled, and when the next pass is queued. Change them with the settings
+    /// named here (see `integrationKinds`).
+    async fn schedules(&self, ctx: &Context<'_>) -> Vec<schedules::IntegrationSchedule> {
+        schedules::of(&self.model, ctx.state().engine.limits.product_sync_every, Utc::now())
     }
 
     async fn field_mappings(

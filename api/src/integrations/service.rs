@@ -75,7 +75,8 @@ fn check_base_url(engine: &Engine, raw: &str, problems: &mut Problems) -> String
 }
 
 fn check_settings(spec: &KindSpec, given: &Value, problems: &mut Problems) -> Value {
-    let (settings, found) = connectors::validate_settings(spec.settings, given);
+    // The kind's own settings and the schedule settings common to every kind.
+    let (settings, found) = connectors::validate_settings(&spec.all_settings(), given);
     for (field, kind, message) in found {
         let path = if field.is_empty() { "settings".to_owned() } else { format!("settings.{field}") };
         let code = match kind {

@@ -187,8 +187,8 @@ fn report(pass: PassReport) -> SyncReport {
             .into_iter()
             .map(|c| SyncChange {
                 remote_id: c.remote_id,
-                sku: c.sku,
-                product_id: c.product_id.map(ids::to_id),
+                sku: c.label,
+                product_id: c.local_id.map(ids::to_id),
                 action: c.action.into(),
                 note: c.note,
             })

@@ -26,6 +26,8 @@ pub enum SyncEntity {
     Invoice,
     Payment,
     Order,
+    /// The statuses of sales sent to the remote, pulled back.
+    SaleStatus,
 }
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]

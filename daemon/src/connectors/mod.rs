@@ -1,7 +1,9 @@
 //! Connectors: one trait, one module per remote kind, and a registry by kind.
 //!
 //! Each kind declares its capabilities, its settings and its credential fields ([`FieldSpec`]); the
-//! API validates an integration's settings against them and shows them in `integrationKinds`.
+//! API validates an integration's settings against them and shows them in `integrationKinds`. The
+//! schedule settings are common to every kind ([`SCHEDULE_SETTINGS`]): a kind gets the ones of the
+//! entities it runs on a schedule ([`KindSpec::schedules`]), so that no kind repeats them.
 
 pub mod peer;
 mod settings;
@@ -11,6 +13,7 @@ pub use settings::{FieldSpec, FieldType, SettingProblem, validate_settings};
 pub use types::*;
 
 use async_trait::async_trait;
+use koppel_entity::enums::LinkedEntity;
 use std::collections::HashMap;
 
 /// What a remote kind can do.
@@ -156,9 +159,69 @@ pub struct KindSpec {
     pub settings: &'static [FieldSpec],
     pub credentials: &'static [FieldSpec],
     /// The entities whose missing records follow a policy (ignore, deactivate, delete).
-    pub synced_entities: &'static [koppel_entity::enums::LinkedEntity],
+    pub synced_entities: &'static [LinkedEntity],
     pub connect: fn(ConnectorConfig) -> Result<Box<dyn Connector>, ConnectorError>,
 }
+
+impl KindSpec {
+    /// Every setting of the kind: its own, then the schedule settings of what it runs on a schedule.
+    pub fn all_settings(&self) -> Vec<FieldSpec> {
+        let mut all = self.settings.to_vec();
+        all.extend(self.schedules().into_iter().map(|s| *s.setting));
+        all
+    }
+
+    /// What the kind runs on a schedule, with the setting that says when: the passes of its synced
+    /// entities that have a schedule setting (products), and the sale-status pull when it can pull them.
+    pub fn schedules(&self) -> Vec<&'static ScheduleSetting> {
+        SCHEDULE_SETTINGS
+            .iter()
+            .filter(|s| match s.entity {
+                LinkedEntity::SaleStatus => self.capabilities.contains(&Capability::SaleStatusPull),
+                entity => self.synced_entities.contains(&entity),
+            })
+            .collect()
+    }
+}
+
+/// An entity whose passes run on a schedule, and the setting (common to every kind) that says when.
+#[derive(Debug)]
+pub struct ScheduleSetting {
+    pub entity: LinkedEntity,
+    pub setting: &'static FieldSpec,
+}
+
+/// The schedule settings, common to every kind. Wall-clock schedules are read on Amsterdam's clock
+/// ([`crate::slots::ZONE`]).
+pub const SCHEDULE_SETTINGS: &[ScheduleSetting] = &[
+    ScheduleSetting {
+        entity: LinkedEntity::Product,
+        setting: &FieldSpec {
+            name: "productSyncSchedule",
+            label: "Product sync schedule",
+            field_type: FieldType::CronSchedule,
+            required: false,
+            // None: the operator's default interval (KOPPEL_PRODUCT_SYNC_MINUTES, 15 minutes).
+            default: None,
+            help: "When products are reconciled: a cron expression of five fields (minute hour day month \
+                   weekday) on Europe/Amsterdam's clock, e.g. */15 * * * * for every 15 minutes or \
+                   0 6-18 * * 1-5 for every hour from 06:00 to 18:00 on working days. Empty: the server's \
+                   default, every 15 minutes unless the operator changed it.",
+        },
+    },
+    ScheduleSetting {
+        entity: LinkedEntity::SaleStatus,
+        setting: &FieldSpec {
+            name: "saleStatusSyncTimes",
+            label: "Sale status sync times",
+            field_type: FieldType::TimesOfDay,
+            required: false,
+            default: Some(r#"["07:00", "19:00"]"#),
+            help: "When the statuses of sent sales are fetched: times of day (HH:MM) on Europe/Amsterdam's \
+                   clock, e.g. [\"07:00\", \"19:00\"].",
+        },
+    },
+];
 
 /// Every kind Koppel can connect to.
 pub fn kinds() -> &'static [KindSpec] {

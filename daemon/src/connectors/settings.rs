@@ -1,5 +1,6 @@
 //! Typed settings and credential fields of a connector kind, and their validation.
 
+use crate::slots::Schedule;
 use serde_json::{Map, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -15,6 +16,10 @@ pub enum FieldType {
     Select(&'static [&'static str]),
     /// A list of short texts, e.g. status keys.
     TextList,
+    /// A cron expression of five fields on Amsterdam's clock ([`crate::slots::Schedule::cron`]).
+    CronSchedule,
+    /// A list of times of day (`HH:MM`) on Amsterdam's clock ([`crate::slots::Schedule::times_of_day`]).
+    TimesOfDay,
 }
 
 impl FieldType {
@@ -26,6 +31,8 @@ impl FieldType {
             Self::Integer { .. } => "integer",
             Self::Select(_) => "select",
             Self::TextList => "text_list",
+            Self::CronSchedule => "cron_schedule",
+            Self::TimesOfDay => "times_of_day",
         }
     }
 }
@@ -104,6 +111,22 @@ pub fn validate_settings(specs: &[FieldSpec], given: &Value) -> (Value, Vec<(Str
                 None
             }
             (FieldType::TextList, _) => Some(format!("{} must be a list of texts", spec.label)),
+            (FieldType::CronSchedule, Value::String(s)) => {
+                Schedule::cron(s).err().map(|why| format!("{} {why}", spec.label))
+            }
+            (FieldType::CronSchedule, _) => {
+                Some(format!("{} must be a cron expression such as \"*/15 * * * *\"", spec.label))
+            }
+            (FieldType::TimesOfDay, Value::Array(items)) => {
+                let times: Option<Vec<&str>> = items.iter().map(Value::as_str).collect();
+                match times {
+                    Some(times) => Schedule::times_of_day(&times).err().map(|why| format!("{} {why}", spec.label)),
+                    None => Some(format!("{} must be a list of times of day like [\"07:00\", \"19:00\"]", spec.label)),
+                }
+            }
+            (FieldType::TimesOfDay, _) => {
+                Some(format!("{} must be a list of times of day like [\"07:00\", \"19:00\"]", spec.label))
+            }
             (field_type, _) => Some(format!("{} must be {}", spec.label, field_type.name())),
         };
         match problem {
@@ -166,5 +189,53 @@ mod tests {
             validate_settings(SPECS, &json!({"delay": 31, "mode": "sometimes", "statuses": [1], "colour": "red"}));
         let fields: Vec<&str> = problems.iter().map(|(f, _, _)| f.as_str()).collect();
         assert_eq!(fields, ["colour", "accountName", "delay", "mode", "statuses"]);
+    }
+
+    const SCHEDULES: &[FieldSpec] = &[
+        FieldSpec {
+            name: "productSyncSchedule",
+            label: "Product sync schedule",
+            field_type: FieldType::CronSchedule,
+            required: false,
+            default: None,
+            help: "",
+        },
+        FieldSpec {
+            name: "saleStatusSyncTimes",
+            label: "Sale status sync times",
+            field_type: FieldType::TimesOfDay,
+            required: false,
+            default: Some(r#"["07:00", "19:00"]"#),
+            help: "",
+        },
+    ];
+
+    #[test]
+    fn schedules_are_checked_and_a_bad_one_names_its_field() {
+        let (settings, problems) = validate_settings(SCHEDULES, &json!({"productSyncSchedule": "0 6-18 * * 1-5"}));
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(
+            settings,
+            json!({"productSyncSchedule": "0 6-18 * * 1-5", "saleStatusSyncTimes": ["07:00", "19:00"]})
+        );
+
+        let (_, problems) = validate_settings(
+            SCHEDULES,
+            &json!({"productSyncSchedule": "every 15 minutes", "saleStatusSyncTimes": ["7am"]}),
+        );
+        let found: Vec<(&str, SettingProblem)> = problems.iter().map(|(f, k, _)| (f.as_str(), *k)).collect();
+        assert_eq!(
+            found,
+            [("productSyncSchedule", SettingProblem::Invalid), ("saleStatusSyncTimes", SettingProblem::Invalid)]
+        );
+        assert!(
+            problems[0].2.starts_with("Product sync schedule must be a cron expression of five fields"),
+            "{problems:?}"
+        );
+        assert!(problems[1].2.contains("\"7am\""), "{problems:?}");
+
+        let (_, problems) =
+            validate_settings(SCHEDULES, &json!({"productSyncSchedule": 15, "saleStatusSyncTimes": "07:00"}));
+        assert_eq!(problems.len(), 2, "{problems:?}");
     }
 }

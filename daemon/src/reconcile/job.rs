@@ -48,7 +48,8 @@ pub async fn queue_pass<C: ConnectionTrait + TransactionTrait>(
     Ok(Some(run))
 }
 
-/// Runs the pass a reconcile job names.
+/// Runs the pass a reconcile job names: the pass of its run's entity ([`super::PASSES`]). A run of an
+/// entity without a pass fails with a permanent error, so its job is dead at once, not retried.
 pub async fn run(ctx: &Context, job: &job::Model) -> EngineResult<()> {
     let payload: Payload = serde_json::from_value(job.payload.clone()).map_err(|e| {
         EngineError::Rejected(crate::problems::Rejected(vec![crate::problems::Problem {
@@ -76,7 +77,7 @@ pub async fn run(ctx: &Context, job: &job::Model) -> EngineResult<()> {
         runs::fail(&ctx.db, run, "the integration is disabled").await?;
         return Ok(());
     }
-    match crate::reconcile::products::reconcile_products(ctx, &integration, true).await {
+    match super::reconcile(ctx, &integration, run.entity, true).await {
         Ok(report) => {
             runs::finish(&ctx.db, run, &report).await?;
             Ok(())
@@ -94,10 +95,10 @@ pub async fn run_now(
     ctx: &Context,
     integration: &integration::Model,
     trigger: RunTrigger,
-) -> EngineResult<(sync_run::Model, crate::reconcile::products::PassReport)> {
+) -> EngineResult<(sync_run::Model, super::PassReport)> {
     let run = runs::queue(&ctx.db, Uuid::now_v7(), integration, LinkedEntity::Product, trigger, None).await?;
     let run = runs::start(&ctx.db, run).await?;
-    match crate::reconcile::products::reconcile_products(ctx, integration, true).await {
+    match super::reconcile(ctx, integration, LinkedEntity::Product, true).await {
         Ok(report) => Ok((runs::finish(&ctx.db, run, &report).await?, report)),
         Err(error) => {
             runs::fail(&ctx.db, run, &format!("{}: {error}", error.label())).await?;

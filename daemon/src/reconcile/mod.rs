@@ -3,10 +3,68 @@
 //! [`plan`] is pure: it takes the linked local records, the remote records and the integration's
 //! missing-record policy, and says what to create, update, leave alone, and do with records gone at the
 //! remote. Running it again on the result of applying it yields a plan with no changes.
+//!
+//! The engine is generic over entities: a pass is an [`EntitySync`], found by the run's entity in
+//! [`PASSES`]. The job queue, runs and events ([`job`], [`runs`]) only know the trait and its
+//! [`PassReport`], so customers, invoices and payments plug in by implementing it and adding it to
+//! [`PASSES`]. Only products have a pass today; a run of any other entity fails at once with a
+//! permanent [`EngineError::NoPass`].
 
 pub mod job;
 mod plan;
 pub mod products;
+mod report;
 pub mod runs;
 
 pub use plan::{HeldBack, LocalRecord, MissingAction, Plan, PlanLimits, RemoteRecord, plan};
+pub use report::{Change, ChangeAction, PassReport};
+
+use crate::Context;
+use crate::error::{EngineError, EngineResult};
+use async_trait::async_trait;
+use koppel_entity::enums::LinkedEntity;
+use koppel_entity::integration;
+
+/// One entity's pass over one integration: idempotent, level-triggered, and with `apply = false` a dry
+/// run that only says what it would do.
+#[async_trait]
+pub trait EntitySync: Send + Sync {
+    /// The entity this pass reconciles; its runs and events are about it.
+    fn entity(&self) -> LinkedEntity;
+
+    async fn pass(&self, ctx: &Context, integration: &integration::Model, apply: bool) -> EngineResult<PassReport>;
+}
+
+/// Every pass the engine has, one per entity.
+pub static PASSES: &[&dyn EntitySync] = &[&products::ProductSync];
+
+/// The pass of `entity`, if the engine has one.
+pub fn pass_for(entity: LinkedEntity) -> Option<&'static dyn EntitySync> {
+    PASSES.iter().copied().find(|pass| pass.entity() == entity)
+}
+
+/// Runs the pass of `entity` over one integration; an entity without a pass is a permanent error.
+pub async fn reconcile(
+    ctx: &Context,
+    integration: &integration::Model,
+    entity: LinkedEntity,
+    apply: bool,
+) -> EngineResult<PassReport> {
+    match pass_for(entity) {
+        Some(pass) => pass.pass(ctx, integration, apply).await,
+        None => Err(EngineError::NoPass(entity)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_entity_has_at_most_one_pass_and_only_products_have_one_yet() {
+        use sea_orm::Iterable;
+        let with_pass: Vec<LinkedEntity> = LinkedEntity::iter().filter(|e| pass_for(*e).is_some()).collect();
+        assert_eq!(with_pass, [LinkedEntity::Product]);
+        assert_eq!(PASSES.len(), with_pass.len(), "one pass per entity");
+    }
+}

@@ -3,7 +3,9 @@
 //! missing-record policy to what is gone, within the safety limits. Products are import-only: a remote
 //! product that is not linked is reported, never created. `lastSyncedAt` moves only when something changed.
 
-use super::{HeldBack, LocalRecord, MissingAction, PlanLimits, RemoteRecord};
+pub use super::report::{Change, ChangeAction, PassReport};
+
+use super::{EntitySync, LocalRecord, MissingAction, PlanLimits, RemoteRecord};
 use crate::Context;
 use crate::connect;
 use crate::connectors::{Connector, ListRequest, RemoteProduct};
@@ -28,53 +30,6 @@ const MAX_PAGES: usize = 500;
 /// The most of a remote catalogue one pass holds in memory; a larger one is read in part (and then
 /// nothing is deactivated or deleted).
 const MAX_REMOTE_BYTES: usize = 64 * 1024 * 1024;
-
-/// What a pass did (or, for a dry run, would do) with one record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChangeAction {
-    /// The remote changed it: refreshed locally.
-    Update,
-    Unchanged,
-    /// Gone at the remote: switched off locally.
-    Deactivate,
-    /// Gone at the remote: removed locally.
-    Delete,
-    /// Gone at the remote, left as it is (policy, already inactive, or held back).
-    Ignore,
-    /// At the remote but not imported (import it to sync it).
-    NotImported,
-    /// Changed at the remote, but the local rules refuse the new version (see the note).
-    Failed,
-    /// Switched off by an earlier pass, back at the remote: switched on again.
-    Reactivate,
-}
-
-#[derive(Debug, Clone)]
-pub struct Change {
-    pub remote_id: String,
-    pub sku: Option<String>,
-    pub product_id: Option<Uuid>,
-    pub action: ChangeAction,
-    /// Why the action differs from the plan, e.g. a product with sales is deactivated, not deleted.
-    pub note: Option<String>,
-}
-
-/// What a product pass found and did.
-#[derive(Debug, Clone)]
-pub struct PassReport {
-    /// False for a dry run.
-    pub applied: bool,
-    pub held_back: Option<HeldBack>,
-    pub policy: MissingRecordPolicy,
-    pub last_synced_at: Option<DateTime<Utc>>,
-    pub changes: Vec<Change>,
-}
-
-impl PassReport {
-    pub fn count(&self, action: ChangeAction) -> usize {
-        self.changes.iter().filter(|c| c.action == action).count()
-    }
-}
 
 /// The integration's policy for records of `entity` gone at the remote; `deactivate` when none is stored.
 pub fn missing_policy(integration: &integration::Model, entity: LinkedEntity) -> MissingRecordPolicy {
@@ -121,6 +76,20 @@ async fn read_remote(connector: &dyn Connector) -> EngineResult<(Vec<RemoteProdu
         }
     }
     Ok((products, false))
+}
+
+/// The product pass, as the engine runs it by entity.
+pub struct ProductSync;
+
+#[async_trait::async_trait]
+impl EntitySync for ProductSync {
+    fn entity(&self) -> LinkedEntity {
+        LinkedEntity::Product
+    }
+
+    async fn pass(&self, ctx: &Context, integration: &integration::Model, apply: bool) -> EngineResult<PassReport> {
+        reconcile_products(ctx, integration, apply).await
+    }
 }
 
 /// Runs a product pass; with `apply = false` it only says what it would do.
@@ -188,8 +157,8 @@ pub async fn reconcile_products(
     let sku_of = |local_id: Uuid| products.get(&local_id).map(|p| p.sku.clone());
     let change = |id: Uuid, action: ChangeAction, note: Option<String>| Change {
         remote_id: remote_of(id),
-        sku: sku_of(id),
-        product_id: Some(id),
+        label: sku_of(id),
+        local_id: Some(id),
         action,
         note,
     };
@@ -221,8 +190,8 @@ pub async fn reconcile_products(
         let sku = remote_by_id.get(remote_id.as_str()).map(|p| p.sku.clone());
         changes.push(Change {
             remote_id: remote_id.clone(),
-            sku,
-            product_id: None,
+            label: sku,
+            local_id: None,
             action: ChangeAction::NotImported,
             note: None,
         });
@@ -247,7 +216,7 @@ pub async fn reconcile_products(
             match store_products(&txn, integration, wanted).await {
                 Ok(_) => changed = true,
                 Err(EngineError::Rejected(refused)) => {
-                    if let Some(entry) = changes.iter_mut().find(|c| c.product_id == Some(*id)) {
+                    if let Some(entry) = changes.iter_mut().find(|c| c.local_id == Some(*id)) {
                         entry.action = ChangeAction::Failed;
                         entry.note = Some(refused.0.iter().map(|p| p.message.clone()).collect::<Vec<_>>().join("; "));
                     }
@@ -268,7 +237,7 @@ pub async fn reconcile_products(
                 MissingAction::Deactivate => set_active(&txn, integration, *id, false, now).await?,
                 MissingAction::Delete => {
                     if remove_product(&txn, integration, *id, now).await? == Removed::Deactivated
-                        && let Some(entry) = changes.iter_mut().find(|c| c.product_id == Some(*id))
+                        && let Some(entry) = changes.iter_mut().find(|c| c.local_id == Some(*id))
                     {
                         entry.action = ChangeAction::Deactivate;
                         entry.note = Some("sold while the pass ran, so it is deactivated instead of deleted".into());

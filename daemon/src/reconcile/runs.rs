@@ -1,7 +1,7 @@
 //! Sync runs: what people see of a pass — trigger, state, progress and counts — and the events that
 //! say what came from the remote and what was written.
 
-use super::products::{ChangeAction, PassReport};
+use super::{ChangeAction, PassReport};
 use chrono::Utc;
 use koppel_entity::enums::{Direction, EventLevel, LinkedEntity, RunState, RunTrigger};
 use koppel_entity::{integration, sync_event, sync_run, sync_state};
@@ -97,19 +97,7 @@ pub async fn finish(
 ) -> Result<sync_run::Model, DbErr> {
     let count = |action| report.count(action) as i32;
     let total = report.changes.len() as i32;
-    let counted = [
-        ChangeAction::Update,
-        ChangeAction::Unchanged,
-        ChangeAction::Deactivate,
-        ChangeAction::Delete,
-        ChangeAction::Ignore,
-        ChangeAction::NotImported,
-        ChangeAction::Failed,
-        ChangeAction::Reactivate,
-    ]
-    .into_iter()
-    .map(count)
-    .sum::<i32>();
+    let counted = ChangeAction::ALL.into_iter().map(count).sum::<i32>();
     for change in report.changes.iter().filter(|c| c.action != ChangeAction::Unchanged) {
         let (level, action) = match change.action {
             ChangeAction::Update => (EventLevel::Info, "update"),
@@ -121,9 +109,9 @@ pub async fn finish(
             ChangeAction::Failed => (EventLevel::Warn, "failed"),
             ChangeAction::Unchanged => continue,
         };
-        let message = match (&change.sku, &change.note) {
-            (Some(sku), Some(note)) => format!("{sku}: {note}"),
-            (Some(sku), None) => format!("{sku}: {action}"),
+        let message = match (&change.label, &change.note) {
+            (Some(label), Some(note)) => format!("{label}: {note}"),
+            (Some(label), None) => format!("{label}: {action}"),
             (None, Some(note)) => note.clone(),
             (None, None) => action.to_owned(),
         };
@@ -133,7 +121,7 @@ pub async fn finish(
             NewEvent {
                 level,
                 entity: Some(run.entity),
-                local_id: change.product_id,
+                local_id: change.local_id,
                 remote_id: Some(change.remote_id.clone()),
                 action,
                 direction: Some(Direction::In),
@@ -153,7 +141,7 @@ pub async fn finish(
     active.progress_done = Set(total);
     active.progress_total = Set(Some(total));
     active.created = Set(0);
-    // A product switched on again counts as updated: the run's counts keep their shape.
+    // A record switched on again counts as updated: the run's counts keep their shape.
     active.updated = Set(count(ChangeAction::Update) + count(ChangeAction::Reactivate));
     active.unchanged = Set(count(ChangeAction::Unchanged));
     active.deactivated = Set(count(ChangeAction::Deactivate));

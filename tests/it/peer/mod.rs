@@ -14,6 +14,7 @@ mod live;
 mod mappings;
 mod provider;
 mod questions;
+mod schedules;
 mod secrets;
 mod setup;
 mod submissions;
