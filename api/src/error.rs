@@ -184,6 +184,8 @@ impl From<koppel_daemon::error::EngineError> for ApiError {
             EngineError::Remote(remote) => Self::Remote(remote),
             EngineError::Rejected(rejected) => rejected.into(),
             EngineError::Database(db) => db.into(),
+            // Deliveries run in jobs, never for a request.
+            EngineError::Delivery(delivery) => Self::internal(delivery),
         }
     }
 }

@@ -10,6 +10,7 @@ mod m20261122_000002_catalog;
 mod m20261122_000003_sales;
 mod m20261122_000004_integrations;
 mod m20261202_000005_engine;
+mod m20261202_000006_alert_webhooks;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000003_sales::Migration),
             Box::new(m20261122_000004_integrations::Migration),
             Box::new(m20261202_000005_engine::Migration),
+            Box::new(m20261202_000006_alert_webhooks::Migration),
         ]
     }
 }
