@@ -283,7 +283,10 @@ mod scheduled_passes {
         assert!(queued.run_after > Utc::now(), "after a backoff");
         let events = sync_event::Entity::find().filter(sync_event::Column::RunId.eq(run.id)).all(&t.db).await.unwrap();
         assert!(events.iter().any(|e| e.level == EventLevel::Warn && e.message.contains("UNREACHABLE")), "{events:?}");
-        assert!(events.iter().all(|e| e.level != EventLevel::Alert), "an attempt that is retried is no alert: {events:?}");
+        assert!(
+            events.iter().all(|e| e.level != EventLevel::Alert),
+            "an attempt that is retried is no alert: {events:?}"
+        );
         t.drop_database().await;
     }
 
@@ -313,7 +316,8 @@ mod scheduled_passes {
         webhook::set(&t.db, &ctx.master_key, ctx.limits, integration.account_id, "http://127.0.0.1:1/alerts")
             .await
             .unwrap();
-        let run = queue_pass(&t.db, &integration, LinkedEntity::Product, RunTrigger::Manual, None).await.unwrap().unwrap();
+        let run =
+            queue_pass(&t.db, &integration, LinkedEntity::Product, RunTrigger::Manual, None).await.unwrap().unwrap();
         let job_id = run.job_id.unwrap();
         // Three attempts in all: two that are retried, the last one dies.
         job::Entity::update_many()
@@ -339,7 +343,10 @@ mod scheduled_passes {
         let alerts = events_of(EventLevel::Alert).await.unwrap();
         assert_eq!(alerts.len(), 1, "one alert for the dead job: {alerts:?}");
         assert_eq!((alerts[0].action.as_str(), alerts[0].run_id), ("dead", Some(run.id)));
-        assert!(alerts[0].message.contains("after 3 attempts") && alerts[0].message.contains("UNREACHABLE"), "{alerts:?}");
+        assert!(
+            alerts[0].message.contains("after 3 attempts") && alerts[0].message.contains("UNREACHABLE"),
+            "{alerts:?}"
+        );
         let stored = sync_run::Entity::find_by_id(run.id).one(&t.db).await.unwrap().unwrap();
         assert_eq!(stored.state, RunState::Failed);
 
@@ -360,7 +367,8 @@ mod scheduled_passes {
         assert_eq!(events_of(EventLevel::Alert).await.unwrap().len(), 1);
 
         // A permanent error dies at once: one alert too, of a job not tied to a run.
-        let new = NewJob::new("unknown_kind", serde_json::json!({})).for_integration(integration.account_id, integration.id);
+        let new =
+            NewJob::new("unknown_kind", serde_json::json!({})).for_integration(integration.account_id, integration.id);
         let refused = jobs::enqueue(&t.db, new).await.unwrap().unwrap();
         assert_eq!(attempt(&ctx, 5).await.id, refused);
         assert_eq!(state_of(&t.db, refused).await.state, JobState::Dead);

@@ -4,10 +4,12 @@
 
 mod canned;
 mod oversized;
+mod receiver;
 mod silent;
 
 pub use canned::{Headers, canned};
 pub use oversized::oversized;
+pub use receiver::{Received, Receiver, receiver};
 pub use silent::silent;
 
 use axum::Router;
