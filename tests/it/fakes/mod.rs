@@ -9,7 +9,7 @@ mod silent;
 
 pub use canned::{Headers, canned};
 pub use oversized::oversized;
-pub use receiver::{Received, Receiver, receiver};
+pub use receiver::{Received, receiver};
 pub use silent::silent;
 
 use axum::Router;
