@@ -149,7 +149,7 @@ async fn a_held_back_pass_is_posted_signed_to_the_alert_webhook_retried_and_deli
 
     // `/metrics` shows the engine's figures of the pass, the alert and the deliveries.
     for prefix in [
-        "koppel_job_claim_latency_seconds_bucket{kind=\"reconcile\"",
+        "koppel_job_claim_latency_seconds_count{kind=\"reconcile\"}",
         "koppel_job_claim_latency_seconds_count{kind=\"alert_webhook\"}",
         "koppel_pass_duration_seconds_count{entity=\"product\",outcome=\"succeeded\"}",
         "koppel_records_total{entity=\"product\",action=\"ignore\"}",
@@ -161,5 +161,6 @@ async fn a_held_back_pass_is_posted_signed_to_the_alert_webhook_retried_and_deli
         assert!(value >= 1.0, "{prefix} = {value}");
     }
     assert!(text.contains("# TYPE koppel_pass_duration_seconds histogram"), "{text}");
+    assert!(text.contains("koppel_job_claim_latency_seconds_bucket{kind=\"reconcile\",le=\"+Inf\"}"), "{text}");
     assert_eq!(series(&text, "koppel_alerts "), Some(1.0), "the alert events this database keeps");
 }
