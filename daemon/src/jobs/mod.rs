@@ -8,6 +8,8 @@
 //! while working, and [`complete`]s or [`fail`]s it. A job whose worker died is claimable again when its
 //! lease runs out. Failures retry with exponential backoff and jitter, never sooner than the remote's
 //! `Retry-After`; permanent errors (bad credentials, refused data) and the last attempt make it `dead`.
+//! The worker hands a dead job to its handler in the same transaction ([`worker::JobHandler::dead`]):
+//! the daemon raises the one alert there (module `alerts`), never one per failed attempt.
 
 mod backoff;
 pub mod worker;
