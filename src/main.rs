@@ -145,6 +145,10 @@ async fn main() -> anyhow::Result<()> {
             let state = koppel_api::server::prepare(config).await?;
             let lock = daemon_lock(&database_url)?;
             let (stop, stopped) = tokio::sync::watch::channel(false);
+            let metrics = match daemon_config.metrics_addr {
+                Some(addr) => Some(serve_metrics(addr, stopped.clone()).await?),
+                None => None,
+            };
             let daemon =
                 tokio::spawn(koppel_daemon::process::run(state.engine, daemon_options(&daemon_config), stopped));
             announce("Koppel daemon is running");
@@ -152,6 +156,9 @@ async fn main() -> anyhow::Result<()> {
             tracing::info!("shutting down");
             let _ = stop.send(true);
             daemon.await?;
+            if let Some(metrics) = metrics {
+                metrics.await??;
+            }
             drop(lock);
             Ok(())
         }
@@ -240,6 +247,32 @@ fn daemon_options(config: &DaemonConfig) -> DaemonOptions {
         retention: std::time::Duration::from_secs(u64::from(config.event_retention_days) * 24 * 60 * 60),
         ..DaemonOptions::default()
     }
+}
+
+/// Serves the daemon's metrics on `addr` (`KOPPEL_DAEMON_METRICS_ADDR`) until `stop` turns true.
+async fn serve_metrics(
+    addr: std::net::SocketAddr,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<tokio::task::JoinHandle<std::io::Result<()>>> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on KOPPEL_DAEMON_METRICS_ADDR={addr}"))?;
+    let addr = listener.local_addr()?;
+    let app = axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(|| async {
+            ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], koppel_daemon::telemetry::render())
+        }),
+    );
+    tracing::info!(%addr, "the daemon's metrics are at /metrics");
+    announce(&format!("Koppel daemon metrics on http://{addr}/metrics"));
+    Ok(tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stop.wait_for(|stopped| *stopped).await;
+            })
+            .await
+    }))
 }
 
 /// The SQLite single-daemon lock (nothing on PostgreSQL); a second daemon is refused with the reason.

@@ -189,6 +189,24 @@ pub struct DaemonConfig {
     #[arg(long = "event-retention-days", env = "KOPPEL_EVENT_RETENTION_DAYS", default_value_t = 30,
           value_parser = whole_number("KOPPEL_EVENT_RETENTION_DAYS", 1, 3650))]
     pub event_retention_days: u32,
+
+    /// `daemon` only: also serve the daemon's metrics as Prometheus text on `http://ADDR/metrics` (the
+    /// daemon inside `serve` shows them on the server's `/metrics`).
+    #[arg(long = "daemon-metrics-addr", env = "KOPPEL_DAEMON_METRICS_ADDR",
+          value_parser = socket_address("KOPPEL_DAEMON_METRICS_ADDR"))]
+    pub metrics_addr: Option<std::net::SocketAddr>,
+}
+
+/// A parser for an `ip:port` setting, whose error names the variable.
+fn socket_address(
+    variable: &'static str,
+) -> impl Fn(&str) -> Result<std::net::SocketAddr, String> + Clone + Send + Sync + 'static {
+    move |value| {
+        value
+            .trim()
+            .parse()
+            .map_err(|_| format!("{variable} must be an address and port such as 127.0.0.1:9464, not {value:?}"))
+    }
 }
 
 fn boolean(variable: &'static str) -> impl Fn(&str) -> Result<bool, String> + Clone + Send + Sync + 'static {

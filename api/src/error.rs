@@ -186,6 +186,8 @@ impl From<koppel_daemon::error::EngineError> for ApiError {
             EngineError::Database(db) => db.into(),
             // The caller asked for an entity Koppel cannot reconcile yet.
             no_pass @ EngineError::NoPass(_) => Self::BadUserInput(no_pass.to_string()),
+            // Deliveries run in jobs, never for a request.
+            EngineError::Delivery(delivery) => Self::internal(delivery),
         }
     }
 }

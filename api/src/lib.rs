@@ -1,6 +1,7 @@
 //! Koppel's API: the GraphQL schema by domain, the axum server, auth and configuration.
 
 pub mod accounts;
+pub mod alerts;
 pub mod auth;
 pub mod catalog;
 pub mod config;

@@ -21,6 +21,7 @@ pub struct Query(
     crate::provider::ProviderQuery,
     crate::integrations::IntegrationQuery,
     crate::runs::RunQuery,
+    crate::alerts::AlertQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -35,6 +36,7 @@ pub struct Mutation(
     crate::sales::SaleMutation,
     crate::provider::ProviderMutation,
     crate::integrations::IntegrationMutation,
+    crate::alerts::AlertMutation,
 );
 
 #[derive(MergedSubscription, Default)]

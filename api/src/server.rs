@@ -51,6 +51,8 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
         config.allow_private_remotes,
         std::time::Duration::from_secs(config.remote_timeout_seconds.into()),
     );
+    // The engine's figures (claim latency, pass durations, alerts, deliveries) for `/metrics`.
+    koppel_daemon::telemetry::install();
     let statements = Arc::new(AtomicU64::new(0));
     let db = crate::db::connect(&config.database_url(), statements.clone()).await?;
     crate::db::migrate(&db).await?;

@@ -1,4 +1,4 @@
-//! Errors of engine work (imports, reconcile passes, and next jobs and the outbox).
+//! Errors of engine work (imports, reconcile passes, alert webhook deliveries, jobs).
 //!
 //! Policy (after crates.io's `util/errors.rs` and kube-rs's controller errors): engine functions return
 //! [`EngineError`], never `anyhow`; each variant says whether a retry can help ([`EngineError::is_permanent`]),
@@ -7,7 +7,9 @@
 //! field, why; the API shows them as `userErrors`, a job records them. `anyhow` is for the binary only.
 
 use crate::connectors::ConnectorError;
+use crate::net::AddressError;
 use crate::problems::Rejected;
+use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -21,6 +23,48 @@ pub enum EngineError {
     /// A run of an entity the engine has no pass for (yet): retrying cannot help.
     #[error("Koppel has no {0} pass yet")]
     NoPass(koppel_entity::enums::LinkedEntity),
+    /// An alert webhook's receiver did not take the alert.
+    #[error(transparent)]
+    Delivery(#[from] DeliveryError),
+}
+
+/// Why an alert webhook delivery failed (timeouts and unreachable receivers are [`ConnectorError`]s).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeliveryError {
+    /// The receiver answered, but not with 2xx. 408, 429 and 5xx are worth trying again (after
+    /// `Retry-After` on 429 and 503); any other 4xx says the request itself is refused.
+    #[error("the receiver answered HTTP {status}")]
+    Status { status: u16, retry_after: Option<Duration> },
+    /// The webhook's URL is refused by the SSRF guard (e.g. private remotes are no longer allowed).
+    #[error("the alert webhook's URL {0}")]
+    Address(AddressError),
+    #[error("the alert webhook's secret cannot be decrypted with the master key")]
+    Secret,
+}
+
+impl DeliveryError {
+    pub fn is_permanent(&self) -> bool {
+        match self {
+            Self::Status { status, .. } => (400..500).contains(status) && !matches!(status, 408 | 429),
+            Self::Address(_) | Self::Secret => true,
+        }
+    }
+
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::Status { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Status { .. } if self.is_permanent() => "RECEIVER_REFUSED",
+            Self::Status { .. } => "RECEIVER_FAILED",
+            Self::Address(_) => "ADDRESS_REFUSED",
+            Self::Secret => "CONFIGURATION",
+        }
+    }
 }
 
 impl EngineError {
@@ -29,12 +73,14 @@ impl EngineError {
             Self::Remote(error) => error.is_permanent(),
             Self::Rejected(_) | Self::NoPass(_) => true,
             Self::Database(_) => false,
+            Self::Delivery(error) => error.is_permanent(),
         }
     }
 
-    pub fn retry_after(&self) -> Option<std::time::Duration> {
+    pub fn retry_after(&self) -> Option<Duration> {
         match self {
             Self::Remote(error) => error.retry_after(),
+            Self::Delivery(error) => error.retry_after(),
             _ => None,
         }
     }
@@ -46,6 +92,7 @@ impl EngineError {
             Self::Rejected(_) => "REJECTED",
             Self::Database(_) => "DATABASE",
             Self::NoPass(_) => "NO_PASS",
+            Self::Delivery(error) => error.code(),
         }
     }
 }
@@ -72,5 +119,21 @@ mod tests {
         assert!(no_pass.is_permanent());
         assert_eq!(no_pass.label(), "NO_PASS");
         assert_eq!(no_pass.to_string(), "Koppel has no sale_status pass yet");
+    }
+
+    #[test]
+    fn a_receiver_refusing_is_permanent_and_a_busy_one_is_retried_after_it_asked() {
+        let status = |status, retry_after| EngineError::from(DeliveryError::Status { status, retry_after });
+        for refused in [400, 401, 403, 404, 410, 422] {
+            assert!(status(refused, None).is_permanent(), "{refused}");
+            assert_eq!(status(refused, None).label(), "RECEIVER_REFUSED");
+        }
+        for temporary in [408, 429, 500, 502, 503, 504, 302] {
+            assert!(!status(temporary, None).is_permanent(), "{temporary}");
+            assert_eq!(status(temporary, None).label(), "RECEIVER_FAILED");
+        }
+        assert_eq!(status(503, Some(Duration::from_secs(30))).retry_after(), Some(Duration::from_secs(30)));
+        assert!(EngineError::from(DeliveryError::Address(AddressError::Private)).is_permanent());
+        assert!(EngineError::from(DeliveryError::Secret).is_permanent());
     }
 }

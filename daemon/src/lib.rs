@@ -1,5 +1,5 @@
 //! Koppel's sync engine as a library: connectors to remote systems, credentials, the mapping of remote
-//! records to Koppel's, the product import and reconciliation (and next: the job queue and the outbox).
+//! records to Koppel's, the product import and reconciliation, the job queue, alerts and their webhook.
 //!
 //! The API depends on this crate, never the reverse. Engine functions take plain data (ids as `Uuid`,
 //! commands as structs) and a [`Context`] or `&impl ConnectionTrait`, so the same function runs in a
@@ -7,6 +7,7 @@
 //! outside `connectors/<kind>/` knows a remote's shapes: connectors speak in the neutral types of
 //! [`connectors::types`].
 
+pub mod alerts;
 pub mod calendar;
 pub mod connect;
 pub mod connectors;
@@ -27,5 +28,6 @@ pub mod reconcile;
 pub mod retention;
 pub mod schedule;
 pub mod slots;
+pub mod telemetry;
 
 pub use context::{Context, Limits};

@@ -2,12 +2,14 @@
 //! few workers over the shared job queue, until shutdown.
 
 use crate::Context;
+use crate::alerts;
 use crate::error::EngineError;
 use crate::jobs::worker::{self, JobHandler, WorkerConfig};
 use crate::problems::{Problem, ProblemCode, Rejected};
 use crate::{reconcile, retention};
 use async_trait::async_trait;
 use koppel_entity::job;
+use sea_orm::{DatabaseTransaction, DbErr};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -40,9 +42,16 @@ impl Default for DaemonOptions {
     }
 }
 
-/// Runs jobs by kind.
-struct Dispatch {
-    retention: Duration,
+/// Runs jobs by kind, and raises the alert when one dies.
+pub struct Dispatch {
+    /// How long finished runs, their events and finished jobs are kept (the retention job).
+    pub retention: Duration,
+}
+
+impl Default for Dispatch {
+    fn default() -> Self {
+        Self { retention: DaemonOptions::default().retention }
+    }
 }
 
 #[async_trait]
@@ -51,12 +60,17 @@ impl JobHandler for Dispatch {
         match job.kind.as_str() {
             reconcile::job::KIND => reconcile::job::run(ctx, job).await,
             retention::KIND => retention::run(ctx, job, self.retention).await,
+            alerts::delivery::KIND => alerts::delivery::run(ctx, job).await,
             other => Err(EngineError::Rejected(Rejected(vec![Problem {
                 field: "kind".into(),
                 code: ProblemCode::Unknown,
                 message: format!("this daemon does not know jobs of kind {other}"),
             }]))),
         }
+    }
+
+    async fn dead(&self, txn: &DatabaseTransaction, job: &job::Model, error: &EngineError) -> Result<(), DbErr> {
+        alerts::job_died(txn, job, error).await
     }
 }
 

@@ -305,7 +305,100 @@ mod scheduled_passes {
         assert_eq!(queued.state, JobState::Queued, "an unreachable remote is temporary: retried later");
         assert!(queued.run_after > Utc::now(), "after a backoff");
         let events = sync_event::Entity::find().filter(sync_event::Column::RunId.eq(run.id)).all(&t.db).await.unwrap();
-        assert!(events.iter().any(|e| e.level == EventLevel::Alert && e.message.contains("UNREACHABLE")), "{events:?}");
+        assert!(events.iter().any(|e| e.level == EventLevel::Warn && e.message.contains("UNREACHABLE")), "{events:?}");
+        assert!(
+            events.iter().all(|e| e.level != EventLevel::Alert),
+            "an attempt that is retried is no alert: {events:?}"
+        );
+        t.drop_database().await;
+    }
+
+    /// Drives a job's attempts by hand through the worker's own path, each one due in the future.
+    async fn attempt(ctx: &Context, attempt: i64) -> job::Model {
+        use koppel_daemon::jobs::worker::{self, WorkerConfig};
+        let config = WorkerConfig {
+            owner: "test-worker".into(),
+            lease: Duration::from_secs(60),
+            idle_poll: Duration::from_millis(50),
+        };
+        // Each attempt a day later: past any backoff.
+        let at = Utc::now() + chrono::Duration::days(attempt);
+        let claimed = jobs::claim(&ctx.db, &config.owner, config.lease, at).await.unwrap().expect("a due job");
+        worker::run_one(ctx, &config, &process::Dispatch::default(), claimed.clone()).await;
+        claimed
+    }
+
+    #[tokio::test]
+    async fn a_dead_job_raises_one_alert_not_one_per_retry_and_queues_one_webhook_delivery() {
+        use koppel_daemon::alerts::{delivery, webhook};
+        use koppel_daemon::reconcile::job::queue_pass;
+        use koppel_entity::enums::LinkedEntity;
+        let t = TestDb::new().await;
+        let ctx = context(&t.db);
+        let integration = peer_integration(&ctx, true).await;
+        webhook::set(&t.db, &ctx.master_key, ctx.limits, integration.account_id, "http://127.0.0.1:1/alerts")
+            .await
+            .unwrap();
+        let run =
+            queue_pass(&t.db, &integration, LinkedEntity::Product, RunTrigger::Manual, None).await.unwrap().unwrap();
+        let job_id = run.job_id.unwrap();
+        // Three attempts in all: two that are retried, the last one dies.
+        job::Entity::update_many()
+            .col_expr(job::Column::MaxAttempts, sea_orm::sea_query::Expr::value(3))
+            .filter(job::Column::Id.eq(job_id))
+            .exec(&t.db)
+            .await
+            .unwrap();
+        let events_of = |level| {
+            sync_event::Entity::find()
+                .filter(sync_event::Column::IntegrationId.eq(integration.id))
+                .filter(sync_event::Column::Level.eq(level))
+                .all(&t.db)
+        };
+        for n in 1..=2 {
+            assert_eq!(attempt(&ctx, n).await.id, job_id);
+            assert_eq!(state_of(&t.db, job_id).await.state, JobState::Queued, "attempt {n} is retried");
+            assert!(events_of(EventLevel::Alert).await.unwrap().is_empty(), "no alert after attempt {n}");
+            assert_eq!(events_of(EventLevel::Warn).await.unwrap().len(), n as usize, "a warning per attempt");
+        }
+        attempt(&ctx, 3).await;
+        assert_eq!(state_of(&t.db, job_id).await.state, JobState::Dead);
+        let alerts = events_of(EventLevel::Alert).await.unwrap();
+        assert_eq!(alerts.len(), 1, "one alert for the dead job: {alerts:?}");
+        assert_eq!((alerts[0].action.as_str(), alerts[0].run_id), ("dead", Some(run.id)));
+        assert!(
+            alerts[0].message.contains("after 3 attempts") && alerts[0].message.contains("UNREACHABLE"),
+            "{alerts:?}"
+        );
+        let stored = sync_run::Entity::find_by_id(run.id).one(&t.db).await.unwrap().unwrap();
+        assert_eq!(stored.state, RunState::Failed);
+
+        // The alert's delivery was queued with it, once, naming the alert's event.
+        let deliveries = job::Entity::find().filter(job::Column::Kind.eq(delivery::KIND)).all(&t.db).await.unwrap();
+        assert_eq!(deliveries.len(), 1, "{deliveries:?}");
+        assert_eq!(deliveries[0].payload, serde_json::json!({"event_id": alerts[0].id}));
+        assert_eq!(deliveries[0].account_id, Some(integration.account_id));
+
+        // The receiver is down: the delivery fails, is retried later, says why on the webhook, and raises
+        // no alert of its own.
+        let tried = attempt(&ctx, 4).await;
+        assert_eq!(tried.kind, delivery::KIND);
+        assert_eq!(state_of(&t.db, tried.id).await.state, JobState::Queued);
+        let hook = webhook::find(&t.db, integration.account_id).await.unwrap().unwrap();
+        assert!(hook.last_error.as_deref().unwrap_or_default().starts_with("UNREACHABLE"), "{hook:?}");
+        assert!(!hook.last_error.unwrap().contains("127.0.0.1"), "the URL is not repeated in the error");
+        assert_eq!(events_of(EventLevel::Alert).await.unwrap().len(), 1);
+
+        // A permanent error dies at once: one alert too, of a job not tied to a run.
+        let new =
+            NewJob::new("unknown_kind", serde_json::json!({})).for_integration(integration.account_id, integration.id);
+        let refused = jobs::enqueue(&t.db, new).await.unwrap().unwrap();
+        assert_eq!(attempt(&ctx, 5).await.id, refused);
+        assert_eq!(state_of(&t.db, refused).await.state, JobState::Dead);
+        let alerts = events_of(EventLevel::Alert).await.unwrap();
+        assert_eq!(alerts.len(), 2, "{alerts:?}");
+        assert_eq!((alerts[1].action.as_str(), alerts[1].run_id), ("dead", None));
+        assert!(alerts[1].message.contains("after 1 attempt:"), "{alerts:?}");
         t.drop_database().await;
     }
 

@@ -7,6 +7,7 @@
 
 pub mod access_grant;
 pub mod account;
+pub mod alert_webhook;
 pub mod api_token;
 pub mod contact_person;
 pub mod customer;
@@ -118,6 +119,7 @@ macro_rules! scoped {
 
 scoped!(
     access_grant,
+    alert_webhook,
     api_token,
     contact_person,
     customer,

@@ -10,6 +10,7 @@ mod m20261122_000002_catalog;
 mod m20261122_000003_sales;
 mod m20261122_000004_integrations;
 mod m20261202_000005_engine;
+mod m20261202_000006_alert_webhooks;
 mod m20261202_000007_sync_states;
 mod m20261202_000008_event_notify;
 mod m20261202_000009_create_only;
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000003_sales::Migration),
             Box::new(m20261122_000004_integrations::Migration),
             Box::new(m20261202_000005_engine::Migration),
+            Box::new(m20261202_000006_alert_webhooks::Migration),
             Box::new(m20261202_000007_sync_states::Migration),
             Box::new(m20261202_000008_event_notify::Migration),
             Box::new(m20261202_000009_create_only::Migration),

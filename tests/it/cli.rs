@@ -251,3 +251,49 @@ async fn on_sqlite_a_second_daemon_is_refused_with_the_reason() {
     let (_api_only, url, _) = tokio::task::spawn_blocking(move || serve(&path, &["--no-daemon"])).await.unwrap();
     assert!(url.starts_with("http://127.0.0.1:"));
 }
+
+#[tokio::test]
+async fn a_separate_daemon_serves_its_metrics_on_koppel_daemon_metrics_addr() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let refused = koppel(dir.path()).arg("daemon").env("KOPPEL_DAEMON_METRICS_ADDR", "port 9464").output().unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr).into_owned();
+    assert!(!refused.status.success() && stderr.contains("KOPPEL_DAEMON_METRICS_ADDR"), "{stderr}");
+
+    // A job waiting in the queue, for the daemon to claim (and give up: no daemon knows its kind).
+    assert!(koppel(dir.path()).arg("migrate").output().unwrap().status.success());
+    let url = format!("sqlite://{}", dir.path().join("data/koppel.db").display());
+    let db = sea_orm::Database::connect(&url).await.unwrap();
+    koppel_daemon::jobs::enqueue(&db, koppel_daemon::jobs::NewJob::new("cli_test", json!({}))).await.unwrap();
+    db.close().await.unwrap();
+
+    let mut child = koppel(dir.path())
+        .arg("daemon")
+        .env("KOPPEL_DAEMON_METRICS_ADDR", "127.0.0.1:0")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let _daemon = Running(child);
+    let (found, printed) = tokio::task::spawn_blocking(move || {
+        let mut printed = BufReader::new(stdout).lines().map_while(Result::ok);
+        let found = printed.by_ref().find_map(|line| line.strip_prefix("Koppel daemon metrics on ").map(str::to_owned));
+        (found, printed)
+    })
+    .await
+    .unwrap();
+    std::thread::spawn(move || printed.for_each(drop));
+    let metrics_url = found.expect("the daemon prints where its metrics are");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let response = reqwest::get(&metrics_url).await.expect("GET /metrics of the daemon");
+        assert_eq!(response.status(), 200);
+        assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+        let text = response.text().await.unwrap();
+        if text.contains("koppel_job_claim_latency_seconds_count{kind=\"cli_test\"} 1") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the claim is not in the daemon's metrics:\n{text}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}

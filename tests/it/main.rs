@@ -2,6 +2,7 @@
 //! and the fake remotes (`fakes`). One binary links once and shares one PostgreSQL template database.
 
 // New areas are added as modules here (tests/it/<area>.rs), not as new files directly under tests/.
+mod alerts;
 mod auth;
 mod catalog;
 mod cli;

@@ -270,6 +270,18 @@ async fn another_accounts_ids_do_not_exist_for_any_query_or_mutation() {
         assert_eq!(TestServer::error_code(&response).as_deref(), Some("NOT_FOUND"), "{mutation}: {response}");
     }
 
+    // The alert webhook is the account's own (one per account, no id to guess): another account neither
+    // sees nor removes it.
+    let webhook =
+        "mutation { setAlertWebhook(input: {url: \"https://alerts.example.com/owner\"}) { created { secret } } }";
+    data(&server, &owner, webhook, json!({})).await;
+    assert_eq!(data(&server, &stranger, "{ alertWebhook { url } }", json!({})).await["alertWebhook"], Value::Null);
+    let response =
+        server.gql(Some(&stranger.token), "mutation { removeAlertWebhook { alertWebhook { url } } }", json!({})).await;
+    assert_eq!(TestServer::error_code(&response).as_deref(), Some("NOT_FOUND"), "{response}");
+    let kept = data(&server, &owner, "{ alertWebhook { url } }", json!({})).await;
+    assert_eq!(kept["alertWebhook"]["url"], "https://alerts.example.com/owner", "untouched");
+
     // References to another account's records inside the caller's own inputs: a user error on that field.
     let references = [
         (

@@ -72,11 +72,14 @@ async fn metrics(State((state, _)): State<Shared>) -> Response {
                 let _ = writeln!(body, "koppel_sync_runs{{state=\"{}\"}} {count}", run_state.as_str());
             }
             body.push_str(
-                "# HELP koppel_alerts Alert events kept (held-back passes, failed runs).\n# TYPE koppel_alerts gauge\n",
+                "# HELP koppel_alerts Alert events kept (dead jobs, held-back passes, failed runs).\n# TYPE koppel_alerts gauge\n",
             );
             let _ = writeln!(body, "koppel_alerts {alerts}");
         }
         Err(error) => tracing::warn!(%error, "cannot read the queue for /metrics"),
     }
+    // What the engine in this process recorded: claim latency, pass durations, records by action,
+    // alerts raised, webhook deliveries.
+    body.push_str(&koppel_daemon::telemetry::render());
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }

@@ -8,6 +8,8 @@
 //! while working, and [`complete`]s or [`fail`]s it. A job whose worker died is claimable again when its
 //! lease runs out. Failures retry with exponential backoff and jitter, never sooner than the remote's
 //! `Retry-After`; permanent errors (bad credentials, refused data) and the last attempt make it `dead`.
+//! The worker hands a dead job to its handler in the same transaction ([`worker::JobHandler::dead`]):
+//! the daemon raises the one alert there (module `alerts`), never one per failed attempt.
 
 mod backoff;
 pub mod worker;
@@ -183,10 +185,13 @@ pub enum Failed {
     Retry { at: DateTime<Utc> },
     /// A permanent error or the last attempt: it will not run again by itself.
     Dead,
+    /// Nothing was recorded: the lease ran out and another worker holds the job now (and records it).
+    LeaseLost,
 }
 
 /// Records a failed attempt of a job this owner holds: a retry after backoff (never sooner than the
-/// remote's `Retry-After`), or `dead` for a permanent error or the last attempt.
+/// remote's `Retry-After`), or `dead` for a permanent error or the last attempt (`LeaseLost` when the
+/// owner no longer holds it).
 pub async fn fail(
     db: &impl ConnectionTrait,
     claimed: &job::Model,
@@ -212,9 +217,12 @@ pub async fn fail(
         Failed::Dead => update
             .col_expr(job::Column::State, Expr::value(JobState::Dead))
             .col_expr(job::Column::FinishedAt, Expr::value(Some(now))),
+        // Only found out below, by the update touching no row.
+        Failed::LeaseLost => update,
     };
-    update.filter(job::Column::Id.eq(claimed.id)).filter(job::Column::LeaseOwner.eq(owner)).exec(db).await?;
-    Ok(outcome)
+    let updated =
+        update.filter(job::Column::Id.eq(claimed.id)).filter(job::Column::LeaseOwner.eq(owner)).exec(db).await?;
+    Ok(if updated.rows_affected == 1 { outcome } else { Failed::LeaseLost })
 }
 
 /// How many jobs there are by kind and state, for `/metrics`.

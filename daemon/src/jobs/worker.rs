@@ -5,6 +5,7 @@ use crate::Context;
 use crate::error::EngineError;
 use async_trait::async_trait;
 use koppel_entity::job;
+use sea_orm::{DatabaseTransaction, DbErr};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -13,6 +14,12 @@ use tokio::sync::watch;
 #[async_trait]
 pub trait JobHandler: Send + Sync {
     async fn run(&self, ctx: &Context, job: &job::Model) -> Result<(), EngineError>;
+
+    /// Called once when a job dies (a permanent error, or its last attempt failed), in the transaction
+    /// that marks it dead: what it writes (an alert) is stored with the job's end or not at all.
+    async fn dead(&self, _txn: &DatabaseTransaction, _job: &job::Model, _error: &EngineError) -> Result<(), DbErr> {
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -37,7 +44,11 @@ pub async fn run(
             return;
         }
         match claim(&ctx.db, &config.owner, config.lease, chrono::Utc::now()).await {
-            Ok(Some(claimed)) => run_one(&ctx, &config, handler.as_ref(), claimed).await,
+            Ok(Some(claimed)) => {
+                let waited = (chrono::Utc::now() - claimed.run_after).to_std().unwrap_or_default();
+                crate::telemetry::job_claimed(&claimed.kind, waited);
+                run_one(&ctx, &config, handler.as_ref(), claimed).await
+            }
             Ok(None) => {
                 tokio::select! {
                     _ = tokio::time::sleep(config.idle_poll) => {}
@@ -55,8 +66,9 @@ pub async fn run(
     }
 }
 
+/// Runs one claimed job with its lease renewed, and records the outcome.
 #[tracing::instrument(skip_all, fields(job = %claimed.id, kind = %claimed.kind, attempt = claimed.attempts))]
-async fn run_one(ctx: &Context, config: &WorkerConfig, handler: &dyn JobHandler, claimed: job::Model) {
+pub async fn run_one(ctx: &Context, config: &WorkerConfig, handler: &dyn JobHandler, claimed: job::Model) {
     let renewing = async {
         let mut every = tokio::time::interval(config.lease / 3);
         every.tick().await;
@@ -79,20 +91,34 @@ async fn run_one(ctx: &Context, config: &WorkerConfig, handler: &dyn JobHandler,
     let recorded = match outcome {
         None => return,
         Some(Ok(())) => complete(&ctx.db, claimed.id, &config.owner).await.map(|_| ()),
-        Some(Err(error)) => match fail(&ctx.db, &claimed, &config.owner, &error).await {
-            Ok(Failed::Retry { at }) => {
-                tracing::warn!(%error, label = error.label(), retry_at = %at, "job failed; will retry");
-                Ok(())
-            }
-            Ok(Failed::Dead) => {
-                tracing::error!(%error, label = error.label(), "job failed for good");
-                Ok(())
-            }
-            Err(db) => Err(db),
-        },
+        Some(Err(error)) => record_failure(ctx, config, handler, &claimed, &error).await,
     };
     if let Err(error) = recorded {
         // The lease runs out and another worker takes the job again: nothing is lost.
         tracing::warn!(%error, "cannot record the job's outcome");
     }
+}
+
+/// Records a failed attempt: a retry, or the job's death together with what the handler does about it.
+async fn record_failure(
+    ctx: &Context,
+    config: &WorkerConfig,
+    handler: &dyn JobHandler,
+    claimed: &job::Model,
+    error: &EngineError,
+) -> Result<(), DbErr> {
+    let txn = crate::db::begin_write(&ctx.db).await?;
+    match fail(&txn, claimed, &config.owner, error).await? {
+        Failed::Retry { at } => {
+            txn.commit().await?;
+            tracing::warn!(%error, label = error.label(), retry_at = %at, "job failed; will retry");
+        }
+        Failed::Dead => {
+            handler.dead(&txn, claimed, error).await?;
+            txn.commit().await?;
+            tracing::error!(%error, label = error.label(), "job failed for good");
+        }
+        Failed::LeaseLost => tracing::warn!(%error, "job failed after its lease was lost; its new owner records it"),
+    }
+    Ok(())
 }

@@ -101,7 +101,10 @@ pub async fn run_now(
     match super::reconcile(ctx, integration, LinkedEntity::Product, true).await {
         Ok(report) => Ok((runs::finish(&ctx.db, run, &report).await?, report)),
         Err(error) => {
-            runs::fail(&ctx.db, run, &format!("{}: {error}", error.label())).await?;
+            let message = format!("{}: {error}", error.label());
+            let run = runs::fail(&ctx.db, run, &message).await?;
+            // Nothing retries a pass run while the caller waits: its failure is the alert.
+            crate::alerts::raise(&ctx.db, crate::alerts::Alert::of_run(&run, "failed", message)).await?;
             Err(error)
         }
     }

@@ -1,11 +1,15 @@
 //! Sync runs: what people see of a pass — trigger, state, progress and counts — and the events that
 //! say what came from the remote and what was written.
+//!
+//! A failed pass is a `warn` event of its run: the job queue may try it again, and raises the one
+//! alert if it gives up ([`crate::alerts`]). A pass held back by the brake is an alert at once.
 
 use super::{ChangeAction, PassReport};
+use crate::alerts::{self, Alert};
 use chrono::Utc;
 use koppel_entity::enums::{Direction, EventLevel, LinkedEntity, RunState, RunTrigger};
 use koppel_entity::{integration, sync_event, sync_run, sync_state};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set, TransactionTrait};
 use uuid::Uuid;
 
 /// A new, queued run of one integration and entity.
@@ -66,8 +70,7 @@ pub async fn start(db: &impl ConnectionTrait, run: sync_run::Model) -> Result<sy
     active.error = Set(None);
     let run = active.update(db).await?;
     // Every change of a run is an event too, so that live progress follows one table.
-    let started =
-        NewEvent { level: EventLevel::Debug, ..NewEvent::alert(run.entity, "run_started", "the pass started".into()) };
+    let started = NewEvent::of_run(EventLevel::Debug, run.entity, "run_started", "the pass started".into());
     record(db, &run, started).await?;
     Ok(run)
 }
@@ -88,10 +91,10 @@ pub async fn counts(db: &impl ConnectionTrait) -> Result<(Vec<(RunState, i64)>, 
     Ok((runs, alerts as i64))
 }
 
-/// Records a finished pass: counts, progress, and an event per change. The run succeeds only when its
-/// counts add up to the records it went through.
-pub async fn finish(
-    db: &impl ConnectionTrait,
+/// Records a finished pass: counts, progress, and an event per change; an alert when the brake held it
+/// back. The run succeeds only when its counts add up to the records it went through.
+pub async fn finish<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
     run: sync_run::Model,
     report: &PassReport,
 ) -> Result<sync_run::Model, DbErr> {
@@ -132,8 +135,22 @@ pub async fn finish(
         .await?;
     }
     if let Some(reason) = &report.held_back {
-        let event = NewEvent::alert(run.entity, "held_back", reason.to_string());
-        record(db, &run, event).await?;
+        alerts::raise(db, Alert::of_run(&run, "held_back", reason.to_string())).await?;
+    }
+    for action in [
+        ChangeAction::Update,
+        ChangeAction::Unchanged,
+        ChangeAction::Deactivate,
+        ChangeAction::Delete,
+        ChangeAction::Ignore,
+        ChangeAction::NotImported,
+        ChangeAction::Failed,
+        ChangeAction::Reactivate,
+    ] {
+        let n = report.count(action) as u64;
+        if n > 0 {
+            crate::telemetry::records(run.entity.as_str(), action_label(action), n);
+        }
     }
     let adds_up = counted == total;
     let mut active: sync_run::ActiveModel = run.into();
@@ -156,8 +173,9 @@ pub async fn finish(
         .into_iter()
         .any(|action| count(action) > 0);
     checked(db, &run, changed).await?;
+    observe_duration(&run);
     let message = format!("the pass finished: {}", run.state.as_str());
-    let finished = NewEvent { level: EventLevel::Debug, ..NewEvent::alert(run.entity, "run_finished", message) };
+    let finished = NewEvent::of_run(EventLevel::Debug, run.entity, "run_finished", message);
     record(db, &run, finished).await?;
     Ok(run)
 }
@@ -196,7 +214,29 @@ async fn checked(db: &impl ConnectionTrait, run: &sync_run::Model, changed: bool
     Ok(())
 }
 
-/// Records a pass that could not run, with an alert event.
+/// The action's name in events and metrics.
+fn action_label(action: ChangeAction) -> &'static str {
+    match action {
+        ChangeAction::Update => "update",
+        ChangeAction::Unchanged => "unchanged",
+        ChangeAction::Reactivate => "reactivate",
+        ChangeAction::Deactivate => "deactivate",
+        ChangeAction::Delete => "delete",
+        ChangeAction::Ignore => "ignore",
+        ChangeAction::NotImported => "not_imported",
+        ChangeAction::Failed => "failed",
+    }
+}
+
+fn observe_duration(run: &sync_run::Model) {
+    if let (Some(started), Some(finished)) = (run.started_at, run.finished_at) {
+        let took = (finished - started).to_std().unwrap_or_default();
+        crate::telemetry::pass_finished(run.entity.as_str(), run.state.as_str(), took);
+    }
+}
+
+/// Records a pass that could not run, with a `warn` event: an attempt failed. Whoever gives up on the
+/// pass raises the alert (the job queue when the job dies, [`super::job::run_now`] at once).
 pub async fn fail(db: &impl ConnectionTrait, run: sync_run::Model, error: &str) -> Result<sync_run::Model, DbErr> {
     let mut active: sync_run::ActiveModel = run.into();
     active.state = Set(RunState::Failed);
@@ -204,7 +244,8 @@ pub async fn fail(db: &impl ConnectionTrait, run: sync_run::Model, error: &str) 
     active.finished_at = Set(Some(Utc::now()));
     // The run first, then its event: whoever follows the events reads the run as it ended.
     let run = active.update(db).await?;
-    record(db, &run, NewEvent::alert(run.entity, "failed", error.to_owned())).await?;
+    observe_duration(&run);
+    record(db, &run, NewEvent::of_run(EventLevel::Warn, run.entity, "failed", error.to_owned())).await?;
     Ok(run)
 }
 
@@ -222,10 +263,11 @@ pub struct NewEvent {
 }
 
 impl NewEvent {
-    /// An alert: what an operator must act on (a pass held back, a dead job).
-    pub fn alert(entity: LinkedEntity, action: &'static str, message: String) -> Self {
+    /// An event about the run as a whole (not one record). Alerts are raised with [`alerts::raise`], which
+    /// also queues their webhook delivery.
+    pub fn of_run(level: EventLevel, entity: LinkedEntity, action: &'static str, message: String) -> Self {
         Self {
-            level: EventLevel::Alert,
+            level,
             entity: Some(entity),
             local_id: None,
             remote_id: None,

@@ -5,11 +5,13 @@
 mod canned;
 mod held;
 mod oversized;
+mod receiver;
 mod silent;
 
 pub use canned::{Headers, canned};
 pub use held::held_proxy;
 pub use oversized::oversized;
+pub use receiver::{Received, receiver};
 pub use silent::silent;
 
 use axum::Router;

@@ -4,6 +4,7 @@
 //! browses and imports B's catalogue and maps fields, statuses, flows and questions. Everything runs
 //! over real HTTP between real servers; secrets must never come back in a response or a log line.
 
+mod alerts;
 mod client;
 mod connection;
 mod crash;
