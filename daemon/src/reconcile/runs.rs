@@ -9,7 +9,10 @@ use crate::alerts::{self, Alert};
 use chrono::Utc;
 use koppel_entity::enums::{Direction, EventLevel, LinkedEntity, RunState, RunTrigger};
 use koppel_entity::{integration, sync_event, sync_run, sync_state};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set, TransactionSession,
+    TransactionTrait,
+};
 use uuid::Uuid;
 
 /// A new, queued run of one integration and entity.
@@ -101,6 +104,11 @@ pub async fn finish<C: ConnectionTrait + TransactionTrait>(
     let count = |action| report.count(action) as i32;
     let total = report.changes.len() as i32;
     let counted = ChangeAction::ALL.into_iter().map(count).sum::<i32>();
+    // All of it or nothing: a daemon that dies here leaves the run to be finished by the next attempt,
+    // not half its events written twice.
+    let txn = crate::db::begin_write(db).await?;
+    let db = &txn;
+    let mut rows = Vec::new();
     for change in report.changes.iter().filter(|c| c.action != ChangeAction::Unchanged) {
         let (level, action) = match change.action {
             ChangeAction::Update => (EventLevel::Info, "update"),
@@ -118,8 +126,7 @@ pub async fn finish<C: ConnectionTrait + TransactionTrait>(
             (None, Some(note)) => note.clone(),
             (None, None) => action.to_owned(),
         };
-        record(
-            db,
+        rows.push(event_row(
             &run,
             NewEvent {
                 level,
@@ -131,8 +138,11 @@ pub async fn finish<C: ConnectionTrait + TransactionTrait>(
                 message,
                 payload: None,
             },
-        )
-        .await?;
+        ));
+    }
+    // A statement per 500 events rather than one per event (a large pass changes thousands).
+    for chunk in rows.chunks(500) {
+        sync_event::Entity::insert_many(chunk.to_vec()).exec_without_returning(db).await?;
     }
     if let Some(reason) = &report.held_back {
         alerts::raise(db, Alert::of_run(&run, "held_back", reason.to_string())).await?;
@@ -177,6 +187,7 @@ pub async fn finish<C: ConnectionTrait + TransactionTrait>(
     let message = format!("the pass finished: {}", run.state.as_str());
     let finished = NewEvent::of_run(EventLevel::Debug, run.entity, "run_finished", message);
     record(db, &run, finished).await?;
+    txn.commit().await?;
     Ok(run)
 }
 
@@ -281,6 +292,12 @@ impl NewEvent {
 
 /// Writes an event of a run; its payload is redacted first.
 pub async fn record(db: &impl ConnectionTrait, run: &sync_run::Model, event: NewEvent) -> Result<(), DbErr> {
+    event_row(run, event).insert(db).await?;
+    Ok(())
+}
+
+/// The row of an event of a run, its payload redacted.
+fn event_row(run: &sync_run::Model, event: NewEvent) -> sync_event::ActiveModel {
     sync_event::ActiveModel {
         account_id: Set(run.account_id),
         integration_id: Set(run.integration_id),
@@ -296,9 +313,6 @@ pub async fn record(db: &impl ConnectionTrait, run: &sync_run::Model, event: New
         created_at: Set(Utc::now()),
         ..Default::default()
     }
-    .insert(db)
-    .await?;
-    Ok(())
 }
 
 /// Replaces the values of keys that look like secrets, at any depth.

@@ -109,7 +109,15 @@ async fn a_daemon_killed_mid_pass_loses_nothing_and_the_pass_completes_once() {
     assert_eq!(runs["syncRuns"]["edges"].as_array().unwrap().len(), 1, "{runs:#}");
     let db = Database::connect(server.database_url()).await.unwrap();
     // (The daemons also queue the nightly retention job: only the passes count here.)
-    let jobs = job::Entity::find().filter(job::Column::Kind.eq("reconcile")).all(&db).await.unwrap();
+    // The run is finished before the worker marks its job done: wait for that too.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let jobs = loop {
+        let jobs = job::Entity::find().filter(job::Column::Kind.eq("reconcile")).all(&db).await.unwrap();
+        if jobs.iter().all(|j| j.state != JobState::Running) || std::time::Instant::now() > deadline {
+            break jobs;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     assert_eq!(jobs.len(), 1, "{jobs:#?}");
     assert_eq!((jobs[0].state, jobs[0].attempts), (JobState::Done, 2), "{jobs:#?}");
 }
