@@ -124,6 +124,12 @@ impl Client<'_> {
     /// `reconcilePlan`; a record with no event was unchanged).
     pub(super) async fn sync_report(&self, integration: &str) -> Value {
         let run = self.sync(integration).await;
+        self.sync_report_of(integration, &run["id"]).await
+    }
+
+    /// [`Client::sync_report`] of a run that finished.
+    pub(super) async fn sync_report_of(&self, integration: &str, run_id: &Value) -> Value {
+        let run = self.finished_run(run_id).await;
         assert_eq!(run["state"], "SUCCEEDED", "{run:#}");
         let mut events = Vec::new();
         let mut after = Value::Null;

@@ -3,7 +3,7 @@
 //! end, and it is recorded once.
 
 use super::client::Client;
-use super::fixtures::{IMPORT, P1_SKU, create_integration, provider, set_token, tariffs};
+use super::fixtures::{IMPORT, P1_SKU, create_integration, provider, provider_product, set_grants, set_token, tariffs};
 use crate::common::TestServer;
 use crate::fakes::held_proxy;
 use koppel_entity::enums::JobState;
@@ -120,4 +120,123 @@ async fn a_daemon_killed_mid_pass_loses_nothing_and_the_pass_completes_once() {
     };
     assert_eq!(jobs.len(), 1, "{jobs:#?}");
     assert_eq!((jobs[0].state, jobs[0].attempts), (JobState::Done, 2), "{jobs:#?}");
+}
+
+/// How many times the crash loop kills a daemon, and over how many products: small in CI, larger as its
+/// own command (`KOPPEL_CRASH_KILLS=20 KOPPEL_CRASH_PRODUCTS=300 cargo test --test it crash_loop`, see
+/// docs/BENCHMARKS.md).
+fn setting(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// A pseudo-random delay in `0..max` ms (no seed to keep: the moments differ from run to run).
+fn some_ms(max: u64) -> u64 {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos() as u64;
+    (nanos ^ (nanos >> 7)).wrapping_mul(0x9E37_79B9_7F4A_7C15) % max.max(1)
+}
+
+#[tokio::test]
+async fn crash_loop_a_daemon_killed_at_random_moments_of_a_pass_loses_nothing() {
+    let (kills, count) = (setting("KOPPEL_CRASH_KILLS", 2), setting("KOPPEL_CRASH_PRODUCTS", 30));
+    let server = TestServer::start_with(|c| c.allow_private_remotes = true).await;
+    let b = provider(&server, "provider").await;
+    let mut ids = vec![b.p1.clone(), b.p2.clone()];
+    for n in 0..count {
+        ids.push(
+            provider_product(&b.admin, &format!("CRASH-{n:04}"), &format!("Crash {n}"), "green", &b.supplier).await,
+        );
+    }
+    set_grants(&b.admin, &b.organisation, &ids.iter().map(String::as_str).collect::<Vec<_>>(), &[&b.flow]).await;
+    let session = server.admin("consumer").await;
+    let admin = Client::new(&server, &session.token);
+    let integration = create_integration(&admin, "Provider B", &format!("http://{}", server.addr), &b.account).await;
+    set_token(&admin, &integration, "TEST", &b.secret).await;
+    let mut remote = Vec::new();
+    let mut after = Value::Null;
+    loop {
+        let page = admin
+            .data(
+                "query($id: ID!, $after: String) { remoteProducts(integrationId: $id, first: 100, after: $after) { nodes { remoteId } pageInfo { hasNextPage endCursor } } }",
+                json!({"id": integration, "after": after}),
+            )
+            .await["remoteProducts"]
+            .clone();
+        remote.extend(page["nodes"].as_array().unwrap().iter().map(|p| p["remoteId"].clone()));
+        if page["pageInfo"]["hasNextPage"] != true {
+            break;
+        }
+        after = page["pageInfo"]["endCursor"].clone();
+    }
+    for chunk in remote.chunks(100) {
+        admin.mutate("importProducts", IMPORT, json!({"id": integration, "r": chunk})).await;
+    }
+    // B changes every tariff: the pass has `count + 2` products to write.
+    for id in &ids {
+        b.admin
+            .mutate(
+                "updateProduct",
+                "mutation($id: ID!, $t: [TariffInput!]) { updateProduct(input: {id: $id, product: {tariffs: $t}}) { product { id } userErrors { field message code } } }",
+                json!({"id": id, "t": tariffs("0.41421", "6.99")}),
+            )
+            .await;
+    }
+
+    let queued = admin
+        .mutate(
+            "syncNow",
+            "mutation($id: ID!) { syncNow(input: {integrationId: $id}) { runs { id } userErrors { field message code } } }",
+            json!({"id": integration}),
+        )
+        .await;
+    let run_id = queued["runs"][0]["id"].clone();
+    let (mut killed, mut mid_pass) = (0, 0);
+    let mut lease_held = false;
+    for _ in 0..kills {
+        if run_state(&admin, &run_id).await == "SUCCEEDED" {
+            break;
+        }
+        let mut daemon = daemon(&server);
+        // A daemon killed mid-pass holds its lease for 2 s more; then the pass takes a moment of its own.
+        let wait = if lease_held { 2000 } else { 0 };
+        tokio::time::sleep(Duration::from_millis(300 + wait + some_ms(1200))).await;
+        let at_kill = run_state(&admin, &run_id).await;
+        daemon.0.kill().expect("SIGKILL");
+        daemon.0.wait().unwrap();
+        killed += 1;
+        lease_held = at_kill == "RUNNING";
+        mid_pass += usize::from(lease_held);
+    }
+    let _last = daemon(&server);
+    let run = admin.finished_run(&run_id).await;
+    eprintln!("crash loop: {killed} kills, {mid_pass} of them while the pass was running; {} products", count + 2);
+    assert_eq!(run["state"], "SUCCEEDED", "{run:#}");
+    assert_eq!(run["counts"]["updated"], count + 2, "every product once: {run:#}");
+
+    // Everything arrived, once: each product has B's tariff, and the run tells each update once.
+    let mut products = Vec::new();
+    let mut after = Value::Null;
+    loop {
+        let page = admin
+            .data(
+                "query($after: String) { products(first: 100, after: $after) { edges { node { sku tariffs { amount } } } pageInfo { hasNextPage endCursor } } }",
+                json!({"after": after}),
+            )
+            .await["products"]
+            .clone();
+        products.extend(page["edges"].as_array().unwrap().iter().map(|e| e["node"].clone()));
+        if page["pageInfo"]["hasNextPage"] != true {
+            break;
+        }
+        after = page["pageInfo"]["endCursor"].clone();
+    }
+    assert_eq!(products.len(), count + 2);
+    assert!(products.iter().all(|p| p["tariffs"].to_string().contains("0.41421")), "{products:#?}");
+    let report = admin.sync_report_of(&integration, &run_id).await;
+    let updates = report["changes"].as_array().unwrap().iter().filter(|c| c["action"] == "UPDATE").count();
+    assert_eq!(updates, count + 2, "one update event per product, however often the pass was cut off");
+}
+
+async fn run_state(admin: &Client<'_>, run_id: &Value) -> String {
+    let run = admin.data("query($id: ID!) { syncRun(id: $id) { state } }", json!({"id": run_id})).await;
+    run["syncRun"]["state"].as_str().unwrap().to_owned()
 }
