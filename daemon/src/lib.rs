@@ -9,6 +9,7 @@
 
 pub mod connect;
 pub mod connectors;
+pub mod content_hash;
 mod context;
 pub mod credentials;
 pub mod crypto;

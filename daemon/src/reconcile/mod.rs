@@ -9,4 +9,6 @@ mod plan;
 pub mod products;
 pub mod runs;
 
-pub use plan::{HeldBack, LocalRecord, MissingAction, Plan, PlanLimits, RemoteRecord, plan};
+pub use plan::{
+    ContentHash, HeldBack, LocalRecord, MissingAction, Observed, Plan, PlanLimits, Planner, RemoteRecord, plan,
+};
