@@ -392,4 +392,30 @@ mod tests {
         assert!(second.changes_nothing());
         assert_eq!(second.unchanged, [1, 2, 3]);
     }
+
+    #[test]
+    fn a_remote_that_lists_a_record_twice_counts_it_once() {
+        let locals = [local(1, "a", "h"), local(2, "b", "h")];
+        let mut planner = Planner::new(locals.to_vec());
+        let h = ContentHash::from_stored("h");
+        assert_eq!(planner.observe("a", h), Observed::Unchanged);
+        assert_eq!(planner.observe("a", ContentHash::from_stored("other")), Observed::Repeated);
+        assert_eq!(planner.observe("n", h), Observed::New);
+        assert_eq!(planner.observe("n", h), Observed::Repeated);
+        assert_eq!(planner.observe("b", ContentHash::from_stored("h-new")), Observed::Changed);
+        let result = planner.finish(MissingAction::Deactivate, PlanLimits::default());
+        assert_eq!((result.unchanged, result.new_remote), (vec![1], vec!["n".to_owned()]));
+        assert_eq!(result.update, [(2, ContentHash::from_stored("h-new"))]);
+    }
+
+    #[test]
+    fn stored_hex_hashes_are_read_back_as_their_bytes_and_other_strings_still_compare() {
+        let hex = "00ff".repeat(16);
+        let hash = ContentHash::from_stored(&hex);
+        assert_eq!(hash.to_hex(), hex);
+        assert_eq!(ContentHash::from_stored(&hex.to_uppercase()), hash);
+        assert_eq!(ContentHash::from_stored("legacy"), ContentHash::from_stored("legacy"));
+        assert_ne!(ContentHash::from_stored("legacy"), ContentHash::from_stored("legacy2"));
+        assert_ne!(ContentHash::from_stored(&hex[..62]), hash, "not 64 characters: digested, not read");
+    }
 }

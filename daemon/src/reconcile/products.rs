@@ -430,3 +430,100 @@ async fn set_active(
         .await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::connectors::{ConnectionCheck, ConnectorError, Page};
+    use async_trait::async_trait;
+
+    /// A remote of `pages` pages of one product each, failing at page `fail_at` when given.
+    struct Listing {
+        pages: usize,
+        fail_at: Option<usize>,
+        per_page: usize,
+    }
+
+    fn product(n: usize) -> RemoteProduct {
+        RemoteProduct {
+            id: format!("r{n}"),
+            sku: format!("S{n}"),
+            name: "p".into(),
+            description: None,
+            product_type: "simple".into(),
+            category: None,
+            tariffs: Vec::new(),
+            fields: Default::default(),
+            incentive: None,
+            supplier: None,
+            updated_at: None,
+        }
+    }
+
+    #[async_trait]
+    impl Connector for Listing {
+        async fn test_connection(&self) -> Result<ConnectionCheck, ConnectorError> {
+            unreachable!()
+        }
+
+        async fn products(&self, request: ListRequest) -> Result<Page<RemoteProduct>, ConnectorError> {
+            let page: usize = request.after.map_or(0, |a| a.parse().unwrap());
+            if self.fail_at == Some(page) {
+                return Err(ConnectorError::Timeout);
+            }
+            Ok(Page {
+                items: (0..self.per_page).map(|k| product(page * self.per_page + k)).collect(),
+                next: (page + 1 < self.pages).then(|| (page + 1).to_string()),
+            })
+        }
+    }
+
+    async fn read(listing: Listing, linked: usize) -> (RemoteRead, super::super::Plan<u32>) {
+        let fingerprint = stored::fingerprint(&[]);
+        let local = (0..linked)
+            .map(|n| LocalRecord {
+                local_id: n as u32,
+                remote_id: format!("r{n}"),
+                content_hash: link_hash(&product(n), &fingerprint),
+                active: true,
+                deletable: true,
+                deactivated_by_sync: false,
+            })
+            .collect();
+        let mut planner = Planner::new(local);
+        let read = read_remote(&listing, &mut planner, &fingerprint).await.expect("read");
+        let limits = PlanLimits { remote_complete: read.complete, ..PlanLimits::default() };
+        (read, planner.finish(MissingAction::Delete, limits))
+    }
+
+    #[tokio::test]
+    async fn a_read_that_fails_part_way_deletes_nothing_and_keeps_only_what_changed() {
+        let (read, plan) = read(Listing { pages: 10, fail_at: Some(6), per_page: 1 }, 10).await;
+        assert!(!read.complete);
+        assert!(read.changed.is_empty(), "unchanged records are not held");
+        assert_eq!(plan.unchanged.len(), 6);
+        assert_eq!(plan.held_back, Some(HeldBack::PartialRead));
+        assert!(plan.missing.iter().all(|(_, action)| *action == MissingAction::Ignore));
+        // The first page failing fails the pass.
+        let fingerprint = stored::fingerprint(&[]);
+        let mut planner = Planner::<u32>::new(Vec::new());
+        let failing = Listing { pages: 10, fail_at: Some(0), per_page: 1 };
+        assert!(read_remote(&failing, &mut planner, &fingerprint).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn a_complete_read_of_many_pages_acts_on_what_is_gone() {
+        let (read, plan) = read(Listing { pages: 1200, fail_at: None, per_page: 1 }, 1201).await;
+        assert!(read.complete, "longer than the old cap of 500 pages");
+        assert_eq!(plan.unchanged.len(), 1200);
+        assert_eq!(plan.missing, [(1200, MissingAction::Delete)]);
+        assert_eq!(plan.held_back, None);
+    }
+
+    #[tokio::test]
+    async fn a_remote_that_sends_more_than_asked_is_read_in_part() {
+        let (read, plan) = read(Listing { pages: 3, fail_at: None, per_page: PAGE + 1 }, 400).await;
+        assert!(!read.complete);
+        assert_eq!(plan.held_back, Some(HeldBack::PartialRead));
+    }
+}
