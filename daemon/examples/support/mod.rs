@@ -66,6 +66,10 @@ impl BenchDb {
         }
     }
 
+    pub fn postgres(&self) -> bool {
+        self.postgres.is_some()
+    }
+
     pub async fn drop_database(self) {
         let _ = self.db.close().await;
         if let Some((admin_url, name)) = self.postgres {
