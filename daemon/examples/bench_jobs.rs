@@ -77,27 +77,32 @@ impl Workers {
     }
 }
 
-/// Writes `count` due no-op jobs, a thousand per statement (setup, not measured).
+/// Writes `count` due no-op jobs, a thousand per statement (setup, not measured), enqueued a
+/// microsecond apart as a busy queue's are (jobs enqueued at the very same instant would have to be
+/// sorted by id on every claim).
 async fn fill(db: &sea_orm::DatabaseConnection, count: usize) {
-    let now = Utc::now();
+    let start = Utc::now() - chrono::Duration::microseconds(count as i64);
     for chunk in (0..count).collect::<Vec<_>>().chunks(1000) {
-        let rows = chunk.iter().map(|_| job::ActiveModel {
-            id: Set(uuid::Uuid::now_v7()),
-            account_id: Set(None),
-            integration_id: Set(None),
-            kind: Set("noop".into()),
-            payload: Set(serde_json::json!({})),
-            dedupe_key: Set(None),
-            state: Set(JobState::Queued),
-            run_after: Set(now),
-            attempts: Set(0),
-            max_attempts: Set(jobs::DEFAULT_MAX_ATTEMPTS),
-            lease_owner: Set(None),
-            lease_until: Set(None),
-            last_error: Set(None),
-            created_at: Set(now),
-            updated_at: Set(now),
-            finished_at: Set(None),
+        let rows = chunk.iter().map(|i| {
+            let now = start + chrono::Duration::microseconds(*i as i64);
+            job::ActiveModel {
+                id: Set(uuid::Uuid::now_v7()),
+                account_id: Set(None),
+                integration_id: Set(None),
+                kind: Set("noop".into()),
+                payload: Set(serde_json::json!({})),
+                dedupe_key: Set(None),
+                state: Set(JobState::Queued),
+                run_after: Set(now),
+                attempts: Set(0),
+                max_attempts: Set(jobs::DEFAULT_MAX_ATTEMPTS),
+                lease_owner: Set(None),
+                lease_until: Set(None),
+                last_error: Set(None),
+                created_at: Set(now),
+                updated_at: Set(now),
+                finished_at: Set(None),
+            }
         });
         job::Entity::insert_many(rows).exec_without_returning(db).await.expect("jobs written");
     }

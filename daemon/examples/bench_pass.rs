@@ -19,7 +19,7 @@ use koppel_entity::{integration, product, remote_link};
 use sea_orm::{ConnectionTrait, EntityTrait, Set, TransactionTrait};
 use std::time::{Duration, Instant};
 use support::provider::{self, Catalogue};
-use support::{BenchDb, peak_mib, reset_peak, seed};
+use support::{BenchDb, peak_mib, reset_peak, rss_mib, seed};
 use uuid::Uuid;
 
 #[tokio::main]
@@ -77,12 +77,14 @@ async fn seed_linked(db: &sea_orm::DatabaseConnection, integration: &integration
     txn.commit().await.expect("committed");
 }
 
-async fn pass(ctx: &koppel_daemon::Context, id: Uuid) -> (PassReport, Duration, u64) {
+/// A pass, its time, and the resident memory before it and at its peak (MiB).
+async fn pass(ctx: &koppel_daemon::Context, id: Uuid) -> (PassReport, Duration, (u64, u64)) {
     let integration = integration::Entity::find_by_id(id).one(&ctx.db).await.expect("read").expect("found");
     reset_peak();
+    let before = rss_mib();
     let started = Instant::now();
     let report = reconcile_products(ctx, &integration, true).await.expect("a pass");
-    (report, started.elapsed(), peak_mib())
+    (report, started.elapsed(), (before, peak_mib()))
 }
 
 async fn run(database_url: Option<&str>, products: usize) -> String {
@@ -115,11 +117,15 @@ async fn run(database_url: Option<&str>, products: usize) -> String {
     bench.drop_database().await;
     format!(
         "{label}, {products} linked products (seeded in {:.1} s)\n\
-         pass, 1 % changed and 0.1 % gone: {:.2} s, peak {first_peak} MiB — {updated} updated, {deactivated} deactivated\n\
-         pass, unchanged:                 {:.2} s, peak {second_peak} MiB — 0 rows written",
+         pass, 1 % changed and 0.1 % gone: {:.2} s, resident {} MiB before, peak {} MiB — {updated} updated, {deactivated} deactivated\n\
+         pass, unchanged:                 {:.2} s, resident {} MiB before, peak {} MiB — 0 rows written",
         seeding.as_secs_f64(),
         first_time.as_secs_f64(),
+        first_peak.0,
+        first_peak.1,
         second_time.as_secs_f64(),
+        second_peak.0,
+        second_peak.1,
     )
 }
 

@@ -104,6 +104,16 @@ pub fn peak_mib() -> u64 {
         .map_or(0, |kb| kb / 1024)
 }
 
+/// The resident memory of this process now, in MiB (`VmRSS`).
+pub fn rss_mib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb / 1024)
+}
+
 /// The `p`-th percentile (0–100) of sorted durations.
 pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {

@@ -168,8 +168,12 @@ async fn read_remote(
     Ok(read)
 }
 
-/// The linked products of an integration and what the plan needs of each, reading only those columns.
-/// A link whose product was deleted by hand is no longer synced.
+/// Rows read per statement when loading the linked products: a million rows fetched at once cost
+/// several times their own size while the driver holds them.
+const LOAD_CHUNK: u64 = 20_000;
+
+/// The linked products of an integration and what the plan needs of each, reading only those columns,
+/// in chunks. A link whose product was deleted by hand is no longer synced.
 async fn linked_products(
     db: &impl ConnectionTrait,
     integration: &integration::Model,
@@ -177,26 +181,6 @@ async fn linked_products(
     let linked_ids = || {
         links::of(integration, LinkedEntity::Product).select_only().column(remote_link::Column::LocalId).into_query()
     };
-    let link_rows: Vec<(Uuid, String, String, bool)> = links::of(integration, LinkedEntity::Product)
-        .select_only()
-        .columns([
-            remote_link::Column::LocalId,
-            remote_link::Column::RemoteId,
-            remote_link::Column::ContentHash,
-            remote_link::Column::DeactivatedBySync,
-        ])
-        .order_by_asc(remote_link::Column::LocalId)
-        .into_tuple()
-        .all(db)
-        .await?;
-    let product_rows: Vec<(Uuid, String, bool)> = product::Entity::find_in(integration.account_id)
-        .select_only()
-        .columns([product::Column::Id, product::Column::Sku, product::Column::Active])
-        .filter(product::Column::Id.in_subquery(linked_ids()))
-        .order_by_asc(product::Column::Id)
-        .into_tuple()
-        .all(db)
-        .await?;
     // Sold products cannot be deleted: their sales keep them.
     let sold: HashSet<Uuid> = sale::Entity::find_in(integration.account_id)
         .select_only()
@@ -208,22 +192,62 @@ async fn linked_products(
         .await?
         .into_iter()
         .collect();
-    // Both lists are in id order: walk them side by side rather than index a million rows.
-    let mut linked = Vec::with_capacity(link_rows.len());
-    let mut local = Vec::with_capacity(link_rows.len());
-    let mut products = product_rows.into_iter().peekable();
-    for (local_id, remote_id, content_hash, deactivated_by_sync) in link_rows {
-        while products.next_if(|(id, _, _)| *id < local_id).is_some() {}
-        let Some((_, sku, active)) = products.next_if(|(id, _, _)| *id == local_id) else { continue };
-        local.push(LocalRecord {
-            local_id: linked.len() as u32,
-            remote_id: remote_id.clone(),
-            content_hash: ContentHash::from_stored(&content_hash),
-            active,
-            deletable: !sold.contains(&local_id),
-            deactivated_by_sync,
-        });
-        linked.push(Linked { product_id: local_id, sku, remote_id });
+    let mut products: Vec<(Uuid, String, bool)> = Vec::new();
+    loop {
+        let mut select = product::Entity::find_in(integration.account_id)
+            .select_only()
+            .columns([product::Column::Id, product::Column::Sku, product::Column::Active])
+            .filter(product::Column::Id.in_subquery(linked_ids()))
+            .order_by_asc(product::Column::Id)
+            .limit(LOAD_CHUNK);
+        if let Some((last, _, _)) = products.last() {
+            select = select.filter(product::Column::Id.gt(*last));
+        }
+        let chunk: Vec<(Uuid, String, bool)> = select.into_tuple().all(db).await?;
+        let done = (chunk.len() as u64) < LOAD_CHUNK;
+        products.extend(chunk);
+        if done {
+            break;
+        }
+    }
+    // Both are read in id order: walk them side by side rather than index a million rows.
+    let mut products = products.into_iter().peekable();
+    let mut linked = Vec::new();
+    let mut local = Vec::new();
+    let mut after: Option<Uuid> = None;
+    loop {
+        let mut select = links::of(integration, LinkedEntity::Product)
+            .select_only()
+            .columns([
+                remote_link::Column::LocalId,
+                remote_link::Column::RemoteId,
+                remote_link::Column::ContentHash,
+                remote_link::Column::DeactivatedBySync,
+            ])
+            .order_by_asc(remote_link::Column::LocalId)
+            .limit(LOAD_CHUNK);
+        if let Some(last) = after {
+            select = select.filter(remote_link::Column::LocalId.gt(last));
+        }
+        let chunk: Vec<(Uuid, String, String, bool)> = select.into_tuple().all(db).await?;
+        let done = (chunk.len() as u64) < LOAD_CHUNK;
+        after = chunk.last().map(|(id, _, _, _)| *id).or(after);
+        for (local_id, remote_id, content_hash, deactivated_by_sync) in chunk {
+            while products.next_if(|(id, _, _)| *id < local_id).is_some() {}
+            let Some((_, sku, active)) = products.next_if(|(id, _, _)| *id == local_id) else { continue };
+            local.push(LocalRecord {
+                local_id: linked.len() as u32,
+                remote_id: remote_id.clone(),
+                content_hash: ContentHash::from_stored(&content_hash),
+                active,
+                deletable: !sold.contains(&local_id),
+                deactivated_by_sync,
+            });
+            linked.push(Linked { product_id: local_id, sku, remote_id });
+        }
+        if done {
+            break;
+        }
     }
     Ok((linked, local))
 }
