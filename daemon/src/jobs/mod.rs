@@ -156,7 +156,7 @@ async fn take(
         .exec_with_returning(db)
         .await?;
     // `RETURNING` keeps no order.
-    claimed.sort_by(|a, b| (a.run_after, a.id).cmp(&(b.run_after, b.id)));
+    claimed.sort_by_key(|j| (j.run_after, j.id));
     Ok(claimed)
 }
 
