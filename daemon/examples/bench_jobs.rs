@@ -32,7 +32,8 @@ async fn main() {
     let options = support::Options::from_args();
     let jobs = options.number("--jobs", 100_000);
     let workers = options.number("--workers", 2);
-    let report = run(options.get("--database-url"), jobs, workers).await;
+    let max_batch = options.number("--max-batch", DEFAULT_MAX_BATCH as usize) as u64;
+    let report = run(options.get("--database-url"), jobs, workers, max_batch).await;
     println!("{report}");
 }
 
@@ -158,15 +159,15 @@ async fn latency(ctx: &Context, count: usize, workers: usize, rate: f64) -> (Vec
     (waits, percentile(&enqueue_times, 50.0))
 }
 
-async fn run(database_url: Option<&str>, jobs: usize, workers: usize) -> String {
+async fn run(database_url: Option<&str>, jobs: usize, workers: usize, max_batch: u64) -> String {
     let bench = BenchDb::new(database_url).await;
     let ctx = support::context(&bench.db);
     let mut report = format!("{} jobs, {workers} workers, {}\n", jobs, bench.label);
     let (one_rate, one_time) = throughput(&ctx, jobs, workers, 1).await;
     report += &format!("one job per round trip:      {one_rate:>8.0} jobs/s ({:.2} s)\n", one_time.as_secs_f64());
-    let (batch_rate, batch_time) = throughput(&ctx, jobs, workers, DEFAULT_MAX_BATCH).await;
+    let (batch_rate, batch_time) = throughput(&ctx, jobs, workers, max_batch).await;
     report += &format!(
-        "batches of up to {DEFAULT_MAX_BATCH}:         {batch_rate:>8.0} jobs/s ({:.2} s), {:.1}× one per round trip\n",
+        "batches of up to {max_batch}:         {batch_rate:>8.0} jobs/s ({:.2} s), {:.1}× one per round trip\n",
         batch_time.as_secs_f64(),
         batch_rate / one_rate
     );
@@ -191,6 +192,6 @@ async fn run(database_url: Option<&str>, jobs: usize, workers: usize) -> String 
 
 #[tokio::test]
 async fn the_queue_at_ci_size() {
-    let report = run(None, 300, 2).await;
+    let report = run(None, 300, 2, DEFAULT_MAX_BATCH).await;
     assert!(report.contains("enqueue to start"), "{report}");
 }
