@@ -5,6 +5,7 @@
 use crate::Context;
 use crate::connect;
 use crate::connectors::{RemoteProduct as Remote, RemoteSupplier};
+use crate::content_hash::ContentHash;
 use crate::error::EngineResult;
 use crate::links::{self, LinkWrite};
 use crate::mapping::{TargetKind, map_fields, stored};
@@ -71,6 +72,7 @@ pub async fn store_products<C: ConnectionTrait + TransactionTrait>(
     // Targets written only when a product is created: an update leaves the local value alone.
     let create_only: HashSet<(TargetKind, String)> =
         mappings.iter().filter(|m| m.create_only).map(|m| (m.target_kind, m.target.clone())).collect();
+    let mapping_fingerprint = stored::fingerprint(&mapping_rows);
     let definitions = extra_field::Entity::find_in(integration.account_id)
         .filter(extra_field::Column::Entity.eq(ExtraFieldEntity::Product))
         .all(db)
@@ -261,7 +263,7 @@ pub async fn store_products<C: ConnectionTrait + TransactionTrait>(
                 .await?
             }
         };
-        let hash = link_hash(&remote, &mapping_rows);
+        let hash = link_hash(&remote, &mapping_fingerprint).to_hex();
         let link =
             LinkWrite { entity: LinkedEntity::Product, local_id: model.id, remote_id: &remote.id, content_hash: &hash };
         links::upsert(&txn, integration, link, existing_link, now).await?;
@@ -281,12 +283,13 @@ pub async fn store_products<C: ConnectionTrait + TransactionTrait>(
 
 /// The content hash a product link keeps: the remote record and the mappings it went through, so that a
 /// changed mapping refreshes the products on the next sync.
-pub fn link_hash(remote: &Remote, mappings: &[koppel_entity::field_mapping::Model]) -> String {
+/// `mapping_fingerprint` is [`stored::fingerprint`] of the mappings, worked out once per pass.
+pub fn link_hash(remote: &Remote, mapping_fingerprint: &[u8]) -> ContentHash {
     use sha2::{Digest, Sha256};
     let mut hasher = Sha256::new();
     hasher.update(remote.content_hash().as_bytes());
-    hasher.update(stored::fingerprint(mappings));
-    hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    hasher.update(mapping_fingerprint);
+    ContentHash::from_digest(hasher.finalize().into())
 }
 
 /// What the remote sends must fit where it goes, on every database: lengths and no control characters.

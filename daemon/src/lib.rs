@@ -11,6 +11,7 @@ pub mod alerts;
 pub mod calendar;
 pub mod connect;
 pub mod connectors;
+pub mod content_hash;
 mod context;
 pub mod credentials;
 pub mod crypto;

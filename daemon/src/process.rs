@@ -92,6 +92,7 @@ pub async fn run(ctx: Context, options: DaemonOptions, shutdown: watch::Receiver
             owner: format!("{host}:{}:{n}", std::process::id()),
             lease: options.lease,
             idle_poll: options.idle_poll,
+            max_batch: worker::DEFAULT_MAX_BATCH,
         };
         tasks.spawn(worker::run(ctx.clone(), config, handler.clone(), shutdown.clone()));
     }

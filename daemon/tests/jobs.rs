@@ -320,6 +320,7 @@ mod scheduled_passes {
             owner: "test-worker".into(),
             lease: Duration::from_secs(60),
             idle_poll: Duration::from_millis(50),
+            max_batch: worker::DEFAULT_MAX_BATCH,
         };
         // Each attempt a day later: past any backoff.
         let at = Utc::now() + chrono::Duration::days(attempt);

@@ -16,7 +16,9 @@ pub mod products;
 mod report;
 pub mod runs;
 
-pub use plan::{HeldBack, LocalRecord, MissingAction, Plan, PlanLimits, RemoteRecord, plan};
+pub use plan::{
+    ContentHash, HeldBack, LocalRecord, MissingAction, Observed, Plan, PlanLimits, Planner, RemoteRecord, plan,
+};
 pub use report::{Change, ChangeAction, PassReport};
 
 use crate::Context;

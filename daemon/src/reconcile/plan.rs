@@ -1,7 +1,12 @@
 //! The pure reconciliation plan.
+//!
+//! [`Planner`] is the streaming form a pass uses: it holds the linked local records (sorted by remote id,
+//! with 32-byte hashes: about 130 bytes a record, so a million fit in well under 256 MiB) and takes the
+//! remote records one page at a time, so the remote catalogue is never held whole. [`plan`] is the same
+//! computation over two slices.
 
+pub use crate::content_hash::ContentHash;
 use serde::Serialize;
-use std::collections::{HashMap, HashSet};
 
 /// What to do with a linked local record whose remote twin is gone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -18,7 +23,7 @@ pub struct LocalRecord<Id> {
     pub local_id: Id,
     pub remote_id: String,
     /// The content hash of the remote record as last synced.
-    pub content_hash: String,
+    pub content_hash: ContentHash,
     /// Already deactivated locally (so deactivating again changes nothing).
     pub active: bool,
     /// Whether it may be deleted; records others depend on (e.g. sold products) are deactivated instead.
@@ -32,7 +37,7 @@ pub struct LocalRecord<Id> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct RemoteRecord {
     pub remote_id: String,
-    pub content_hash: String,
+    pub content_hash: ContentHash,
 }
 
 /// When a pass must not act on missing records.
@@ -82,13 +87,14 @@ pub struct Plan<Id> {
     /// Remote records with no local twin. Whether they are created is the caller's choice (an
     /// import-only entity such as products creates nothing on its own).
     pub new_remote: Vec<String>,
-    /// Linked records whose remote content changed.
-    pub update: Vec<(Id, String)>,
+    /// Linked records whose remote content changed, with the remote's hash now.
+    pub update: Vec<(Id, ContentHash)>,
     pub unchanged: Vec<Id>,
     /// Records a pass switched off that are back at the remote: switched on again (and refreshed too
     /// when also in `update`). A record a person switched off is never here.
     pub reactivate: Vec<Id>,
-    /// Linked records gone at the remote, with the action the policy asks for.
+    /// Linked records gone at the remote, with the action the policy asks for, in the order the local
+    /// records were given.
     pub missing: Vec<(Id, MissingAction)>,
     /// Why missing records are not acted on, when they are not.
     pub held_back: Option<HeldBack>,
@@ -103,6 +109,147 @@ impl<Id> Plan<Id> {
     }
 }
 
+/// What a remote record is to the plan, so that a pass keeps only what it will need of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Observed {
+    /// No local twin.
+    New,
+    Unchanged,
+    /// Changed, or back after a pass switched its twin off: the pass needs the full record.
+    Changed,
+    /// The remote listed this id before in the same pass; the first listing counts.
+    Repeated,
+}
+
+/// A linked local record and what the remote showed of it so far.
+struct Entry<Id> {
+    record: LocalRecord<Id>,
+    /// Its place in the caller's list, to give missing records back in that order.
+    position: u32,
+    seen: bool,
+}
+
+/// The plan, computed one remote record at a time.
+pub struct Planner<Id> {
+    /// Sorted by remote id: a binary search finds a twin without a hash table's empty buckets.
+    local: Vec<Entry<Id>>,
+    new_remote: Vec<String>,
+    /// Remote ids without a local twin already seen, to tell a repeat from a new record.
+    new_seen: std::collections::HashSet<String>,
+    update: Vec<(Id, ContentHash)>,
+    unchanged: Vec<Id>,
+    reactivate: Vec<Id>,
+}
+
+impl<Id: Clone> Planner<Id> {
+    pub fn new(local: Vec<LocalRecord<Id>>) -> Self {
+        let mut local: Vec<Entry<Id>> = local
+            .into_iter()
+            .enumerate()
+            .map(|(position, record)| Entry { record, position: position as u32, seen: false })
+            .collect();
+        local.sort_unstable_by(|a, b| a.record.remote_id.cmp(&b.record.remote_id).then(a.position.cmp(&b.position)));
+        Self {
+            local,
+            new_remote: Vec::new(),
+            new_seen: Default::default(),
+            update: Vec::new(),
+            unchanged: Vec::new(),
+            reactivate: Vec::new(),
+        }
+    }
+
+    /// How many linked local records the plan compares.
+    pub fn linked(&self) -> usize {
+        self.local.len()
+    }
+
+    /// Takes one remote record. Every local record linked to it gets its verdict.
+    pub fn observe(&mut self, remote_id: &str, content_hash: ContentHash) -> Observed {
+        let start = self.local.partition_point(|e| e.record.remote_id.as_str() < remote_id);
+        let twins = self.local[start..].iter_mut().take_while(|e| e.record.remote_id == remote_id);
+        let mut observed = None;
+        for entry in twins {
+            if entry.seen {
+                return Observed::Repeated;
+            }
+            entry.seen = true;
+            let record = &entry.record;
+            let back = !record.active && record.deactivated_by_sync;
+            if back {
+                self.reactivate.push(record.local_id.clone());
+            }
+            if content_hash != record.content_hash {
+                self.update.push((record.local_id.clone(), content_hash));
+            }
+            let verdict = if back || content_hash != record.content_hash {
+                Observed::Changed
+            } else {
+                self.unchanged.push(record.local_id.clone());
+                Observed::Unchanged
+            };
+            observed = Some(match observed {
+                Some(Observed::Changed) => Observed::Changed,
+                _ => verdict,
+            });
+        }
+        match observed {
+            Some(verdict) => verdict,
+            None if self.new_seen.contains(remote_id) => Observed::Repeated,
+            None => {
+                self.new_seen.insert(remote_id.to_owned());
+                self.new_remote.push(remote_id.to_owned());
+                Observed::New
+            }
+        }
+    }
+
+    /// The plan: what was not seen is missing, and follows `policy` within `limits`.
+    pub fn finish(self, policy: MissingAction, limits: PlanLimits) -> Plan<Id> {
+        let linked = self.local.len();
+        let action_for = |record: &LocalRecord<Id>| match policy {
+            MissingAction::Delete if !record.deletable && record.active => MissingAction::Deactivate,
+            // Deactivating what is already inactive changes nothing.
+            MissingAction::Delete | MissingAction::Deactivate if !record.active && !record.deletable => {
+                MissingAction::Ignore
+            }
+            MissingAction::Deactivate if !record.active => MissingAction::Ignore,
+            other => other,
+        };
+        let mut missing: Vec<(u32, Id, MissingAction)> = self
+            .local
+            .into_iter()
+            .filter(|e| !e.seen)
+            .map(|e| {
+                let action = action_for(&e.record);
+                (e.position, e.record.local_id, action)
+            })
+            .collect();
+        missing.sort_unstable_by_key(|(position, _, _)| *position);
+        let acting = missing.iter().filter(|(_, _, action)| *action != MissingAction::Ignore).count();
+        let held_back = if acting == 0 {
+            None
+        } else if !limits.remote_complete {
+            Some(HeldBack::PartialRead)
+        } else if acting > 1 && (acting as f64) > limits.max_missing_share * linked as f64 {
+            Some(HeldBack::TooManyMissing { missing: acting, linked, max_share: limits.max_missing_share })
+        } else {
+            None
+        };
+        Plan {
+            new_remote: self.new_remote,
+            update: self.update,
+            unchanged: self.unchanged,
+            reactivate: self.reactivate,
+            missing: missing
+                .into_iter()
+                .map(|(_, id, action)| (id, if held_back.is_some() { MissingAction::Ignore } else { action }))
+                .collect(),
+            held_back,
+        }
+    }
+}
+
 /// Compares linked local records with the remote's records.
 pub fn plan<Id: Clone>(
     local: &[LocalRecord<Id>],
@@ -110,65 +257,11 @@ pub fn plan<Id: Clone>(
     policy: MissingAction,
     limits: PlanLimits,
 ) -> Plan<Id> {
-    let remote_by_id: HashMap<&str, &RemoteRecord> = remote.iter().map(|r| (r.remote_id.as_str(), r)).collect();
-    let linked: HashSet<&str> = local.iter().map(|l| l.remote_id.as_str()).collect();
-    let mut result = Plan {
-        new_remote: remote
-            .iter()
-            .filter(|r| !linked.contains(r.remote_id.as_str()))
-            .map(|r| r.remote_id.clone())
-            .collect(),
-        update: Vec::new(),
-        unchanged: Vec::new(),
-        reactivate: Vec::new(),
-        missing: Vec::new(),
-        held_back: None,
-    };
-    let mut missing = Vec::new();
-    for record in local {
-        let back = !record.active && record.deactivated_by_sync;
-        match remote_by_id.get(record.remote_id.as_str()) {
-            Some(twin) if twin.content_hash == record.content_hash && !back => {
-                result.unchanged.push(record.local_id.clone())
-            }
-            Some(twin) => {
-                if back {
-                    result.reactivate.push(record.local_id.clone());
-                }
-                if twin.content_hash != record.content_hash {
-                    result.update.push((record.local_id.clone(), twin.content_hash.clone()));
-                }
-            }
-            None => missing.push(record),
-        }
+    let mut planner = Planner::new(local.to_vec());
+    for record in remote {
+        planner.observe(&record.remote_id, record.content_hash);
     }
-    let action_for = |record: &LocalRecord<Id>| match policy {
-        MissingAction::Delete if !record.deletable && record.active => MissingAction::Deactivate,
-        // Deactivating what is already inactive changes nothing.
-        MissingAction::Delete | MissingAction::Deactivate if !record.active && !record.deletable => {
-            MissingAction::Ignore
-        }
-        MissingAction::Deactivate if !record.active => MissingAction::Ignore,
-        other => other,
-    };
-    let acting = missing.iter().filter(|r| action_for(r) != MissingAction::Ignore).count();
-    result.held_back = if acting == 0 {
-        None
-    } else if !limits.remote_complete {
-        Some(HeldBack::PartialRead)
-    } else if acting > 1 && (acting as f64) > limits.max_missing_share * local.len() as f64 {
-        Some(HeldBack::TooManyMissing { missing: acting, linked: local.len(), max_share: limits.max_missing_share })
-    } else {
-        None
-    };
-    result.missing = missing
-        .into_iter()
-        .map(|r| {
-            let action = if result.held_back.is_some() { MissingAction::Ignore } else { action_for(r) };
-            (r.local_id.clone(), action)
-        })
-        .collect();
-    result
+    planner.finish(policy, limits)
 }
 
 #[cfg(test)]
@@ -179,7 +272,7 @@ mod tests {
         LocalRecord {
             local_id: id,
             remote_id: remote.into(),
-            content_hash: hash.into(),
+            content_hash: ContentHash::from_stored(hash),
             active: true,
             deletable: true,
             deactivated_by_sync: false,
@@ -187,7 +280,7 @@ mod tests {
     }
 
     fn remote(id: &str, hash: &str) -> RemoteRecord {
-        RemoteRecord { remote_id: id.into(), content_hash: hash.into() }
+        RemoteRecord { remote_id: id.into(), content_hash: ContentHash::from_stored(hash) }
     }
 
     #[test]
@@ -196,7 +289,7 @@ mod tests {
         let remotes = [remote("a", "h1"), remote("b", "h2-new"), remote("c", "h3"), remote("e", "h5")];
         let result = plan(&locals, &remotes, MissingAction::Deactivate, PlanLimits::default());
         assert_eq!(result.new_remote, ["e"]);
-        assert_eq!(result.update, [(2, "h2-new".to_string())]);
+        assert_eq!(result.update, [(2, ContentHash::from_stored("h2-new"))]);
         assert_eq!(result.unchanged, [1, 3]);
         assert_eq!(result.missing, [(4, MissingAction::Deactivate)]);
         assert_eq!(result.held_back, None);
@@ -247,7 +340,7 @@ mod tests {
         let remotes = [remote("a", "h"), remote("b", "h"), remote("c", "h-new")];
         let result = plan(&locals, &remotes, MissingAction::Deactivate, PlanLimits::default());
         assert_eq!(result.reactivate, [1, 3]);
-        assert_eq!(result.update, [(3, "h-new".to_string())], "back and changed: refreshed too");
+        assert_eq!(result.update, [(3, ContentHash::from_stored("h-new"))], "back and changed: refreshed too");
         assert_eq!(result.unchanged, [2], "a person's choice stays");
         assert!(!result.changes_nothing());
     }
@@ -293,10 +386,36 @@ mod tests {
         let remotes = [remote("a", "h1-new"), remote("b", "h2"), remote("c", "h3")];
         let first = plan(&locals, &remotes, MissingAction::Deactivate, PlanLimits::default());
         for (id, hash) in &first.update {
-            locals.iter_mut().find(|l| l.local_id == *id).unwrap().content_hash = hash.clone();
+            locals.iter_mut().find(|l| l.local_id == *id).unwrap().content_hash = *hash;
         }
         let second = plan(&locals, &remotes, MissingAction::Deactivate, PlanLimits::default());
         assert!(second.changes_nothing());
         assert_eq!(second.unchanged, [1, 2, 3]);
+    }
+
+    #[test]
+    fn a_remote_that_lists_a_record_twice_counts_it_once() {
+        let locals = [local(1, "a", "h"), local(2, "b", "h")];
+        let mut planner = Planner::new(locals.to_vec());
+        let h = ContentHash::from_stored("h");
+        assert_eq!(planner.observe("a", h), Observed::Unchanged);
+        assert_eq!(planner.observe("a", ContentHash::from_stored("other")), Observed::Repeated);
+        assert_eq!(planner.observe("n", h), Observed::New);
+        assert_eq!(planner.observe("n", h), Observed::Repeated);
+        assert_eq!(planner.observe("b", ContentHash::from_stored("h-new")), Observed::Changed);
+        let result = planner.finish(MissingAction::Deactivate, PlanLimits::default());
+        assert_eq!((result.unchanged, result.new_remote), (vec![1], vec!["n".to_owned()]));
+        assert_eq!(result.update, [(2, ContentHash::from_stored("h-new"))]);
+    }
+
+    #[test]
+    fn stored_hex_hashes_are_read_back_as_their_bytes_and_other_strings_still_compare() {
+        let hex = "00ff".repeat(16);
+        let hash = ContentHash::from_stored(&hex);
+        assert_eq!(hash.to_hex(), hex);
+        assert_eq!(ContentHash::from_stored(&hex.to_uppercase()), hash);
+        assert_eq!(ContentHash::from_stored("legacy"), ContentHash::from_stored("legacy"));
+        assert_ne!(ContentHash::from_stored("legacy"), ContentHash::from_stored("legacy2"));
+        assert_ne!(ContentHash::from_stored(&hex[..62]), hash, "not 64 characters: digested, not read");
     }
 }

@@ -1,11 +1,16 @@
-//! The product pass of one integration: read the whole remote catalogue, compare it with the linked local
-//! products by content hash ([`super::plan`]), refresh what changed through the import path, and apply the
-//! missing-record policy to what is gone, within the safety limits. Products are import-only: a remote
-//! product that is not linked is reported, never created. `lastSyncedAt` moves only when something changed.
+//! The product pass of one integration: read the remote catalogue page by page, compare it with the linked
+//! local products by content hash ([`super::Planner`]), refresh what changed through the import path, and
+//! apply the missing-record policy to what is gone, within the safety limits. Products are import-only: a
+//! remote product that is not linked is reported, never created. `lastSyncedAt` moves only when something
+//! changed, and a pass over an unchanged catalogue writes nothing.
+//!
+//! Memory: the pass holds the linked products (id, SKU, remote id and a 32-byte hash each) and, of the
+//! remote, only the full records that changed or came back — never the whole catalogue — so a pass over
+//! a million products stays in the hundreds of MiB (docs/BENCHMARKS.md).
 
 pub use super::report::{Change, ChangeAction, PassReport};
 
-use super::{EntitySync, LocalRecord, MissingAction, PlanLimits, RemoteRecord};
+use super::{ContentHash, EntitySync, LocalRecord, MissingAction, Observed, PlanLimits, Planner};
 use crate::Context;
 use crate::connect;
 use crate::connectors::{Connector, ListRequest, RemoteProduct};
@@ -18,18 +23,23 @@ use koppel_entity::enums::{GrantTarget, LinkedEntity, MissingRecordPolicy};
 use koppel_entity::{Scoped, access_grant, integration, product, remote_link, sale};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, QueryFilter, QuerySelect, QueryTrait, Set,
-    TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, QueryFilter, QueryOrder, QuerySelect,
+    QueryTrait, Set, TransactionTrait,
 };
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
-/// At most this many remote pages of 100 are read in one pass.
-const MAX_PAGES: usize = 500;
+/// The page size a pass asks for.
+const PAGE: usize = 100;
 
-/// The most of a remote catalogue one pass holds in memory; a larger one is read in part (and then
-/// nothing is deactivated or deleted).
-const MAX_REMOTE_BYTES: usize = 64 * 1024 * 1024;
+/// A remote listing longer than this many pages (10 million products) is taken to never end: read in
+/// part, so nothing is deactivated or deleted.
+const MAX_PAGES: usize = 100_000;
+
+/// The most of the changed remote records one pass holds in memory (unchanged ones are not held); past
+/// it the catalogue is read in part (and then nothing is deactivated or deleted), and the rest is
+/// refreshed by the next pass.
+const MAX_CHANGED_BYTES: usize = 64 * 1024 * 1024;
 
 /// The integration's policy for records of `entity` gone at the remote; `deactivate` when none is stored.
 pub fn missing_policy(integration: &integration::Model, entity: LinkedEntity) -> MissingRecordPolicy {
@@ -47,35 +57,154 @@ fn plan_action(policy: MissingRecordPolicy) -> MissingAction {
     }
 }
 
-/// Reads every remote page; a failure after the first page, a remote that sends more than it was asked
-/// for, or a catalogue over the size limit gives what was read and `complete = false`.
-async fn read_remote(connector: &dyn Connector) -> EngineResult<(Vec<RemoteProduct>, bool)> {
-    let mut products = Vec::new();
-    let mut bytes = 0usize;
+/// A linked local product, as the report names it.
+struct Linked {
+    product_id: Uuid,
+    sku: String,
+    remote_id: String,
+}
+
+/// What a pass keeps of the remote catalogue.
+struct RemoteRead {
+    /// Every page was read, and no limit cut the read short.
+    complete: bool,
+    /// The remote records that changed or came back, by remote id: all the pass needs in full.
+    changed: HashMap<String, RemoteProduct>,
+    /// The SKUs of the records with no local twin, in the order of [`super::Plan::new_remote`].
+    new_skus: Vec<String>,
+}
+
+/// Reads every remote page into the planner; a failure after the first page, a remote that sends more
+/// than it was asked for, a listing that does not end, or more changed records than the pass may hold
+/// give what was read and `complete = false`.
+async fn read_remote(
+    connector: &dyn Connector,
+    planner: &mut Planner<u32>,
+    mapping_fingerprint: &[u8],
+) -> EngineResult<RemoteRead> {
+    let mut read = RemoteRead { complete: false, changed: HashMap::new(), new_skus: Vec::new() };
+    let mut changed_bytes = 0usize;
     let mut after = None;
     for page_number in 0..MAX_PAGES {
-        match connector.products(ListRequest { first: 100, after: after.take(), changed_since: None }).await {
-            Ok(page) => {
-                let oversized = page.items.len() > 100;
-                bytes += page.items.iter().map(|p| serde_json::to_vec(p).map_or(0, |v| v.len())).sum::<usize>();
-                products.extend(page.items);
-                if oversized || bytes > MAX_REMOTE_BYTES {
-                    tracing::warn!(pages = page_number + 1, bytes, "remote catalogue too large: read in part");
-                    return Ok((products, false));
-                }
-                match page.next {
-                    Some(next) => after = Some(next),
-                    None => return Ok((products, true)),
-                }
-            }
+        let page = match connector.products(ListRequest { first: PAGE, after: after.take(), changed_since: None }).await
+        {
+            Ok(page) => page,
             Err(error) if page_number == 0 => return Err(error.into()),
             Err(error) => {
                 tracing::warn!(%error, pages = page_number, "remote catalogue read only in part");
-                return Ok((products, false));
+                return Ok(read);
+            }
+        };
+        let oversized = page.items.len() > PAGE;
+        for product in page.items {
+            let hash = link_hash(&product, mapping_fingerprint);
+            match planner.observe(&product.id, hash) {
+                Observed::Changed => {
+                    changed_bytes += serde_json::to_vec(&product).map_or(0, |v| v.len());
+                    read.changed.insert(product.id.clone(), product);
+                }
+                Observed::New => read.new_skus.push(product.sku),
+                Observed::Unchanged | Observed::Repeated => {}
+            }
+        }
+        if oversized || changed_bytes > MAX_CHANGED_BYTES {
+            tracing::warn!(pages = page_number + 1, changed_bytes, oversized, "remote catalogue read in part");
+            return Ok(read);
+        }
+        match page.next {
+            Some(next) => after = Some(next),
+            None => {
+                read.complete = true;
+                return Ok(read);
             }
         }
     }
-    Ok((products, false))
+    tracing::warn!(pages = MAX_PAGES, "remote catalogue did not end: read in part");
+    Ok(read)
+}
+
+/// Rows read per statement when loading the linked products: a million rows fetched at once cost
+/// several times their own size while the driver holds them.
+const LOAD_CHUNK: u64 = 20_000;
+
+/// The linked products of an integration and what the plan needs of each, reading only those columns,
+/// in chunks. A link whose product was deleted by hand is no longer synced.
+async fn linked_products(
+    db: &impl ConnectionTrait,
+    integration: &integration::Model,
+) -> EngineResult<(Vec<Linked>, Vec<LocalRecord<u32>>)> {
+    let linked_ids = || {
+        links::of(integration, LinkedEntity::Product).select_only().column(remote_link::Column::LocalId).into_query()
+    };
+    // Sold products cannot be deleted: their sales keep them.
+    let sold: HashSet<Uuid> = sale::Entity::find_in(integration.account_id)
+        .select_only()
+        .column(sale::Column::ProductId)
+        .distinct()
+        .filter(sale::Column::ProductId.in_subquery(linked_ids()))
+        .into_tuple()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    let mut products: Vec<(Uuid, String, bool)> = Vec::new();
+    loop {
+        let mut select = product::Entity::find_in(integration.account_id)
+            .select_only()
+            .columns([product::Column::Id, product::Column::Sku, product::Column::Active])
+            .filter(product::Column::Id.in_subquery(linked_ids()))
+            .order_by_asc(product::Column::Id)
+            .limit(LOAD_CHUNK);
+        if let Some((last, _, _)) = products.last() {
+            select = select.filter(product::Column::Id.gt(*last));
+        }
+        let chunk: Vec<(Uuid, String, bool)> = select.into_tuple().all(db).await?;
+        let done = (chunk.len() as u64) < LOAD_CHUNK;
+        products.extend(chunk);
+        if done {
+            break;
+        }
+    }
+    // Both are read in id order: walk them side by side rather than index a million rows.
+    let mut products = products.into_iter().peekable();
+    let mut linked = Vec::new();
+    let mut local = Vec::new();
+    let mut after: Option<Uuid> = None;
+    loop {
+        let mut select = links::of(integration, LinkedEntity::Product)
+            .select_only()
+            .columns([
+                remote_link::Column::LocalId,
+                remote_link::Column::RemoteId,
+                remote_link::Column::ContentHash,
+                remote_link::Column::DeactivatedBySync,
+            ])
+            .order_by_asc(remote_link::Column::LocalId)
+            .limit(LOAD_CHUNK);
+        if let Some(last) = after {
+            select = select.filter(remote_link::Column::LocalId.gt(last));
+        }
+        let chunk: Vec<(Uuid, String, String, bool)> = select.into_tuple().all(db).await?;
+        let done = (chunk.len() as u64) < LOAD_CHUNK;
+        after = chunk.last().map(|(id, _, _, _)| *id).or(after);
+        for (local_id, remote_id, content_hash, deactivated_by_sync) in chunk {
+            while products.next_if(|(id, _, _)| *id < local_id).is_some() {}
+            let Some((_, sku, active)) = products.next_if(|(id, _, _)| *id == local_id) else { continue };
+            local.push(LocalRecord {
+                local_id: linked.len() as u32,
+                remote_id: remote_id.clone(),
+                content_hash: ContentHash::from_stored(&content_hash),
+                active,
+                deletable: !sold.contains(&local_id),
+                deactivated_by_sync,
+            });
+            linked.push(Linked { product_id: local_id, sku, remote_id });
+        }
+        if done {
+            break;
+        }
+    }
+    Ok((linked, local))
 }
 
 /// The product pass, as the engine runs it by entity.
@@ -101,80 +230,51 @@ pub async fn reconcile_products(
 ) -> EngineResult<PassReport> {
     let db = &ctx.db;
     let connector = connect::connector_for(ctx, integration, integration.mode).await?;
-    let (remote, complete) = read_remote(connector.as_ref()).await?;
-    let links: HashMap<Uuid, remote_link::Model> =
-        links::of(integration, LinkedEntity::Product).all(db).await?.into_iter().map(|l| (l.local_id, l)).collect();
-    let linked_ids = || {
-        links::of(integration, LinkedEntity::Product).select_only().column(remote_link::Column::LocalId).into_query()
-    };
-    let products: HashMap<Uuid, product::Model> = product::Entity::find_in(integration.account_id)
-        .filter(product::Column::Id.in_subquery(linked_ids()))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|p| (p.id, p))
-        .collect();
-    // Sold products cannot be deleted: their sales keep them.
-    let sold: HashSet<Uuid> = sale::Entity::find_in(integration.account_id)
-        .select_only()
-        .column(sale::Column::ProductId)
-        .distinct()
-        .filter(sale::Column::ProductId.in_subquery(linked_ids()))
-        .into_tuple()
-        .all(db)
-        .await?
-        .into_iter()
-        .collect();
-    // A link whose product was deleted by hand is no longer synced.
-    let local: Vec<LocalRecord<Uuid>> = links
-        .values()
-        .filter_map(|link| {
-            let product = products.get(&link.local_id)?;
-            Some(LocalRecord {
-                local_id: link.local_id,
-                remote_id: link.remote_id.clone(),
-                content_hash: link.content_hash.clone(),
-                active: product.active,
-                deletable: !sold.contains(&link.local_id),
-                deactivated_by_sync: link.deactivated_by_sync,
-            })
-        })
-        .collect();
     let mapping_rows = stored::load(db, integration, Some("product")).await?;
-    let remote_records: Vec<RemoteRecord> = remote
-        .iter()
-        .map(|p| RemoteRecord { remote_id: p.id.clone(), content_hash: link_hash(p, &mapping_rows) })
-        .collect();
+    let (mut linked, local) = linked_products(db, integration).await?;
+    let mut planner = Planner::new(local);
+    let mut remote = read_remote(connector.as_ref(), &mut planner, &stored::fingerprint(&mapping_rows)).await?;
     let policy = missing_policy(integration, LinkedEntity::Product);
-    let limits = PlanLimits { remote_complete: complete, ..PlanLimits::default() };
-    let plan = super::plan(&local, &remote_records, plan_action(policy), limits);
+    let limits = PlanLimits { remote_complete: remote.complete, ..PlanLimits::default() };
+    let plan = planner.finish(plan_action(policy), limits);
     if let Some(reason) = &plan.held_back {
         tracing::warn!(%reason, "sync held back");
     }
 
-    let remote_by_id: HashMap<&str, &RemoteProduct> = remote.iter().map(|p| (p.id.as_str(), p)).collect();
-    let remote_of = |local_id: Uuid| links.get(&local_id).map(|l| l.remote_id.clone()).unwrap_or_default();
-    let sku_of = |local_id: Uuid| products.get(&local_id).map(|p| p.sku.clone());
-    let change = |id: Uuid, action: ChangeAction, note: Option<String>| Change {
-        remote_id: remote_of(id),
-        label: sku_of(id),
-        local_id: Some(id),
-        action,
-        note,
+    let mut changes: Vec<Change> = Vec::with_capacity(linked.len() + plan.new_remote.len());
+    // Where each product's entry is, for the changes the apply step may correct (never the unchanged).
+    let mut entry_of: HashMap<Uuid, usize> = HashMap::new();
+    let mut push = |changes: &mut Vec<Change>, linked: &Linked, action: ChangeAction, note: Option<String>| {
+        entry_of.insert(linked.product_id, changes.len());
+        changes.push(Change {
+            remote_id: linked.remote_id.clone(),
+            label: Some(linked.sku.clone()),
+            local_id: Some(linked.product_id),
+            action,
+            note,
+        });
     };
-    let mut changes: Vec<Change> = Vec::new();
-    for id in &plan.reactivate {
-        changes.push(change(*id, ChangeAction::Reactivate, None));
+    let reactivated: HashSet<u32> = plan.reactivate.iter().copied().collect();
+    for i in &plan.reactivate {
+        push(&mut changes, &linked[*i as usize], ChangeAction::Reactivate, None);
     }
-    for (id, _) in &plan.update {
-        if !plan.reactivate.contains(id) {
-            changes.push(change(*id, ChangeAction::Update, None));
+    for (i, _) in &plan.update {
+        if !reactivated.contains(i) {
+            push(&mut changes, &linked[*i as usize], ChangeAction::Update, None);
         }
     }
-    for id in &plan.unchanged {
-        changes.push(change(*id, ChangeAction::Unchanged, None));
+    // The unchanged are the bulk of a large pass: their names move into the report rather than copied.
+    for i in &plan.unchanged {
+        let entry = &mut linked[*i as usize];
+        changes.push(Change {
+            remote_id: std::mem::take(&mut entry.remote_id),
+            label: Some(std::mem::take(&mut entry.sku)),
+            local_id: Some(entry.product_id),
+            action: ChangeAction::Unchanged,
+            note: None,
+        });
     }
-    for (id, action) in &plan.missing {
+    for (i, action) in &plan.missing {
         let (action, note) = match action {
             MissingAction::Ignore => (ChangeAction::Ignore, None),
             MissingAction::Deactivate if plan_action(policy) == MissingAction::Delete => (
@@ -184,13 +284,12 @@ pub async fn reconcile_products(
             MissingAction::Deactivate => (ChangeAction::Deactivate, None),
             MissingAction::Delete => (ChangeAction::Delete, None),
         };
-        changes.push(change(*id, action, note));
+        push(&mut changes, &linked[*i as usize], action, note);
     }
-    for remote_id in &plan.new_remote {
-        let sku = remote_by_id.get(remote_id.as_str()).map(|p| p.sku.clone());
+    for (remote_id, sku) in plan.new_remote.iter().zip(std::mem::take(&mut remote.new_skus)) {
         changes.push(Change {
             remote_id: remote_id.clone(),
-            label: sku,
+            label: Some(sku),
             local_id: None,
             action: ChangeAction::NotImported,
             note: None,
@@ -205,42 +304,38 @@ pub async fn reconcile_products(
         let txn = crate::db::begin_write(db).await?;
         let mut changed =
             !plan.reactivate.is_empty() || plan.missing.iter().any(|(_, action)| *action != MissingAction::Ignore);
-        for id in &plan.reactivate {
-            set_active(&txn, integration, *id, true, now).await?;
+        for i in &plan.reactivate {
+            set_active(&txn, integration, linked[*i as usize].product_id, true, now).await?;
         }
         // Refresh what changed, through the same path as an import (mappings, supplier, limits). A product
         // that the local rules refuse is reported as failed and does not stop the others.
-        for (id, _) in &plan.update {
-            let Some(remote_product) = remote_by_id.get(remote_of(*id).as_str()) else { continue };
-            let wanted = vec![(format!("product {}", remote_product.sku), (*remote_product).clone())];
+        for (i, _) in &plan.update {
+            let entry = &linked[*i as usize];
+            let Some(remote_product) = remote.changed.remove(&entry.remote_id) else { continue };
+            let wanted = vec![(format!("product {}", remote_product.sku), remote_product)];
             match store_products(&txn, integration, wanted).await {
                 Ok(_) => changed = true,
                 Err(EngineError::Rejected(refused)) => {
-                    if let Some(entry) = changes.iter_mut().find(|c| c.local_id == Some(*id)) {
-                        entry.action = ChangeAction::Failed;
-                        entry.note = Some(refused.0.iter().map(|p| p.message.clone()).collect::<Vec<_>>().join("; "));
+                    if let Some(change) = entry_of.get(&entry.product_id).map(|at| &mut changes[*at]) {
+                        change.action = ChangeAction::Failed;
+                        change.note = Some(refused.0.iter().map(|p| p.message.clone()).collect::<Vec<_>>().join("; "));
                     }
                 }
                 Err(error) => return Err(error),
             }
         }
-        for chunk in plan.unchanged.chunks(500) {
-            links::update_of(integration, LinkedEntity::Product)
-                .col_expr(remote_link::Column::LastSeenAt, Expr::value(Some(now)))
-                .filter(remote_link::Column::LocalId.is_in(chunk.iter().copied()))
-                .exec(&txn)
-                .await?;
-        }
-        for (id, action) in &plan.missing {
+        // Unchanged products are not written at all: a pass over an unchanged catalogue writes 0 rows.
+        for (i, action) in &plan.missing {
+            let id = linked[*i as usize].product_id;
             match action {
                 MissingAction::Ignore => {}
-                MissingAction::Deactivate => set_active(&txn, integration, *id, false, now).await?,
+                MissingAction::Deactivate => set_active(&txn, integration, id, false, now).await?,
                 MissingAction::Delete => {
-                    if remove_product(&txn, integration, *id, now).await? == Removed::Deactivated
-                        && let Some(entry) = changes.iter_mut().find(|c| c.local_id == Some(*id))
+                    if remove_product(&txn, integration, id, now).await? == Removed::Deactivated
+                        && let Some(change) = entry_of.get(&id).map(|at| &mut changes[*at])
                     {
-                        entry.action = ChangeAction::Deactivate;
-                        entry.note = Some("sold while the pass ran, so it is deactivated instead of deleted".into());
+                        change.action = ChangeAction::Deactivate;
+                        change.note = Some("sold while the pass ran, so it is deactivated instead of deleted".into());
                     }
                 }
             }
@@ -327,4 +422,102 @@ async fn set_active(
         .exec(db)
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::connectors::{ConnectionCheck, ConnectorError, Page};
+    use crate::reconcile::HeldBack;
+    use async_trait::async_trait;
+
+    /// A remote of `pages` pages of one product each, failing at page `fail_at` when given.
+    struct Listing {
+        pages: usize,
+        fail_at: Option<usize>,
+        per_page: usize,
+    }
+
+    fn product(n: usize) -> RemoteProduct {
+        RemoteProduct {
+            id: format!("r{n}"),
+            sku: format!("S{n}"),
+            name: "p".into(),
+            description: None,
+            product_type: "simple".into(),
+            category: None,
+            tariffs: Vec::new(),
+            fields: Default::default(),
+            incentive: None,
+            supplier: None,
+            updated_at: None,
+        }
+    }
+
+    #[async_trait]
+    impl Connector for Listing {
+        async fn test_connection(&self) -> Result<ConnectionCheck, ConnectorError> {
+            unreachable!()
+        }
+
+        async fn products(&self, request: ListRequest) -> Result<Page<RemoteProduct>, ConnectorError> {
+            let page: usize = request.after.map_or(0, |a| a.parse().unwrap());
+            if self.fail_at == Some(page) {
+                return Err(ConnectorError::Timeout);
+            }
+            Ok(Page {
+                items: (0..self.per_page).map(|k| product(page * self.per_page + k)).collect(),
+                next: (page + 1 < self.pages).then(|| (page + 1).to_string()),
+            })
+        }
+    }
+
+    async fn read(listing: Listing, linked: usize) -> (RemoteRead, super::super::Plan<u32>) {
+        let fingerprint = stored::fingerprint(&[]);
+        let local = (0..linked)
+            .map(|n| LocalRecord {
+                local_id: n as u32,
+                remote_id: format!("r{n}"),
+                content_hash: link_hash(&product(n), &fingerprint),
+                active: true,
+                deletable: true,
+                deactivated_by_sync: false,
+            })
+            .collect();
+        let mut planner = Planner::new(local);
+        let read = read_remote(&listing, &mut planner, &fingerprint).await.expect("read");
+        let limits = PlanLimits { remote_complete: read.complete, ..PlanLimits::default() };
+        (read, planner.finish(MissingAction::Delete, limits))
+    }
+
+    #[tokio::test]
+    async fn a_read_that_fails_part_way_deletes_nothing_and_keeps_only_what_changed() {
+        let (read, plan) = read(Listing { pages: 10, fail_at: Some(6), per_page: 1 }, 10).await;
+        assert!(!read.complete);
+        assert!(read.changed.is_empty(), "unchanged records are not held");
+        assert_eq!(plan.unchanged.len(), 6);
+        assert_eq!(plan.held_back, Some(HeldBack::PartialRead));
+        assert!(plan.missing.iter().all(|(_, action)| *action == MissingAction::Ignore));
+        // The first page failing fails the pass.
+        let fingerprint = stored::fingerprint(&[]);
+        let mut planner = Planner::<u32>::new(Vec::new());
+        let failing = Listing { pages: 10, fail_at: Some(0), per_page: 1 };
+        assert!(read_remote(&failing, &mut planner, &fingerprint).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn a_complete_read_of_many_pages_acts_on_what_is_gone() {
+        let (read, plan) = read(Listing { pages: 1200, fail_at: None, per_page: 1 }, 1201).await;
+        assert!(read.complete, "longer than the old cap of 500 pages");
+        assert_eq!(plan.unchanged.len(), 1200);
+        assert_eq!(plan.missing, [(1200, MissingAction::Delete)]);
+        assert_eq!(plan.held_back, None);
+    }
+
+    #[tokio::test]
+    async fn a_remote_that_sends_more_than_asked_is_read_in_part() {
+        let (read, plan) = read(Listing { pages: 3, fail_at: None, per_page: PAGE + 1 }, 400).await;
+        assert!(!read.complete);
+        assert_eq!(plan.held_back, Some(HeldBack::PartialRead));
+    }
 }

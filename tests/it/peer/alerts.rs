@@ -54,6 +54,7 @@ impl Workers {
             owner: format!("alerts-test:{}", uuid::Uuid::now_v7()),
             lease: Duration::from_secs(60),
             idle_poll: Duration::from_millis(100),
+            max_batch: worker::DEFAULT_MAX_BATCH,
         };
         let ctx = server.server.state.engine.clone();
         tokio::spawn(worker::run(ctx, config, Arc::new(koppel_daemon::process::Dispatch::default()), stopped));
