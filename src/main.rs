@@ -46,9 +46,9 @@ enum Command {
         /// The integration's id (from `integrations` in the API).
         #[arg(long)]
         integration: String,
-        /// The entity to reconcile.
-        #[arg(long, default_value = "products", value_parser = ["products"])]
-        entity: String,
+        /// The entity to reconcile (`products`; the entities Koppel has a pass for).
+        #[arg(long, default_value = "products", value_parser = parse_entity)]
+        entity: koppel_entity::enums::LinkedEntity,
         #[arg(long = "dry-run")]
         dry_run: bool,
         #[command(flatten)]
@@ -162,7 +162,7 @@ async fn main() -> anyhow::Result<()> {
             drop(lock);
             Ok(())
         }
-        Command::Sync { integration, entity: _, dry_run, config } => {
+        Command::Sync { integration, entity, dry_run, config } => {
             init_tracing(&config.log_format);
             let state = koppel_api::server::prepare(config).await?;
             let id = uuid::Uuid::parse_str(integration.trim())
@@ -172,15 +172,25 @@ async fn main() -> anyhow::Result<()> {
                 .one(&state.db)
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("there is no integration {id}"))?;
-            let report = if dry_run {
-                koppel_daemon::reconcile::products::reconcile_products(&state.engine, &found, false).await?
+            let (progress, steps) = koppel_daemon::reconcile::Progress::channel();
+            let shown = tokio::spawn(show_progress(steps));
+            let outcome = if dry_run {
+                koppel_daemon::reconcile::reconcile(&state.engine, &found, entity, false, &progress)
+                    .await
+                    .map(|r| (None, r))
             } else {
                 let trigger = koppel_entity::enums::RunTrigger::Manual;
-                let (run, report) = koppel_daemon::reconcile::job::run_now(&state.engine, &found, trigger).await?;
-                println!("run {} {}", run.id, run.state.as_str());
-                report
+                koppel_daemon::reconcile::job::run_now(&state.engine, &found, entity, trigger, &progress)
+                    .await
+                    .map(|(run, report)| (Some(run), report))
             };
-            print_report(&found.name, &report);
+            drop(progress);
+            let _ = shown.await;
+            let (run, report) = outcome?;
+            if let Some(run) = run {
+                println!("run {} {}", run.id, run.state.as_str());
+            }
+            print_report(&found.name, entity, &report);
             Ok(())
         }
         Command::Migrate { config } => {
@@ -219,10 +229,55 @@ fn describe(error: koppel_api::error::ApiError) -> anyhow::Error {
 }
 
 /// The counts of a pass as plain lines, for terminals and scripts alike.
-fn print_report(name: &str, report: &koppel_daemon::reconcile::products::PassReport) {
-    use koppel_daemon::reconcile::products::ChangeAction as A;
+/// The entity `--entity` names: `products`, `product`, `customers`, …
+fn parse_entity(value: &str) -> Result<koppel_entity::enums::LinkedEntity, String> {
+    use sea_orm::Iterable;
+    let wanted = value.trim().to_ascii_lowercase();
+    let known: Vec<_> = koppel_entity::enums::LinkedEntity::iter()
+        .filter(|e| koppel_daemon::reconcile::pass_for(*e).is_some())
+        .collect();
+    known.iter().copied().find(|e| wanted == e.as_str() || wanted == format!("{}s", e.as_str())).ok_or_else(|| {
+        let names: Vec<String> = known.iter().map(|e| format!("{}s", e.as_str())).collect();
+        format!("--entity must be one of {}, not {value:?}", names.join(", "))
+    })
+}
+
+/// A progress bar on a terminal; plain lines, at most one a second, otherwise (a log, a pipe).
+async fn show_progress(mut steps: tokio::sync::watch::Receiver<koppel_daemon::reconcile::Step>) {
+    use std::io::IsTerminal;
+    if std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new_spinner();
+        let style = indicatif::ProgressStyle::with_template("{spinner} {pos}/{len} records {wide_bar} {elapsed}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+        bar.set_style(style);
+        while steps.changed().await.is_ok() {
+            let step = *steps.borrow_and_update();
+            if let Some(total) = step.total {
+                bar.set_length(total);
+            }
+            bar.set_position(step.done);
+        }
+        bar.finish_and_clear();
+    } else {
+        let mut last = None::<std::time::Instant>;
+        while steps.changed().await.is_ok() {
+            let step = *steps.borrow_and_update();
+            if last.is_some_and(|at| at.elapsed() < std::time::Duration::from_secs(1)) && step.total.is_none() {
+                continue;
+            }
+            last = Some(std::time::Instant::now());
+            match step.total {
+                Some(total) => eprintln!("progress: {} of {total} records", step.done),
+                None => eprintln!("progress: {} records read", step.done),
+            }
+        }
+    }
+}
+
+fn print_report(name: &str, entity: koppel_entity::enums::LinkedEntity, report: &koppel_daemon::reconcile::PassReport) {
+    use koppel_daemon::reconcile::ChangeAction as A;
     let verb = if report.applied { "synced" } else { "would sync (dry run)" };
-    println!("{name}: products {verb}");
+    println!("{name}: {entity}s {verb}");
     for (label, action) in [
         ("updated", A::Update),
         ("unchanged", A::Unchanged),

@@ -2,7 +2,7 @@
 //! recorded on the run with its counts and events. A failure is recorded on the run and returned, so the
 //! queue's retry policy applies (temporary errors back off, permanent ones are dead at once).
 
-use super::runs;
+use super::{Progress, runs};
 use crate::Context;
 use crate::error::{EngineError, EngineResult};
 use crate::jobs::{self, NewJob};
@@ -77,7 +77,11 @@ pub async fn run(ctx: &Context, job: &job::Model) -> EngineResult<()> {
         runs::fail(&ctx.db, run, "the integration is disabled").await?;
         return Ok(());
     }
-    match super::reconcile(ctx, &integration, run.entity, true).await {
+    let progress = Progress::channel().0;
+    let shown = show_progress(ctx, &run, &progress);
+    let outcome = super::reconcile(ctx, &integration, run.entity, true, &progress).await;
+    shown.abort();
+    match outcome {
         Ok(report) => {
             runs::finish(&ctx.db, run, &report).await?;
             Ok(())
@@ -89,16 +93,38 @@ pub async fn run(ctx: &Context, job: &job::Model) -> EngineResult<()> {
     }
 }
 
-/// Runs a product pass now, while the caller waits (`syncNow`), recorded as a run of `trigger` with its
-/// counts and events like a scheduled one.
+/// Writes the pass's progress onto its run as it goes, at most once a second, from a task of its own:
+/// on SQLite the pass may hold the write lock, and waiting for it must not stop the pass. Abort the
+/// task when the pass is over (a write it still makes touches only a run that is still running).
+fn show_progress(ctx: &Context, run: &sync_run::Model, progress: &Progress) -> tokio::task::JoinHandle<()> {
+    let Some(mut steps) = progress.follow() else { return tokio::spawn(async {}) };
+    let (db, run) = (ctx.db.clone(), run.clone());
+    tokio::spawn(async move {
+        while steps.changed().await.is_ok() {
+            let step = *steps.borrow_and_update();
+            if let Err(error) = runs::progress(&db, &run, step).await {
+                tracing::warn!(%error, "cannot record the pass's progress");
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
+    })
+}
+
+/// Runs a pass of `entity` now, while the caller waits (`koppel sync`), recorded as a run of `trigger`
+/// with its counts, progress and events like a scheduled one; `progress` is told as it goes too.
 pub async fn run_now(
     ctx: &Context,
     integration: &integration::Model,
+    entity: LinkedEntity,
     trigger: RunTrigger,
+    progress: &Progress,
 ) -> EngineResult<(sync_run::Model, super::PassReport)> {
-    let run = runs::queue(&ctx.db, Uuid::now_v7(), integration, LinkedEntity::Product, trigger, None).await?;
+    let run = runs::queue(&ctx.db, Uuid::now_v7(), integration, entity, trigger, None).await?;
     let run = runs::start(&ctx.db, run).await?;
-    match super::reconcile(ctx, integration, LinkedEntity::Product, true).await {
+    let shown = show_progress(ctx, &run, progress);
+    let outcome = super::reconcile(ctx, integration, entity, true, progress).await;
+    shown.abort();
+    match outcome {
         Ok(report) => Ok((runs::finish(&ctx.db, run, &report).await?, report)),
         Err(error) => {
             let message = format!("{}: {error}", error.label());

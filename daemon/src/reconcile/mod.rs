@@ -13,12 +13,14 @@
 pub mod job;
 mod plan;
 pub mod products;
+pub mod progress;
 mod report;
 pub mod runs;
 
 pub use plan::{
     ContentHash, HeldBack, LocalRecord, MissingAction, Observed, Plan, PlanLimits, Planner, RemoteRecord, plan,
 };
+pub use progress::{Progress, Step};
 pub use report::{Change, ChangeAction, PassReport};
 
 use crate::Context;
@@ -34,7 +36,14 @@ pub trait EntitySync: Send + Sync {
     /// The entity this pass reconciles; its runs and events are about it.
     fn entity(&self) -> LinkedEntity;
 
-    async fn pass(&self, ctx: &Context, integration: &integration::Model, apply: bool) -> EngineResult<PassReport>;
+    /// Runs the pass, telling `progress` how far it is as it goes.
+    async fn pass(
+        &self,
+        ctx: &Context,
+        integration: &integration::Model,
+        apply: bool,
+        progress: &Progress,
+    ) -> EngineResult<PassReport>;
 }
 
 /// Every pass the engine has, one per entity.
@@ -51,9 +60,10 @@ pub async fn reconcile(
     integration: &integration::Model,
     entity: LinkedEntity,
     apply: bool,
+    progress: &Progress,
 ) -> EngineResult<PassReport> {
     match pass_for(entity) {
-        Some(pass) => pass.pass(ctx, integration, apply).await,
+        Some(pass) => pass.pass(ctx, integration, apply, progress).await,
         None => Err(EngineError::NoPass(entity)),
     }
 }

@@ -10,7 +10,7 @@
 
 pub use super::report::{Change, ChangeAction, PassReport};
 
-use super::{ContentHash, EntitySync, LocalRecord, MissingAction, Observed, PlanLimits, Planner};
+use super::{ContentHash, EntitySync, LocalRecord, MissingAction, Observed, PlanLimits, Planner, Progress};
 use crate::Context;
 use crate::connect;
 use crate::connectors::{Connector, ListRequest, RemoteProduct};
@@ -72,6 +72,8 @@ struct RemoteRead {
     changed: HashMap<String, RemoteProduct>,
     /// The SKUs of the records with no local twin, in the order of [`super::Plan::new_remote`].
     new_skus: Vec<String>,
+    /// How many remote records were read.
+    records: u64,
 }
 
 /// Reads every remote page into the planner; a failure after the first page, a remote that sends more
@@ -81,8 +83,9 @@ async fn read_remote(
     connector: &dyn Connector,
     planner: &mut Planner<u32>,
     mapping_fingerprint: &[u8],
+    progress: &Progress,
 ) -> EngineResult<RemoteRead> {
-    let mut read = RemoteRead { complete: false, changed: HashMap::new(), new_skus: Vec::new() };
+    let mut read = RemoteRead { complete: false, changed: HashMap::new(), new_skus: Vec::new(), records: 0 };
     let mut changed_bytes = 0usize;
     let mut after = None;
     for page_number in 0..MAX_PAGES {
@@ -96,6 +99,7 @@ async fn read_remote(
             }
         };
         let oversized = page.items.len() > PAGE;
+        read.records += page.items.len() as u64;
         for product in page.items {
             let hash = link_hash(&product, mapping_fingerprint);
             match planner.observe(&product.id, hash) {
@@ -107,6 +111,7 @@ async fn read_remote(
                 Observed::Unchanged | Observed::Repeated => {}
             }
         }
+        progress.advanced(read.records, None);
         if oversized || changed_bytes > MAX_CHANGED_BYTES {
             tracing::warn!(pages = page_number + 1, changed_bytes, oversized, "remote catalogue read in part");
             return Ok(read);
@@ -216,8 +221,14 @@ impl EntitySync for ProductSync {
         LinkedEntity::Product
     }
 
-    async fn pass(&self, ctx: &Context, integration: &integration::Model, apply: bool) -> EngineResult<PassReport> {
-        reconcile_products(ctx, integration, apply).await
+    async fn pass(
+        &self,
+        ctx: &Context,
+        integration: &integration::Model,
+        apply: bool,
+        progress: &Progress,
+    ) -> EngineResult<PassReport> {
+        reconcile_products_with(ctx, integration, apply, progress).await
     }
 }
 
@@ -228,12 +239,23 @@ pub async fn reconcile_products(
     integration: &integration::Model,
     apply: bool,
 ) -> EngineResult<PassReport> {
+    reconcile_products_with(ctx, integration, apply, &Progress::none()).await
+}
+
+/// [`reconcile_products`], telling `progress` the records read, then how many the pass goes through.
+pub async fn reconcile_products_with(
+    ctx: &Context,
+    integration: &integration::Model,
+    apply: bool,
+    progress: &Progress,
+) -> EngineResult<PassReport> {
     let db = &ctx.db;
     let connector = connect::connector_for(ctx, integration, integration.mode).await?;
     let mapping_rows = stored::load(db, integration, Some("product")).await?;
     let (mut linked, local) = linked_products(db, integration).await?;
     let mut planner = Planner::new(local);
-    let mut remote = read_remote(connector.as_ref(), &mut planner, &stored::fingerprint(&mapping_rows)).await?;
+    let fingerprint = stored::fingerprint(&mapping_rows);
+    let mut remote = read_remote(connector.as_ref(), &mut planner, &fingerprint, progress).await?;
     let policy = missing_policy(integration, LinkedEntity::Product);
     let limits = PlanLimits { remote_complete: remote.complete, ..PlanLimits::default() };
     let plan = planner.finish(plan_action(policy), limits);
@@ -296,6 +318,8 @@ pub async fn reconcile_products(
         });
     }
 
+    // Read and planned: the records the pass goes through are known.
+    progress.advanced(remote.records.min(changes.len() as u64), Some(changes.len() as u64));
     let mut last_synced_at = integration.last_synced_at;
     if apply {
         // Microseconds: what PostgreSQL stores, so that the report says what a later read says.
@@ -485,7 +509,7 @@ mod tests {
             })
             .collect();
         let mut planner = Planner::new(local);
-        let read = read_remote(&listing, &mut planner, &fingerprint).await.expect("read");
+        let read = read_remote(&listing, &mut planner, &fingerprint, &Progress::none()).await.expect("read");
         let limits = PlanLimits { remote_complete: read.complete, ..PlanLimits::default() };
         (read, planner.finish(MissingAction::Delete, limits))
     }
@@ -502,7 +526,7 @@ mod tests {
         let fingerprint = stored::fingerprint(&[]);
         let mut planner = Planner::<u32>::new(Vec::new());
         let failing = Listing { pages: 10, fail_at: Some(0), per_page: 1 };
-        assert!(read_remote(&failing, &mut planner, &fingerprint).await.is_err());
+        assert!(read_remote(&failing, &mut planner, &fingerprint, &Progress::none()).await.is_err());
     }
 
     #[tokio::test]

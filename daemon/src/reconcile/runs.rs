@@ -191,6 +191,33 @@ pub async fn finish<C: ConnectionTrait + TransactionTrait>(
     Ok(run)
 }
 
+/// Records how far a running pass is, with a `progress` event so that followers see it move. Only a run
+/// still running is touched: a late report never overwrites a finished run's figures.
+pub async fn progress<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    run: &sync_run::Model,
+    step: super::Step,
+) -> Result<(), DbErr> {
+    use sea_orm::sea_query::Expr;
+    let clamp = |n: u64| i32::try_from(n).unwrap_or(i32::MAX);
+    let txn = crate::db::begin_write(db).await?;
+    let moved = sync_run::Entity::update_many()
+        .col_expr(sync_run::Column::ProgressDone, Expr::value(clamp(step.done)))
+        .col_expr(sync_run::Column::ProgressTotal, Expr::value(step.total.map(clamp)))
+        .filter(sync_run::Column::Id.eq(run.id))
+        .filter(sync_run::Column::State.eq(RunState::Running))
+        .exec(&txn)
+        .await?;
+    if moved.rows_affected == 1 {
+        let message = match step.total {
+            Some(total) => format!("{} of {total} records", step.done),
+            None => format!("{} records read", step.done),
+        };
+        record(&txn, run, NewEvent::of_run(EventLevel::Debug, run.entity, "progress", message)).await?;
+    }
+    txn.commit().await
+}
+
 /// Records that a pass of the run's integration and entity checked the remote now, and, when it
 /// `changed` something, that it synchronised now.
 async fn checked(db: &impl ConnectionTrait, run: &sync_run::Model, changed: bool) -> Result<(), DbErr> {

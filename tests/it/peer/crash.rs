@@ -240,3 +240,50 @@ async fn run_state(admin: &Client<'_>, run_id: &Value) -> String {
     let run = admin.data("query($id: ID!) { syncRun(id: $id) { state } }", json!({"id": run_id})).await;
     run["syncRun"]["state"].as_str().unwrap().to_owned()
 }
+
+#[tokio::test]
+async fn a_running_pass_shows_how_far_it_is() {
+    // The in-process daemon runs the pass; the proxy holds its second page, so it stays mid-read.
+    let server = TestServer::with_daemon(|c| c.allow_private_remotes = true).await;
+    let b = provider(&server, "provider").await;
+    let mut ids = vec![b.p1.clone(), b.p2.clone()];
+    for n in 0..120 {
+        ids.push(provider_product(&b.admin, &format!("MANY-{n:04}"), &format!("Many {n}"), "green", &b.supplier).await);
+    }
+    set_grants(&b.admin, &b.organisation, &ids.iter().map(String::as_str).collect::<Vec<_>>(), &[&b.flow]).await;
+    let proxy = held_proxy(&format!("http://{}", server.addr)).await;
+    let session = server.admin("consumer").await;
+    let admin = Client::new(&server, &session.token);
+    let integration = create_integration(&admin, "Provider B", &proxy.remote.base_url(), &b.account).await;
+    set_token(&admin, &integration, "TEST", &b.secret).await;
+
+    proxy.hold_next("\"after\":\"");
+    let queued = admin
+        .mutate(
+            "syncNow",
+            "mutation($id: ID!) { syncNow(input: {integrationId: $id}) { runs { id } userErrors { field message code } } }",
+            json!({"id": integration}),
+        )
+        .await;
+    let run_id = queued["runs"][0]["id"].clone();
+    tokio::time::timeout(Duration::from_secs(30), proxy.held()).await.expect("the pass asked for the second page");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let run = loop {
+        let run = admin
+            .data("query($id: ID!) { syncRun(id: $id) { state progress { done total } } }", json!({"id": run_id}))
+            .await["syncRun"]
+            .clone();
+        if run["progress"]["done"] != 0 || std::time::Instant::now() > deadline {
+            break run;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(run, json!({"state": "RUNNING", "progress": {"done": 100, "total": null}}), "the first page is read");
+    let events = admin
+        .data(
+            "query($id: ID!, $run: ID) { syncEvents(integrationId: $id, runId: $run, minLevel: DEBUG) { edges { node { action message } } } }",
+            json!({"id": integration, "run": run_id}),
+        )
+        .await;
+    assert!(events.to_string().contains("100 records read"), "a progress event for followers: {events:#}");
+}
