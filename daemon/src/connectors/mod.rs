@@ -168,6 +168,9 @@ impl KindSpec {
     pub fn all_settings(&self) -> Vec<FieldSpec> {
         let mut all = self.settings.to_vec();
         all.extend(self.schedules().into_iter().map(|s| *s.setting));
+        if !self.synced_entities.is_empty() {
+            all.push(MAX_REMOVAL_PERCENT);
+        }
         all
     }
 
@@ -182,6 +185,25 @@ impl KindSpec {
             })
             .collect()
     }
+}
+
+/// The brake on passes, common to every kind that reconciles: the largest share of the linked records
+/// one pass may deactivate or delete before it stops and raises an alert instead.
+pub const MAX_REMOVAL_PERCENT: FieldSpec = FieldSpec {
+    name: "maxRemovalPercent",
+    label: "Most records one pass may remove (%)",
+    field_type: FieldType::Integer { min: 1, max: 100 },
+    required: false,
+    default: Some("50"),
+    help: "A pass that would deactivate or delete more than this share of the linked records (records gone \
+           at the remote) does neither and raises an alert instead: a remote that suddenly lists nothing \
+           does not empty your catalogue. 100 turns the brake off.",
+};
+
+/// The largest share (0.01–1.0) of linked records one pass of `integration` may remove.
+pub fn max_removal_share(settings: &serde_json::Value) -> f64 {
+    let percent = settings[MAX_REMOVAL_PERCENT.name].as_u64().unwrap_or(50).clamp(1, 100);
+    percent as f64 / 100.0
 }
 
 /// An entity whose passes run on a schedule, and the setting (common to every kind) that says when.

@@ -257,7 +257,10 @@ pub async fn reconcile_products_with(
     let fingerprint = stored::fingerprint(&mapping_rows);
     let mut remote = read_remote(connector.as_ref(), &mut planner, &fingerprint, progress).await?;
     let policy = missing_policy(integration, LinkedEntity::Product);
-    let limits = PlanLimits { remote_complete: remote.complete, ..PlanLimits::default() };
+    let limits = PlanLimits {
+        remote_complete: remote.complete,
+        max_missing_share: crate::connectors::max_removal_share(&integration.settings),
+    };
     let plan = planner.finish(plan_action(policy), limits);
     if let Some(reason) = &plan.held_back {
         tracing::warn!(%reason, "sync held back");

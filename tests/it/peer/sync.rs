@@ -391,3 +391,23 @@ async fn create_only_fields_are_written_on_import_and_never_overwritten_by_a_pas
     assert_eq!(synced["extraFields"], imported["extraFields"], "the origin is create-only");
     assert!(synced["tariffs"].to_string().contains("0.27182"), "the tariff follows B: {synced:#}");
 }
+
+#[tokio::test]
+async fn the_brake_is_a_setting_of_the_integration() {
+    let server = peer_server().await;
+    let (b, a) = imported(&server).await;
+    // Both products gone at once: held back at the default 50 %.
+    set_grants(&b.admin, &b.organisation, &[], &[&b.flow]).await;
+    let held = a.admin.sync_report(&a.integration).await;
+    assert!(held["heldBack"].as_str().unwrap_or_default().contains("2 of 2"), "{held:#}");
+    // A bad share is refused by name and changes nothing.
+    let bad = json!({"i": {"id": a.integration, "settings": {"accountName": "provider", "maxRemovalPercent": 0}}});
+    let (_, errors) = a.admin.refused("updateIntegration", UPDATE_INTEGRATION, bad).await;
+    assert_eq!(errors[0].0, "settings.maxRemovalPercent", "{errors:?}");
+    // 100 % turns the brake off: the pass follows the policy for both.
+    let off = json!({"i": {"id": a.integration, "settings": {"accountName": "provider", "maxRemovalPercent": 100}}});
+    a.admin.mutate("updateIntegration", UPDATE_INTEGRATION, off).await;
+    let report = a.admin.sync_report(&a.integration).await;
+    assert!(report["heldBack"].is_null(), "{report:#}");
+    assert_eq!(report["deactivated"], 2, "{report:#}");
+}
