@@ -198,7 +198,7 @@ async fn crash_loop_a_daemon_killed_at_random_moments_of_a_pass_loses_nothing() 
         let mut daemon = daemon(&server);
         // A daemon killed mid-pass holds its lease for 2 s more; then the pass takes a moment of its own.
         let wait = if lease_held { 2000 } else { 0 };
-        tokio::time::sleep(Duration::from_millis(300 + wait + some_ms(1200))).await;
+        tokio::time::sleep(Duration::from_millis(200 + wait + some_ms(800))).await;
         let at_kill = run_state(&admin, &run_id).await;
         daemon.0.kill().expect("SIGKILL");
         daemon.0.wait().unwrap();
