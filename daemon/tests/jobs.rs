@@ -7,8 +7,7 @@ use koppel_daemon::error::EngineError;
 use koppel_daemon::jobs::{self, Failed, NewJob};
 use koppel_entity::enums::JobState;
 use koppel_entity::job;
-use koppel_migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, EntityTrait};
+use sea_orm::{DatabaseConnection, EntityTrait};
 use std::collections::HashSet;
 use std::time::Duration;
 
