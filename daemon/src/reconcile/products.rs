@@ -277,6 +277,7 @@ pub async fn reconcile_products_with(
             local_id: Some(linked.product_id),
             action,
             note,
+            payload: None,
         });
     };
     let reactivated: HashSet<u32> = plan.reactivate.iter().copied().collect();
@@ -297,6 +298,7 @@ pub async fn reconcile_products_with(
             local_id: Some(entry.product_id),
             action: ChangeAction::Unchanged,
             note: None,
+            payload: None,
         });
     }
     for (i, action) in &plan.missing {
@@ -318,6 +320,7 @@ pub async fn reconcile_products_with(
             local_id: None,
             action: ChangeAction::NotImported,
             note: None,
+            payload: None,
         });
     }
 
@@ -339,9 +342,24 @@ pub async fn reconcile_products_with(
         for (i, _) in &plan.update {
             let entry = &linked[*i as usize];
             let Some(remote_product) = remote.changed.remove(&entry.remote_id) else { continue };
+            let came = serde_json::to_value(&remote_product).ok();
             let wanted = vec![(format!("product {}", remote_product.sku), remote_product)];
             match store_products(&txn, integration, wanted).await {
-                Ok(_) => changed = true,
+                Ok(stored) => {
+                    changed = true;
+                    if let (Some(change), Some(written)) =
+                        (entry_of.get(&entry.product_id).map(|at| &mut changes[*at]), stored.first())
+                    {
+                        change.payload = Some(serde_json::json!({
+                            "remote": came,
+                            "written": {
+                                "sku": written.sku, "name": written.name, "active": written.active,
+                                "tariffs": written.tariffs, "extraFields": written.extra_fields,
+                                "incentive": written.incentive, "category": written.category,
+                            },
+                        }));
+                    }
+                }
                 Err(EngineError::Rejected(refused)) => {
                     if let Some(change) = entry_of.get(&entry.product_id).map(|at| &mut changes[*at]) {
                         change.action = ChangeAction::Failed;

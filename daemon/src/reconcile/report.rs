@@ -50,6 +50,9 @@ pub struct Change {
     pub action: ChangeAction,
     /// Why the action differs from the plan, e.g. a product with sales is deactivated, not deleted.
     pub note: Option<String>,
+    /// For a record written: what came from the remote and what was written (stored with its event,
+    /// secrets redacted). Only records that changed carry one.
+    pub payload: Option<serde_json::Value>,
 }
 
 /// What a pass found and did.

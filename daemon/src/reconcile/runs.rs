@@ -136,7 +136,7 @@ pub async fn finish<C: ConnectionTrait + TransactionTrait>(
                 action,
                 direction: Some(Direction::In),
                 message,
-                payload: None,
+                payload: change.payload.clone(),
             },
         ));
     }

@@ -73,6 +73,18 @@ async fn sync_now_refreshes_what_changed_at_the_remote_and_only_then_moves_last_
     assert_eq!(report["updated"], 1, "{report:#}");
     assert_ne!(report["lastSyncedAt"], synced_at_import);
     assert_eq!(tariff_of(&a.admin.data(local, json!({})).await), "0.19999");
+    // The event says what came from B and what was written.
+    let events = a
+        .admin
+        .data(
+            "query($id: ID!, $run: ID) { syncEvents(integrationId: $id, runId: $run, minLevel: INFO) { edges { node { action payload } } } }",
+            json!({"id": a.integration, "run": report["run"]["id"]}),
+        )
+        .await;
+    let update = &events["syncEvents"]["edges"][0]["node"];
+    assert_eq!(update["action"], "update", "{events:#}");
+    assert!(update["payload"]["remote"]["tariffs"].to_string().contains("0.19999"), "{update:#}");
+    assert!(update["payload"]["written"]["tariffs"].to_string().contains("0.19999"), "{update:#}");
     // Level-triggered: the same pass again has nothing left to do.
     let again = a.admin.sync_report(&a.integration).await;
     assert_eq!((again["updated"].as_i64(), again["unchanged"].as_i64()), (Some(0), Some(2)));
