@@ -67,6 +67,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
     };
     Ok(AppState {
         feed: koppel_daemon::feed::Feed::start(db.clone(), std::time::Duration::from_millis(250)),
+        sessions: crate::auth::sessions::LiveSessions::start(db.clone(), crate::runs::RECHECK),
         db,
         jwt: Arc::new(JwtKeys::new(jwt_secret.as_bytes(), config.jwt_ttl_minutes)),
         limits: Arc::new(RateLimits::new(config.rate_limits())),

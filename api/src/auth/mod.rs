@@ -6,6 +6,7 @@ pub mod api_token;
 pub mod jwt;
 pub mod password;
 mod principal;
+pub mod sessions;
 
 pub use principal::{Credential, Principal};
 

@@ -17,8 +17,8 @@ use tokio::sync::broadcast::error::RecvError;
 #[derive(Clone)]
 pub struct SubscriptionToken(pub String);
 
-/// How often a running subscription checks its token again.
-const RECHECK: Duration = Duration::from_secs(5);
+/// How often the tokens of running subscriptions are checked again (all of them together).
+pub const RECHECK: Duration = Duration::from_secs(5);
 
 #[derive(Default)]
 pub struct RunSubscription;
@@ -63,23 +63,36 @@ where
     F: Fn(FeedItem) -> Option<T> + Send + 'static,
 {
     let state = ctx.state().clone();
-    let token = ctx.data_opt::<SubscriptionToken>().cloned();
+    let watching = match ctx.data_opt::<SubscriptionToken>() {
+        Some(SubscriptionToken(token)) => match state.sessions.watch(&state.jwt, token) {
+            Ok(watching) => Some(watching),
+            Err(error) => return stream::once(async move { Err(error) }).boxed(),
+        },
+        None => None,
+    };
     let mut receiver = state.feed.subscribe();
     async_stream::stream! {
-        let mut recheck = tokio::time::interval(RECHECK);
-        recheck.tick().await;
+        let mut watching = watching;
         loop {
+            let ended = async {
+                match watching.as_mut() {
+                    Some(watching) => match watching.ended.changed().await {
+                        Ok(()) => watching.ended.borrow().clone(),
+                        // The checks stopped (the server is shutting down): the feed ends the stream.
+                        Err(_) => std::future::pending().await,
+                    },
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 item = receiver.recv() => match item {
                     Ok(item) => if let Some(value) = pick(item) { yield Ok(value) },
                     Err(RecvError::Lagged(missed)) => tracing::warn!(missed, "a subscriber fell behind the feed"),
                     Err(RecvError::Closed) => break,
                 },
-                _ = recheck.tick() => {
-                    if let Some(SubscriptionToken(token)) = &token
-                        && let Err(error) = crate::auth::authenticate(&state.db, &state.jwt, token).await
-                    {
-                        yield Err(error);
+                reason = ended => {
+                    if let Some(reason) = reason {
+                        yield Err(reason);
                         break;
                     }
                 }

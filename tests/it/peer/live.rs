@@ -209,3 +209,32 @@ async fn revoking_the_token_ends_the_subscription() {
     let complete = next(&mut socket).await.expect("then completes");
     assert_eq!((complete["type"].clone(), complete["id"].clone()), (json!("complete"), json!("1")), "{complete:#}");
 }
+
+#[tokio::test]
+async fn many_subscribers_cost_the_database_what_one_costs() {
+    let server = TestServer::start_with(|c| c.allow_private_remotes = true).await;
+    let (_b, a) = connected(&server).await;
+    let events = "subscription($id: ID!) { syncEvents(integrationId: $id, minLevel: DEBUG) { action } }";
+    let subscribe = |n: usize| json!({"id": n.to_string(), "type": "subscribe", "payload": {"query": events, "variables": {"id": a.integration}}});
+    // Statements over a window longer than the token re-check (5 s), with the subscriptions idle.
+    let window = || async {
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let before = server.metrics_statements().await;
+        tokio::time::sleep(Duration::from_millis(11_000)).await;
+        server.metrics_statements().await - before
+    };
+    let mut one = signed_in(&server, &a.session.token).await;
+    send(&mut one, subscribe(0)).await;
+    let with_one = window().await;
+    let mut sockets = Vec::new();
+    for n in 1..=40 {
+        let mut socket = signed_in(&server, &a.session.token).await;
+        send(&mut socket, subscribe(n)).await;
+        sockets.push(socket);
+    }
+    let with_many = window().await;
+    // The feed reads for everyone at once, and the tokens are checked together: 41 subscribers may
+    // cost a statement or two more than one (a window catches one check more), never one per subscriber.
+    assert!(with_many <= with_one + 4, "1 subscriber: {with_one} statements; 41: {with_many}");
+    drop((one, sockets));
+}
