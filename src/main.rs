@@ -175,9 +175,16 @@ async fn main() -> anyhow::Result<()> {
             let (progress, steps) = koppel_daemon::reconcile::Progress::channel();
             let shown = tokio::spawn(show_progress(steps));
             let outcome = if dry_run {
-                koppel_daemon::reconcile::reconcile(&state.engine, &found, entity, false, &progress)
-                    .await
-                    .map(|r| (None, r))
+                koppel_daemon::reconcile::reconcile(
+                    &state.engine,
+                    &found,
+                    entity,
+                    false,
+                    &progress,
+                    &koppel_daemon::reconcile::NoRecorder,
+                )
+                .await
+                .map(|r| (None, r))
             } else {
                 let trigger = koppel_entity::enums::RunTrigger::Manual;
                 koppel_daemon::reconcile::job::run_now(&state.engine, &found, entity, trigger, &progress)

@@ -79,7 +79,7 @@ pub async fn run(ctx: &Context, job: &job::Model) -> EngineResult<()> {
     }
     let progress = Progress::channel().0;
     let shown = show_progress(ctx, &run, &progress);
-    let outcome = super::reconcile(ctx, &integration, run.entity, true, &progress).await;
+    let outcome = super::reconcile(ctx, &integration, run.entity, true, &progress, &runs::RunRecorder(&run)).await;
     shown.abort();
     match outcome {
         Ok(report) => {
@@ -122,7 +122,7 @@ pub async fn run_now(
     let run = runs::queue(&ctx.db, Uuid::now_v7(), integration, entity, trigger, None).await?;
     let run = runs::start(&ctx.db, run).await?;
     let shown = show_progress(ctx, &run, progress);
-    let outcome = super::reconcile(ctx, integration, entity, true, progress).await;
+    let outcome = super::reconcile(ctx, integration, entity, true, progress, &runs::RunRecorder(&run)).await;
     shown.abort();
     match outcome {
         Ok(report) => Ok((runs::finish(&ctx.db, run, &report).await?, report)),

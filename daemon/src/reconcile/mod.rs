@@ -28,6 +28,25 @@ use crate::error::{EngineError, EngineResult};
 use async_trait::async_trait;
 use koppel_entity::enums::LinkedEntity;
 use koppel_entity::integration;
+use sea_orm::{DatabaseTransaction, DbErr};
+
+/// Where a pass records the records it wrote, in the transaction that wrote them: a pass applies its
+/// plan in batches, and what a committed batch did is told with it, so that a pass cut off after
+/// some batches and run again still tells every change once (the run's events).
+#[async_trait]
+pub trait Recorder: Send + Sync {
+    async fn written(&self, txn: &DatabaseTransaction, changes: &[&Change]) -> Result<(), DbErr>;
+}
+
+/// Records nothing (a dry run writes nothing; a caller that keeps only the report).
+pub struct NoRecorder;
+
+#[async_trait]
+impl Recorder for NoRecorder {
+    async fn written(&self, _txn: &DatabaseTransaction, _changes: &[&Change]) -> Result<(), DbErr> {
+        Ok(())
+    }
+}
 
 /// One entity's pass over one integration: idempotent, level-triggered, and with `apply = false` a dry
 /// run that only says what it would do.
@@ -36,13 +55,14 @@ pub trait EntitySync: Send + Sync {
     /// The entity this pass reconciles; its runs and events are about it.
     fn entity(&self) -> LinkedEntity;
 
-    /// Runs the pass, telling `progress` how far it is as it goes.
+    /// Runs the pass, telling `progress` how far it is and `recorder` what each committed batch wrote.
     async fn pass(
         &self,
         ctx: &Context,
         integration: &integration::Model,
         apply: bool,
         progress: &Progress,
+        recorder: &dyn Recorder,
     ) -> EngineResult<PassReport>;
 }
 
@@ -61,9 +81,10 @@ pub async fn reconcile(
     entity: LinkedEntity,
     apply: bool,
     progress: &Progress,
+    recorder: &dyn Recorder,
 ) -> EngineResult<PassReport> {
     match pass_for(entity) {
-        Some(pass) => pass.pass(ctx, integration, apply, progress).await,
+        Some(pass) => pass.pass(ctx, integration, apply, progress, recorder).await,
         None => Err(EngineError::NoPass(entity)),
     }
 }

@@ -10,7 +10,9 @@
 
 pub use super::report::{Change, ChangeAction, PassReport};
 
-use super::{ContentHash, EntitySync, LocalRecord, MissingAction, Observed, PlanLimits, Planner, Progress};
+use super::{
+    ContentHash, EntitySync, LocalRecord, MissingAction, NoRecorder, Observed, PlanLimits, Planner, Progress, Recorder,
+};
 use crate::Context;
 use crate::connect;
 use crate::connectors::{Connector, ListRequest, RemoteProduct};
@@ -23,8 +25,8 @@ use koppel_entity::enums::{GrantTarget, LinkedEntity, MissingRecordPolicy};
 use koppel_entity::{Scoped, access_grant, integration, product, remote_link, sale};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, QueryFilter, QueryOrder, QuerySelect,
-    QueryTrait, Set, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    TransactionTrait,
 };
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
@@ -227,8 +229,9 @@ impl EntitySync for ProductSync {
         integration: &integration::Model,
         apply: bool,
         progress: &Progress,
+        recorder: &dyn Recorder,
     ) -> EngineResult<PassReport> {
-        reconcile_products_with(ctx, integration, apply, progress).await
+        reconcile_products_with(ctx, integration, apply, progress, recorder).await
     }
 }
 
@@ -239,15 +242,17 @@ pub async fn reconcile_products(
     integration: &integration::Model,
     apply: bool,
 ) -> EngineResult<PassReport> {
-    reconcile_products_with(ctx, integration, apply, &Progress::none()).await
+    reconcile_products_with(ctx, integration, apply, &Progress::none(), &NoRecorder).await
 }
 
-/// [`reconcile_products`], telling `progress` the records read, then how many the pass goes through.
+/// [`reconcile_products`], telling `progress` the records read, then how many the pass goes through,
+/// and `recorder` what each committed batch wrote.
 pub async fn reconcile_products_with(
     ctx: &Context,
     integration: &integration::Model,
     apply: bool,
     progress: &Progress,
+    recorder: &dyn Recorder,
 ) -> EngineResult<PassReport> {
     let db = &ctx.db;
     let connector = connect::connector_for(ctx, integration, integration.mode).await?;
@@ -330,12 +335,16 @@ pub async fn reconcile_products_with(
     if apply {
         // Microseconds: what PostgreSQL stores, so that the report says what a later read says.
         let now = Utc::now().trunc_subsecs(6);
-        // One transaction: a pass is applied whole or not at all.
-        let txn = crate::db::begin_write(db).await?;
-        let mut changed =
-            !plan.reactivate.is_empty() || plan.missing.iter().any(|(_, action)| *action != MissingAction::Ignore);
+        // In batches: a large pass does not hold the database (SQLite's one write lock) for its whole
+        // apply, and each batch tells what it wrote in its own transaction, so a pass cut off after some
+        // batches and run again tells every change once.
+        let mut batch = Batch::begin(db).await?;
+        let total = changes.len() as u64;
         for i in &plan.reactivate {
-            set_active(&txn, integration, linked[*i as usize].product_id, true, now).await?;
+            let id = linked[*i as usize].product_id;
+            set_active(&batch.txn, integration, id, true, now).await?;
+            batch.wrote(entry_of.get(&id).copied());
+            batch = batch.maybe_commit(db, &changes, recorder, integration, now, progress, total).await?;
         }
         // Refresh what changed, through the same path as an import (mappings, supplier, limits). A product
         // that the local rules refuse is reported as failed and does not stop the others.
@@ -344,12 +353,11 @@ pub async fn reconcile_products_with(
             let Some(remote_product) = remote.changed.remove(&entry.remote_id) else { continue };
             let came = serde_json::to_value(&remote_product).ok();
             let wanted = vec![(format!("product {}", remote_product.sku), remote_product)];
-            match store_products(&txn, integration, wanted).await {
+            let at = entry_of.get(&entry.product_id).copied();
+            match store_products(&batch.txn, integration, wanted).await {
                 Ok(stored) => {
-                    changed = true;
-                    if let (Some(change), Some(written)) =
-                        (entry_of.get(&entry.product_id).map(|at| &mut changes[*at]), stored.first())
-                    {
+                    batch.changed = true;
+                    if let (Some(change), Some(written)) = (at.map(|at| &mut changes[at]), stored.first()) {
                         change.payload = Some(serde_json::json!({
                             "remote": came,
                             "written": {
@@ -361,22 +369,24 @@ pub async fn reconcile_products_with(
                     }
                 }
                 Err(EngineError::Rejected(refused)) => {
-                    if let Some(change) = entry_of.get(&entry.product_id).map(|at| &mut changes[*at]) {
+                    if let Some(change) = at.map(|at| &mut changes[at]) {
                         change.action = ChangeAction::Failed;
                         change.note = Some(refused.0.iter().map(|p| p.message.clone()).collect::<Vec<_>>().join("; "));
                     }
                 }
                 Err(error) => return Err(error),
             }
+            batch.wrote(at);
+            batch = batch.maybe_commit(db, &changes, recorder, integration, now, progress, total).await?;
         }
         // Unchanged products are not written at all: a pass over an unchanged catalogue writes 0 rows.
         for (i, action) in &plan.missing {
             let id = linked[*i as usize].product_id;
             match action {
-                MissingAction::Ignore => {}
-                MissingAction::Deactivate => set_active(&txn, integration, id, false, now).await?,
+                MissingAction::Ignore => continue,
+                MissingAction::Deactivate => set_active(&batch.txn, integration, id, false, now).await?,
                 MissingAction::Delete => {
-                    if remove_product(&txn, integration, id, now).await? == Removed::Deactivated
+                    if remove_product(&batch.txn, integration, id, now).await? == Removed::Deactivated
                         && let Some(change) = entry_of.get(&id).map(|at| &mut changes[*at])
                     {
                         change.action = ChangeAction::Deactivate;
@@ -384,14 +394,13 @@ pub async fn reconcile_products_with(
                     }
                 }
             }
+            batch.changed = true;
+            batch.wrote(entry_of.get(&id).copied());
+            batch = batch.maybe_commit(db, &changes, recorder, integration, now, progress, total).await?;
         }
-        if changed {
-            let mut active: integration::ActiveModel = integration.clone().into();
-            active.last_synced_at = Set(Some(now));
-            active.update(&txn).await?;
+        if batch.finish(&changes, recorder, integration, now).await? {
             last_synced_at = Some(now);
         }
-        txn.commit().await?;
         tracing::info!(
             updated = plan.update.len(),
             missing = plan.missing.len(),
@@ -400,6 +409,97 @@ pub async fn reconcile_products_with(
         );
     }
     Ok(PassReport { applied: apply, held_back: plan.held_back, policy, last_synced_at, changes })
+}
+
+/// Records written per transaction when a pass applies its plan.
+const APPLY_BATCH: usize = 200;
+
+/// One transaction of a pass's apply step: what it wrote, told to the recorder when it commits.
+struct Batch {
+    txn: DatabaseTransaction,
+    /// Indices into the report's changes of the records this batch wrote.
+    written: Vec<usize>,
+    /// Something local changed in this batch (`lastSyncedAt` moves with it).
+    changed: bool,
+    /// Records written by the batches committed before this one.
+    done: u64,
+    /// Some batch of this pass changed something.
+    any_changed: bool,
+}
+
+impl Batch {
+    async fn begin(db: &impl TransactionTrait<Transaction = DatabaseTransaction>) -> EngineResult<Self> {
+        Ok(Self {
+            txn: crate::db::begin_write(db).await?,
+            written: Vec::new(),
+            changed: false,
+            done: 0,
+            any_changed: false,
+        })
+    }
+
+    fn wrote(&mut self, change: Option<usize>) {
+        if let Some(at) = change {
+            self.written.push(at);
+        }
+    }
+
+    /// Commits when the batch is full, and begins the next one.
+    #[allow(clippy::too_many_arguments)]
+    async fn maybe_commit(
+        self,
+        db: &impl TransactionTrait<Transaction = DatabaseTransaction>,
+        changes: &[Change],
+        recorder: &dyn Recorder,
+        integration: &integration::Model,
+        now: DateTime<Utc>,
+        progress: &Progress,
+        total: u64,
+    ) -> EngineResult<Self> {
+        if self.written.len() < APPLY_BATCH {
+            return Ok(self);
+        }
+        let done = self.done + self.written.len() as u64;
+        let any_changed = self.commit(changes, recorder, integration, now).await?;
+        progress.advanced(done, Some(total));
+        let mut next = Self::begin(db).await?;
+        next.done = done;
+        next.any_changed = any_changed;
+        Ok(next)
+    }
+
+    /// Tells the recorder what the batch wrote, moves `lastSyncedAt` when it changed something, and
+    /// commits; returns whether any batch so far changed something.
+    async fn commit(
+        self,
+        changes: &[Change],
+        recorder: &dyn Recorder,
+        integration: &integration::Model,
+        now: DateTime<Utc>,
+    ) -> EngineResult<bool> {
+        let written: Vec<&Change> = self.written.iter().map(|at| &changes[*at]).collect();
+        recorder.written(&self.txn, &written).await?;
+        if self.changed {
+            integration::Entity::update_many_in(integration.account_id)
+                .col_expr(integration::Column::LastSyncedAt, Expr::value(Some(now)))
+                .filter(integration::Column::Id.eq(integration.id))
+                .exec(&self.txn)
+                .await?;
+        }
+        self.txn.commit().await?;
+        Ok(self.any_changed || self.changed)
+    }
+
+    /// Commits the last batch; returns whether the pass changed something.
+    async fn finish(
+        self,
+        changes: &[Change],
+        recorder: &dyn Recorder,
+        integration: &integration::Model,
+        now: DateTime<Utc>,
+    ) -> EngineResult<bool> {
+        self.commit(changes, recorder, integration, now).await
+    }
 }
 
 /// What became of a product the policy deletes.

@@ -6,7 +6,7 @@ use koppel_entity::enums::MissingRecordPolicy;
 use uuid::Uuid;
 
 /// What a pass did (or, for a dry run, would do) with one record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ChangeAction {
     /// The remote changed it: refreshed locally.
     Update,

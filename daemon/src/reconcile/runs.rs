@@ -108,38 +108,13 @@ pub async fn finish<C: ConnectionTrait + TransactionTrait>(
     // not half its events written twice.
     let txn = crate::db::begin_write(db).await?;
     let db = &txn;
-    let mut rows = Vec::new();
-    for change in report.changes.iter().filter(|c| c.action != ChangeAction::Unchanged) {
-        let (level, action) = match change.action {
-            ChangeAction::Update => (EventLevel::Info, "update"),
-            ChangeAction::Reactivate => (EventLevel::Info, "reactivate"),
-            ChangeAction::Deactivate => (EventLevel::Info, "deactivate"),
-            ChangeAction::Delete => (EventLevel::Info, "delete"),
-            ChangeAction::Ignore => (EventLevel::Debug, "ignore"),
-            ChangeAction::NotImported => (EventLevel::Debug, "not_imported"),
-            ChangeAction::Failed => (EventLevel::Warn, "failed"),
-            ChangeAction::Unchanged => continue,
-        };
-        let message = match (&change.label, &change.note) {
-            (Some(label), Some(note)) => format!("{label}: {note}"),
-            (Some(label), None) => format!("{label}: {action}"),
-            (None, Some(note)) => note.clone(),
-            (None, None) => action.to_owned(),
-        };
-        rows.push(event_row(
-            &run,
-            NewEvent {
-                level,
-                entity: Some(run.entity),
-                local_id: change.local_id,
-                remote_id: Some(change.remote_id.clone()),
-                action,
-                direction: Some(Direction::In),
-                message,
-                payload: change.payload.clone(),
-            },
-        ));
-    }
+    // What the pass wrote was told batch by batch ([`RunRecorder`]); what it only saw is told here.
+    let rows: Vec<sync_event::ActiveModel> = report
+        .changes
+        .iter()
+        .filter(|c| matches!(c.action, ChangeAction::Ignore | ChangeAction::NotImported))
+        .map(|change| event_row(&run, change_event(&run, change)))
+        .collect();
     // A statement per 500 events rather than one per event (a large pass changes thousands).
     for chunk in rows.chunks(500) {
         sync_event::Entity::insert_many(chunk.to_vec()).exec_without_returning(db).await?;
@@ -162,26 +137,34 @@ pub async fn finish<C: ConnectionTrait + TransactionTrait>(
             crate::telemetry::records(run.entity.as_str(), action_label(action), n);
         }
     }
-    let adds_up = counted == total;
+    // The records written are counted from the run's events: an attempt cut off after some batches
+    // told what those wrote, and this attempt sees them unchanged.
+    let told = written_counts(db, &run).await?;
+    let told_of = |action: ChangeAction| told.get(&action).copied().unwrap_or(0);
+    let written_now: i32 = WRITTEN.into_iter().map(count).sum();
+    let written_before: i32 = WRITTEN.into_iter().map(told_of).sum::<i32>() - written_now;
+    // Those an earlier attempt wrote are unchanged to this one.
+    let unchanged = count(ChangeAction::Unchanged) - written_before;
+    let adds_up = counted == total && written_before >= 0 && unchanged >= 0;
     let mut active: sync_run::ActiveModel = run.into();
     active.state = Set(if adds_up { RunState::Succeeded } else { RunState::Failed });
     active.progress_done = Set(total);
     active.progress_total = Set(Some(total));
     active.created = Set(0);
     // A record switched on again counts as updated: the run's counts keep their shape.
-    active.updated = Set(count(ChangeAction::Update) + count(ChangeAction::Reactivate));
-    active.unchanged = Set(count(ChangeAction::Unchanged));
-    active.deactivated = Set(count(ChangeAction::Deactivate));
-    active.deleted = Set(count(ChangeAction::Delete));
+    active.updated = Set(told_of(ChangeAction::Update) + told_of(ChangeAction::Reactivate));
+    active.unchanged = Set(unchanged.max(0));
+    active.deactivated = Set(told_of(ChangeAction::Deactivate));
+    active.deleted = Set(told_of(ChangeAction::Delete));
     active.ignored = Set(count(ChangeAction::Ignore) + count(ChangeAction::NotImported));
-    active.failed = Set(count(ChangeAction::Failed));
+    active.failed = Set(told_of(ChangeAction::Failed));
     active.held_back = Set(report.held_back.map(|h| h.to_string()));
     active.error = Set((!adds_up).then(|| format!("the counts ({counted}) do not add up to {total} records")));
     active.finished_at = Set(Some(Utc::now()));
     let run = active.update(db).await?;
     let changed = [ChangeAction::Update, ChangeAction::Reactivate, ChangeAction::Deactivate, ChangeAction::Delete]
         .into_iter()
-        .any(|action| count(action) > 0);
+        .any(|action| told_of(action) > 0);
     checked(db, &run, changed).await?;
     observe_duration(&run);
     let message = format!("the pass finished: {}", run.state.as_str());
@@ -216,6 +199,84 @@ pub async fn progress<C: ConnectionTrait + TransactionTrait>(
         record(&txn, run, NewEvent::of_run(EventLevel::Debug, run.entity, "progress", message)).await?;
     }
     txn.commit().await
+}
+
+/// The actions a pass writes, told batch by batch as they commit.
+const WRITTEN: [ChangeAction; 5] = [
+    ChangeAction::Update,
+    ChangeAction::Reactivate,
+    ChangeAction::Deactivate,
+    ChangeAction::Delete,
+    ChangeAction::Failed,
+];
+
+/// Tells a run's events batch by batch, in the transaction of the batch that wrote them.
+pub struct RunRecorder<'a>(pub &'a sync_run::Model);
+
+#[async_trait::async_trait]
+impl super::Recorder for RunRecorder<'_> {
+    async fn written(&self, txn: &sea_orm::DatabaseTransaction, changes: &[&super::Change]) -> Result<(), DbErr> {
+        let rows: Vec<sync_event::ActiveModel> =
+            changes.iter().map(|change| event_row(self.0, change_event(self.0, change))).collect();
+        for chunk in rows.chunks(500) {
+            sync_event::Entity::insert_many(chunk.to_vec()).exec_without_returning(txn).await?;
+        }
+        Ok(())
+    }
+}
+
+/// The event that tells what a pass did with one record.
+fn change_event(run: &sync_run::Model, change: &super::Change) -> NewEvent {
+    let (level, action) = match change.action {
+        ChangeAction::Update => (EventLevel::Info, "update"),
+        ChangeAction::Reactivate => (EventLevel::Info, "reactivate"),
+        ChangeAction::Deactivate => (EventLevel::Info, "deactivate"),
+        ChangeAction::Delete => (EventLevel::Info, "delete"),
+        ChangeAction::Ignore => (EventLevel::Debug, "ignore"),
+        ChangeAction::NotImported => (EventLevel::Debug, "not_imported"),
+        ChangeAction::Failed => (EventLevel::Warn, "failed"),
+        ChangeAction::Unchanged => (EventLevel::Debug, "unchanged"),
+    };
+    let message = match (&change.label, &change.note) {
+        (Some(label), Some(note)) => format!("{label}: {note}"),
+        (Some(label), None) => format!("{label}: {action}"),
+        (None, Some(note)) => note.clone(),
+        (None, None) => action.to_owned(),
+    };
+    NewEvent {
+        level,
+        entity: Some(run.entity),
+        local_id: change.local_id,
+        remote_id: Some(change.remote_id.clone()),
+        action,
+        direction: Some(Direction::In),
+        message,
+        payload: change.payload.clone(),
+    }
+}
+
+/// How many records of each written action the run's events tell (every attempt's).
+async fn written_counts(
+    db: &impl ConnectionTrait,
+    run: &sync_run::Model,
+) -> Result<std::collections::HashMap<ChangeAction, i32>, DbErr> {
+    use sea_orm::QuerySelect;
+    let rows: Vec<(String, i64)> = sync_event::Entity::find()
+        .select_only()
+        .column(sync_event::Column::Action)
+        .column_as(sync_event::Column::Id.count(), "count")
+        .filter(sync_event::Column::RunId.eq(run.id))
+        .filter(sync_event::Column::Action.is_in(WRITTEN.map(action_label)))
+        .group_by(sync_event::Column::Action)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(action, n)| {
+            WRITTEN.into_iter().find(|a| action_label(*a) == action).map(|a| (a, i32::try_from(n).unwrap_or(i32::MAX)))
+        })
+        .collect())
 }
 
 /// Records that a pass of the run's integration and entity checked the remote now, and, when it
