@@ -137,7 +137,7 @@ fn some_ms(max: u64) -> u64 {
 
 #[tokio::test]
 async fn crash_loop_a_daemon_killed_at_random_moments_of_a_pass_loses_nothing() {
-    let (kills, count) = (setting("KOPPEL_CRASH_KILLS", 2), setting("KOPPEL_CRASH_PRODUCTS", 30));
+    let (kills, count) = (setting("KOPPEL_CRASH_KILLS", 2), setting("KOPPEL_CRASH_PRODUCTS", 250));
     let server = TestServer::start_with(|c| c.allow_private_remotes = true).await;
     let b = provider(&server, "provider").await;
     let mut ids = vec![b.p1.clone(), b.p2.clone()];
