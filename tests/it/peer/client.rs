@@ -100,10 +100,16 @@ impl Client<'_> {
     /// `syncNow` as a person presses it: queues the product pass, which the daemon runs; returns the
     /// run once it finished (succeeded or failed), waiting up to 30 s.
     pub(super) async fn sync(&self, integration: &str) -> Value {
+        let run = self.queue_sync(integration).await;
+        self.finished_run(&run).await
+    }
+
+    /// `syncNow` without waiting: the id of the product run it queued.
+    pub(super) async fn queue_sync(&self, integration: &str) -> Value {
         let queued = self.mutate("syncNow", SYNC_NOW, json!({"id": integration})).await;
         let runs = queued["runs"].as_array().cloned().unwrap_or_default();
         assert_eq!(runs.len(), 1, "one product run queued: {queued:#}");
-        self.finished_run(&runs[0]["id"]).await
+        runs[0]["id"].clone()
     }
 
     /// The run `id` once it finished, waiting up to 30 s.

@@ -3,7 +3,9 @@
 //! end, and it is recorded once.
 
 use super::client::Client;
-use super::fixtures::{IMPORT, P1_SKU, create_integration, provider, provider_product, set_grants, set_token, tariffs};
+use super::fixtures::{
+    IMPORT, P1_SKU, Provider, create_integration, provider, provider_product, set_grants, set_token, tariffs,
+};
 use crate::common::TestServer;
 use crate::fakes::held_proxy;
 use koppel_entity::enums::JobState;
@@ -22,6 +24,15 @@ impl Drop for Daemon {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+/// Account `consumer` on `server` with a peer integration to B through `base_url`.
+async fn consumer_via<'a>(server: &'a TestServer, b: &Provider<'_>, base_url: &str) -> (Client<'a>, String) {
+    let session = server.admin("consumer").await;
+    let admin = Client::new(server, &session.token);
+    let integration = create_integration(&admin, "Provider B", base_url, &b.account).await;
+    set_token(&admin, &integration, "TEST", &b.secret).await;
+    (admin, integration)
 }
 
 fn daemon(server: &TestServer) -> Daemon {
@@ -46,10 +57,7 @@ async fn a_daemon_killed_mid_pass_loses_nothing_and_the_pass_completes_once() {
     let b = provider(&server, "provider").await;
     // A reaches B through a proxy that can hold a request: the daemon is then certainly mid-pass.
     let proxy = held_proxy(&format!("http://{}", server.addr)).await;
-    let session = server.admin("consumer").await;
-    let admin = Client::new(&server, &session.token);
-    let integration = create_integration(&admin, "Provider B", &proxy.remote.base_url(), &b.account).await;
-    set_token(&admin, &integration, "TEST", &b.secret).await;
+    let (admin, integration) = consumer_via(&server, &b, &proxy.remote.base_url()).await;
     let remote: Vec<Value> = admin
         .data(
             "query($id: ID!) { remoteProducts(integrationId: $id) { nodes { remoteId } } }",
@@ -74,14 +82,7 @@ async fn a_daemon_killed_mid_pass_loses_nothing_and_the_pass_completes_once() {
     // The first daemon takes the pass and is killed while it reads B's catalogue.
     proxy.hold_next("providerProducts");
     let mut first = daemon(&server);
-    let queued = admin
-        .mutate(
-            "syncNow",
-            "mutation($id: ID!) { syncNow(input: {integrationId: $id}) { runs { id } userErrors { field message code } } }",
-            json!({"id": integration}),
-        )
-        .await;
-    let run_id = queued["runs"][0]["id"].clone();
+    let run_id = admin.queue_sync(&integration).await;
     tokio::time::timeout(Duration::from_secs(30), proxy.held()).await.expect("the daemon started the pass");
     first.0.kill().expect("SIGKILL");
     first.0.wait().unwrap();
@@ -147,10 +148,7 @@ async fn crash_loop_a_daemon_killed_at_random_moments_of_a_pass_loses_nothing() 
         );
     }
     set_grants(&b.admin, &b.organisation, &ids.iter().map(String::as_str).collect::<Vec<_>>(), &[&b.flow]).await;
-    let session = server.admin("consumer").await;
-    let admin = Client::new(&server, &session.token);
-    let integration = create_integration(&admin, "Provider B", &format!("http://{}", server.addr), &b.account).await;
-    set_token(&admin, &integration, "TEST", &b.secret).await;
+    let (admin, integration) = consumer_via(&server, &b, &format!("http://{}", server.addr)).await;
     let mut remote = Vec::new();
     let mut after = Value::Null;
     loop {
@@ -181,14 +179,7 @@ async fn crash_loop_a_daemon_killed_at_random_moments_of_a_pass_loses_nothing() 
             .await;
     }
 
-    let queued = admin
-        .mutate(
-            "syncNow",
-            "mutation($id: ID!) { syncNow(input: {integrationId: $id}) { runs { id } userErrors { field message code } } }",
-            json!({"id": integration}),
-        )
-        .await;
-    let run_id = queued["runs"][0]["id"].clone();
+    let run_id = admin.queue_sync(&integration).await;
     let (mut killed, mut mid_pass) = (0, 0);
     let mut lease_held = false;
     for _ in 0..kills {
@@ -252,20 +243,10 @@ async fn a_running_pass_shows_how_far_it_is() {
     }
     set_grants(&b.admin, &b.organisation, &ids.iter().map(String::as_str).collect::<Vec<_>>(), &[&b.flow]).await;
     let proxy = held_proxy(&format!("http://{}", server.addr)).await;
-    let session = server.admin("consumer").await;
-    let admin = Client::new(&server, &session.token);
-    let integration = create_integration(&admin, "Provider B", &proxy.remote.base_url(), &b.account).await;
-    set_token(&admin, &integration, "TEST", &b.secret).await;
+    let (admin, integration) = consumer_via(&server, &b, &proxy.remote.base_url()).await;
 
     proxy.hold_next("\"after\":\"");
-    let queued = admin
-        .mutate(
-            "syncNow",
-            "mutation($id: ID!) { syncNow(input: {integrationId: $id}) { runs { id } userErrors { field message code } } }",
-            json!({"id": integration}),
-        )
-        .await;
-    let run_id = queued["runs"][0]["id"].clone();
+    let run_id = admin.queue_sync(&integration).await;
     tokio::time::timeout(Duration::from_secs(30), proxy.held()).await.expect("the pass asked for the second page");
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     let run = loop {
