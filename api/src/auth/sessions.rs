@@ -84,15 +84,6 @@ impl LiveSessions {
         self.registry.lock().expect("not poisoned").insert(id, Watched { holder, ended });
         Ok(Watching { id, registry: self.registry.clone(), ended: receiver })
     }
-
-    /// How many subscriptions are watched.
-    pub fn len(&self) -> usize {
-        self.registry.lock().expect("not poisoned").len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 /// Checks every watched token at once: one read of the API tokens, one of the users.

@@ -11,7 +11,7 @@ use crate::runs::{SyncEntity, SyncRun};
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use koppel_daemon::reconcile::job::queue_pass;
-use koppel_daemon::reconcile::products::{ChangeAction, PassReport, reconcile_products};
+use koppel_daemon::reconcile::products::{ChangeAction, PassReport};
 use koppel_entity::enums::{LinkedEntity, RunTrigger};
 use koppel_entity::integration;
 
@@ -101,7 +101,12 @@ impl SyncQuery {
         if !synced_entities(&integration).contains(&entity) {
             return Err(ApiError::Invalid(vec![not_synced("entity", &integration, entity)]));
         }
-        Ok(report(reconcile_products(&ctx.state().engine, &integration, false).await?))
+        // The pass the engine runs for this entity, as a dry run: it writes nothing and records nothing.
+        let (progress, recorder) = (koppel_daemon::reconcile::Progress::none(), koppel_daemon::reconcile::NoRecorder);
+        Ok(report(
+            koppel_daemon::reconcile::reconcile(&ctx.state().engine, &integration, entity, false, &progress, &recorder)
+                .await?,
+        ))
     }
 }
 

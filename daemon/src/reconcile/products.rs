@@ -398,7 +398,8 @@ pub async fn reconcile_products_with(
             batch.wrote(entry_of.get(&id).copied());
             batch = batch.maybe_commit(db, &changes, recorder, integration, now, progress, total).await?;
         }
-        if batch.finish(&changes, recorder, integration, now).await? {
+        // The last batch; whether the pass changed something.
+        if batch.commit(&changes, recorder, integration, now).await? {
             last_synced_at = Some(now);
         }
         tracing::info!(
@@ -488,17 +489,6 @@ impl Batch {
         }
         self.txn.commit().await?;
         Ok(self.any_changed || self.changed)
-    }
-
-    /// Commits the last batch; returns whether the pass changed something.
-    async fn finish(
-        self,
-        changes: &[Change],
-        recorder: &dyn Recorder,
-        integration: &integration::Model,
-        now: DateTime<Utc>,
-    ) -> EngineResult<bool> {
-        self.commit(changes, recorder, integration, now).await
     }
 }
 
