@@ -307,6 +307,8 @@ fn daemon_options(config: &DaemonConfig) -> DaemonOptions {
         workers: config.workers as usize,
         lease: std::time::Duration::from_secs(config.job_lease_seconds.into()),
         retention: std::time::Duration::from_secs(u64::from(config.event_retention_days) * 24 * 60 * 60),
+        send_retry_base: std::time::Duration::from_secs(config.send_retry_seconds.into()),
+        send_concurrency: config.send_concurrency as usize,
         ..DaemonOptions::default()
     }
 }

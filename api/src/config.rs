@@ -185,6 +185,18 @@ pub struct DaemonConfig {
           value_parser = whole_number("KOPPEL_JOB_LEASE_SECONDS", 2, 3600))]
     pub job_lease_seconds: u32,
 
+    /// The first wait before a sale that could not be sent (remote down or busy) is tried again, in
+    /// seconds; each next attempt waits twice as long (with jitter), never less than the remote's
+    /// `Retry-After`.
+    #[arg(long = "send-retry-seconds", env = "KOPPEL_SEND_RETRY_SECONDS", default_value_t = 10,
+          value_parser = whole_number("KOPPEL_SEND_RETRY_SECONDS", 1, 3600))]
+    pub send_retry_seconds: u32,
+
+    /// How many sales one daemon has on their way to remotes at once.
+    #[arg(long = "send-concurrency", env = "KOPPEL_SEND_CONCURRENCY", default_value_t = 16,
+          value_parser = whole_number("KOPPEL_SEND_CONCURRENCY", 1, 256))]
+    pub send_concurrency: u32,
+
     /// How long finished runs, their events and finished jobs are kept, in days.
     #[arg(long = "event-retention-days", env = "KOPPEL_EVENT_RETENTION_DAYS", default_value_t = 30,
           value_parser = whole_number("KOPPEL_EVENT_RETENTION_DAYS", 1, 3650))]

@@ -34,6 +34,7 @@ pub struct Mutation(
     crate::catalog::CatalogMutation,
     crate::customers::CustomerMutation,
     crate::sales::SaleMutation,
+    crate::sales::transmissions::TransmissionMutation,
     crate::provider::ProviderMutation,
     crate::integrations::IntegrationMutation,
     crate::alerts::AlertMutation,
@@ -78,6 +79,7 @@ pub fn add_loaders(
         .data(loaders::ById::<status::Entity>::loader(db.clone(), account_id))
         .data(loaders::ById::<flow::Entity>::loader(db.clone(), account_id))
         .data(loaders::ById::<organisation::Entity>::loader(db.clone(), account_id))
+        .data(crate::sales::transmissions::TransmissionsOfSale::loader(db.clone(), account_id))
         .data(
             DataLoader::new(crate::extra_fields::DefinitionLoader { db: db.clone(), account_id }, tokio::spawn)
                 .delay(loaders::BATCH_WINDOW),

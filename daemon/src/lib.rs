@@ -23,6 +23,7 @@ pub mod jobs;
 pub mod links;
 pub mod mapping;
 pub mod net;
+pub mod outbox;
 pub mod problems;
 pub mod process;
 pub mod reconcile;

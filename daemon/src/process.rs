@@ -27,6 +27,12 @@ pub struct DaemonOptions {
     /// Whether this daemon queues the scheduled passes (off: it only works the queue, e.g. in tests
     /// that queue passes themselves).
     pub schedule: bool,
+    /// Whether this daemon sends sales (the outbox relay).
+    pub outbox: bool,
+    /// The outbox's first wait after a temporary failure; each next one twice as long.
+    pub send_retry_base: Duration,
+    /// The most sales one daemon has on their way to remotes at once.
+    pub send_concurrency: usize,
 }
 
 impl Default for DaemonOptions {
@@ -38,6 +44,9 @@ impl Default for DaemonOptions {
             schedule_tick: Duration::from_secs(30),
             retention: Duration::from_secs(30 * 24 * 60 * 60),
             schedule: true,
+            outbox: true,
+            send_retry_base: Duration::from_secs(10),
+            send_concurrency: 16,
         }
     }
 }
@@ -85,6 +94,17 @@ pub async fn run(ctx: Context, options: DaemonOptions, shutdown: watch::Receiver
     };
     if options.schedule {
         tasks.spawn(crate::schedule::run(ctx.db.clone(), timing, shutdown.clone()));
+    }
+    if options.outbox {
+        let config = crate::outbox::relay::RelayConfig {
+            owner: format!("{host}:{}:outbox", std::process::id()),
+            lease: options.lease,
+            idle_poll: options.idle_poll.min(Duration::from_millis(200)),
+            retry_base: options.send_retry_base,
+            concurrency: options.send_concurrency.max(1),
+            ..Default::default()
+        };
+        tasks.spawn(crate::outbox::relay::run(ctx.clone(), config, shutdown.clone()));
     }
     let handler: Arc<dyn JobHandler> = Arc::new(Dispatch { retention: options.retention });
     for n in 0..options.workers.max(1) {

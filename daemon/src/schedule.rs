@@ -262,9 +262,8 @@ mod tests {
         assert_eq!((statuses.setting, statuses.schedule.describe()), ("saleStatusSyncTimes", "07:00, 19:00"));
         let custom = schedules_of_kind(&pulls, &json!({"saleStatusSyncTimes": ["06:15"]}), FIFTEEN);
         assert_eq!(custom[1].schedule.describe(), "06:15");
-        // No kind Koppel has today pulls sale statuses.
-        for kind in crate::connectors::kinds() {
-            assert!(kind.schedules().iter().all(|s| s.entity != LinkedEntity::SaleStatus), "{}", kind.kind);
-        }
+        let pushes_only = kind(&[Capability::Products, Capability::SalePush]);
+        let schedules = schedules_of_kind(&pushes_only, &json!({}), FIFTEEN);
+        assert!(schedules.iter().all(|s| s.entity != LinkedEntity::SaleStatus), "a kind that cannot pull has none");
     }
 }

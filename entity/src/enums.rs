@@ -76,7 +76,8 @@ string_enum!(
 
 string_enum!(
     /// The kind of local record a remote link ties to its remote twin; also what a sync pass, a job and
-    /// an event are about. `sale_status` is never linked: it names the pull of the statuses of sales sent
+    /// an event are about. `sale` is a sale forwarded to a remote (its transmission's events);
+    /// `sale_status` is never linked: it names the pull of the statuses of sales sent
     /// to a remote, a pass with its own schedule.
     LinkedEntity {
         Product = "product",
@@ -85,6 +86,7 @@ string_enum!(
         Invoice = "invoice",
         Payment = "payment",
         Order = "order",
+        Sale = "sale",
         SaleStatus = "sale_status",
     }
 );
@@ -118,4 +120,30 @@ string_enum!(
 string_enum!(
     /// Whether an event is about what came from the remote or what went to it.
     Direction { In = "in", Out = "out" }
+);
+
+string_enum!(
+    /// Where a sale's forwarding to one integration is. `queued`: due now; `scheduled`: due at its
+    /// not-before time (a delay, or the next attempt after a temporary failure); `sending`: claimed by a
+    /// daemon and on its way; `sent`: the remote accepted it; `failed`: refused (a mapping problem or
+    /// the remote's validation) and waiting for the sale or the mapping to change, or for a retry by
+    /// hand; `dead`: the last attempt failed too.
+    TransmissionState {
+        Queued = "queued",
+        Scheduled = "scheduled",
+        Sending = "sending",
+        Sent = "sent",
+        Failed = "failed",
+        Dead = "dead",
+    }
+);
+
+string_enum!(
+    /// What made a sale go out: its status (automatic processing) or a person (`sendSale`).
+    TransmissionTrigger { Automatic = "automatic", Manual = "manual" }
+);
+
+string_enum!(
+    /// Why a transmission failed: the sale could not be mapped, or the remote refused it.
+    TransmissionFailure { Mapping = "mapping", Remote = "remote" }
 );

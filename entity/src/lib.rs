@@ -25,6 +25,7 @@ pub mod question;
 pub mod question_mapping;
 pub mod remote_link;
 pub mod sale;
+pub mod sale_transmission;
 pub mod status;
 pub mod status_mapping;
 pub mod supplier;
@@ -135,6 +136,7 @@ scoped!(
     question_mapping,
     remote_link,
     sale,
+    sale_transmission,
     status,
     status_mapping,
     supplier,

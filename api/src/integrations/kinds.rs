@@ -23,7 +23,9 @@ pub struct SettingField {
 impl From<&FieldSpec> for SettingField {
     fn from(spec: &FieldSpec) -> Self {
         let (options, min, max) = match spec.field_type {
-            FieldType::Select(options) => (options.iter().map(|o| (*o).to_owned()).collect(), None, None),
+            FieldType::Select(options) | FieldType::MultiSelect(options) => {
+                (options.iter().map(|o| (*o).to_owned()).collect(), None, None)
+            }
             FieldType::Integer { min, max } => (Vec::new(), Some(min), Some(max)),
             _ => (Vec::new(), None, None),
         };

@@ -26,6 +26,8 @@ pub enum SyncEntity {
     Invoice,
     Payment,
     Order,
+    /// A sale forwarded to the remote (events of its transmission).
+    Sale,
     /// The statuses of sales sent to the remote, pulled back.
     SaleStatus,
 }

@@ -3,6 +3,7 @@
 
 mod answers;
 pub(crate) mod service;
+pub mod transmissions;
 
 use crate::catalog::{Flow, Product};
 use crate::customers::Customer;
@@ -15,8 +16,8 @@ use crate::users::User;
 use async_graphql::connection::Connection;
 use async_graphql::{ComplexObject, Context, ID, InputObject, Json, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use koppel_entity::{Scoped, customer, flow, organisation, product, sale, status, user};
-use sea_orm::{ColumnTrait, QueryFilter};
+use koppel_entity::{Scoped, customer, flow, organisation, product, sale, sale_transmission, status, user};
+use sea_orm::{ColumnTrait, QueryFilter, QuerySelect, QueryTrait};
 use serde::{Deserialize, Serialize};
 
 /// An answer to a question, by the question's key.
@@ -115,6 +116,14 @@ impl Sale {
         let Some(id) = self.model.organisation_id else { return Ok(None) };
         Ok(loaders::load::<organisation::Entity>(ctx, id).await?.map(Into::into))
     }
+
+    /// Where the sale's forwarding to each integration is (not shown through the provider surface).
+    async fn transmissions(&self, ctx: &Context<'_>) -> ApiResult<Vec<transmissions::SaleTransmission>> {
+        if ctx.principal()?.limited_to_grants() {
+            return Ok(Vec::new());
+        }
+        transmissions::of_sale(ctx, self.model.id).await
+    }
 }
 
 #[derive(InputObject, Clone)]
@@ -147,6 +156,10 @@ pub struct SaleFilter {
     pub status_id: Option<ID>,
     pub product_id: Option<ID>,
     pub customer_id: Option<ID>,
+    /// Only sales with a transmission in this state (e.g. every `FAILED` or `DEAD` one at once).
+    pub transmission_state: Option<transmissions::TransmissionState>,
+    /// With `transmissionState`: only transmissions to this integration.
+    pub integration_id: Option<ID>,
 }
 
 crate::payload!(CreateSalePayload { sale: Sale });
@@ -181,6 +194,18 @@ impl SaleQuery {
         if let Some(id) = &filter.customer_id {
             select = select.filter(sale::Column::CustomerId.eq(ids::parse(id, "customer")?));
         }
+        if filter.transmission_state.is_some() || filter.integration_id.is_some() {
+            let mut sent = sale_transmission::Entity::find_in(principal.account_id)
+                .select_only()
+                .column(sale_transmission::Column::SaleId);
+            if let Some(state) = filter.transmission_state {
+                sent = sent.filter(sale_transmission::Column::State.eq(koppel_entity::enums::TransmissionState::from(state)));
+            }
+            if let Some(id) = &filter.integration_id {
+                sent = sent.filter(sale_transmission::Column::IntegrationId.eq(ids::parse(id, "integration")?));
+            }
+            select = select.filter(sale::Column::Id.in_subquery(sent.into_query()));
+        }
         paginate(ctx.db(), select, Page::new(first, after)?, Sale::from).await
     }
 
@@ -196,19 +221,25 @@ pub struct SaleMutation;
 #[Object]
 impl SaleMutation {
     /// Records a sale with status `new`. The product must be active and authorised; the answers must
-    /// satisfy the questions of the product and the flow. Every problem is reported at once.
+    /// satisfy the questions of the product and the flow. Every problem is reported at once. A sale the
+    /// integration its product comes from processes automatically is queued for it with the sale.
     async fn create_sale(&self, ctx: &Context<'_>, input: CreateSaleInput) -> ApiResult<CreateSalePayload> {
         let principal = ctx.principal()?.require_agent()?;
-        CreateSalePayload::from_result(service::create(ctx.db(), principal, input, None).await.map(Into::into))
+        let txn = crate::db::begin_write(ctx.db()).await?;
+        let result = service::create(&txn, principal, input, None).await;
+        CreateSalePayload::from_result(service::commit(txn, result).await.map(Into::into))
     }
 
-    /// Moves a sale to another status.
+    /// Moves a sale to another status; queues it for the integration its product comes from when that
+    /// processes the status (see `Sale.transmissions`).
     async fn change_sale_status(
         &self,
         ctx: &Context<'_>,
         input: ChangeSaleStatusInput,
     ) -> ApiResult<ChangeSaleStatusPayload> {
         let principal = ctx.principal()?.require_agent()?;
-        ChangeSaleStatusPayload::from_result(service::change_status(ctx.db(), principal, input).await.map(Into::into))
+        let txn = crate::db::begin_write(ctx.db()).await?;
+        let result = service::change_status(&txn, principal, input).await;
+        ChangeSaleStatusPayload::from_result(service::commit(txn, result).await.map(Into::into))
     }
 }

@@ -38,7 +38,8 @@ async fn reference<E: Scoped>(
     Ok(found)
 }
 
-/// Creates a sale; `idempotency_key` is set for sales submitted through the provider surface.
+/// Creates a sale; `idempotency_key` is set for sales submitted through the provider surface. Queues
+/// the transmissions the new sale qualifies for (call it in the transaction that commits the sale).
 pub async fn create(
     db: &impl ConnectionTrait,
     principal: &Principal,
@@ -117,7 +118,7 @@ pub async fn create(
         o.recorded_at.get_or_insert(now);
         serde_json::to_value(o).expect("serialises")
     });
-    Ok(sale::ActiveModel {
+    let sale = sale::ActiveModel {
         id: Set(Uuid::now_v7()),
         account_id: Set(account_id),
         organisation_id: Set(organisation.map(|o| o.id).or(principal.organisation_id)),
@@ -134,7 +135,9 @@ pub async fn create(
         idempotency_key: Set(idempotency_key),
     }
     .insert(db)
-    .await?)
+    .await?;
+    koppel_daemon::outbox::sale_changed(db, &sale).await?;
+    Ok(sale)
 }
 
 pub async fn change_status(
@@ -163,5 +166,22 @@ pub async fn change_status(
     active.status_id = Set(status.id);
     active.status_changed_at = Set(now);
     active.updated_at = Set(now);
-    Ok(active.update(db).await?)
+    let sale = active.update(db).await?;
+    koppel_daemon::outbox::sale_changed(db, &sale).await?;
+    Ok(sale)
+}
+
+/// Commits the transaction of a sale change when it succeeded (the sale and the transmissions it
+/// qualifies are stored together), rolls it back otherwise.
+pub async fn commit(txn: sea_orm::DatabaseTransaction, result: ApiResult<sale::Model>) -> ApiResult<sale::Model> {
+    match result {
+        Ok(sale) => {
+            txn.commit().await?;
+            Ok(sale)
+        }
+        Err(error) => {
+            txn.rollback().await?;
+            Err(error)
+        }
+    }
 }

@@ -6,6 +6,7 @@
 //! entities it runs on a schedule ([`KindSpec::schedules`]), so that no kind repeats them.
 
 pub mod peer;
+pub mod sale_settings;
 mod settings;
 pub mod types;
 
@@ -56,6 +57,10 @@ pub enum ConnectorError {
     Unsupported(&'static str),
     #[error("the integration is not configured: {0}")]
     Configuration(String),
+    /// The remote checked the record and refused it (its validation, a 4xx): sending the same again
+    /// cannot help; a changed record or mapping may.
+    #[error("the remote refused it: {0}")]
+    Refused(String),
 }
 
 impl ConnectorError {
@@ -70,6 +75,7 @@ impl ConnectorError {
                 | Self::Forbidden(_)
                 | Self::Unsupported(_)
                 | Self::Configuration(_)
+                | Self::Refused(_)
         )
     }
 
@@ -95,6 +101,7 @@ impl ConnectorError {
             Self::Protocol(_) => "PROTOCOL_ERROR",
             Self::Unsupported(_) => "UNSUPPORTED",
             Self::Configuration(_) => "CONFIGURATION",
+            Self::Refused(_) => "REMOTE_REFUSED",
         }
     }
 }
@@ -139,6 +146,18 @@ pub trait Connector: Send + Sync {
     async fn statuses(&self) -> Result<Vec<RemoteStatus>, ConnectorError> {
         Err(ConnectorError::Unsupported("list statuses"))
     }
+
+    /// Submits a sale. Idempotent by [`OutboundSale::idempotency_key`]: the same key again returns the
+    /// sale made the first time. A refusal of the remote's validation is [`ConnectorError::Refused`].
+    async fn submit_sale(&self, _sale: &OutboundSale) -> Result<AcceptedSale, ConnectorError> {
+        Err(ConnectorError::Unsupported("receive sales"))
+    }
+
+    /// The statuses of sales submitted before, by their remote ids; ids the remote does not know are
+    /// left out.
+    async fn sale_statuses(&self, _ids: &[String]) -> Result<Vec<RemoteSaleStatus>, ConnectorError> {
+        Err(ConnectorError::Unsupported("report sale statuses"))
+    }
 }
 
 /// Everything needed to build a connector.
@@ -167,6 +186,9 @@ impl KindSpec {
     /// Every setting of the kind: its own, then the schedule settings of what it runs on a schedule.
     pub fn all_settings(&self) -> Vec<FieldSpec> {
         let mut all = self.settings.to_vec();
+        if self.capabilities.contains(&Capability::SalePush) {
+            all.extend_from_slice(sale_settings::SALE_SETTINGS);
+        }
         all.extend(self.schedules().into_iter().map(|s| *s.setting));
         if !self.synced_entities.is_empty() {
             all.push(MAX_REMOVAL_PERCENT);

@@ -20,6 +20,10 @@ pub enum FieldType {
     CronSchedule,
     /// A list of times of day (`HH:MM`) on Amsterdam's clock ([`crate::slots::Schedule::times_of_day`]).
     TimesOfDay,
+    /// Any number of the options, e.g. the holidays a delay skips.
+    MultiSelect(&'static [&'static str]),
+    /// Sale conditions ([`super::sale_settings::SaleCondition`]).
+    Conditions,
 }
 
 impl FieldType {
@@ -33,6 +37,8 @@ impl FieldType {
             Self::TextList => "text_list",
             Self::CronSchedule => "cron_schedule",
             Self::TimesOfDay => "times_of_day",
+            Self::MultiSelect(_) => "multi_select",
+            Self::Conditions => "conditions",
         }
     }
 }
@@ -124,6 +130,20 @@ pub fn validate_settings(specs: &[FieldSpec], given: &Value) -> (Value, Vec<(Str
                     None => Some(format!("{} must be a list of times of day like [\"07:00\", \"19:00\"]", spec.label)),
                 }
             }
+            (FieldType::MultiSelect(options), Value::Array(items)) => {
+                let unknown: Vec<String> = items
+                    .iter()
+                    .filter(|i| !i.as_str().is_some_and(|s| options.contains(&s)))
+                    .map(|i| i.to_string())
+                    .collect();
+                (!unknown.is_empty()).then(|| {
+                    format!("{}: {} not among {}", spec.label, unknown.join(", "), options.join(", "))
+                })
+            }
+            (FieldType::MultiSelect(options), _) => {
+                Some(format!("{} must be a list of some of: {}", spec.label, options.join(", ")))
+            }
+            (FieldType::Conditions, value) => super::sale_settings::conditions_problem(spec.label, value),
             (FieldType::TimesOfDay, _) => {
                 Some(format!("{} must be a list of times of day like [\"07:00\", \"19:00\"]", spec.label))
             }

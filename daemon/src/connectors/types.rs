@@ -114,3 +114,63 @@ pub struct ConnectionCheck {
     /// Who the remote says we are, e.g. `koppeling_a @ provider (Partner A)`.
     pub identity: String,
 }
+
+/// A sale as it goes to a remote, mapped and validated: the remote's ids and keys only.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OutboundSale {
+    /// The same for every attempt of one transmission, so that the remote makes one sale of them all.
+    pub idempotency_key: String,
+    /// The product's id at the remote.
+    pub product_id: String,
+    /// The flow's id at the remote (the flow mapping).
+    pub flow_id: Option<String>,
+    pub customer: Option<OutboundCustomer>,
+    /// The remote's questions or fields by key (question mappings and the sale data mapping).
+    pub answers: BTreeMap<String, serde_json::Value>,
+    /// The opt-in data, when the integration sends it.
+    pub opt_in: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OutboundCustomer {
+    /// `person` or `company`.
+    pub kind: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub company_name: Option<String>,
+    pub kvk_number: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    /// `[{kind, street, houseNumber, postcode, city, country}]`.
+    pub addresses: serde_json::Value,
+    pub contact_persons: Vec<OutboundContact>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OutboundContact {
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub flags: Vec<String>,
+}
+
+/// What the remote made of a sale it accepted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AcceptedSale {
+    /// The sale's id at the remote.
+    pub id: String,
+    /// Its status there, when the remote says.
+    pub status: Option<String>,
+}
+
+/// The status of a sale at the remote.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RemoteSaleStatus {
+    /// The sale's id at the remote.
+    pub id: String,
+    /// The remote status's key.
+    pub status: String,
+}

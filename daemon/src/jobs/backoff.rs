@@ -13,8 +13,13 @@ const CAP: Duration = Duration::from_secs(60 * 60);
 /// "equal jitter" (half fixed, half random, so that retries of many jobs spread out but never come
 /// back at once), and at least `retry_after`.
 pub fn retry_delay(attempts: u32, retry_after: Option<Duration>) -> Duration {
+    retry_delay_from(BASE, attempts, retry_after)
+}
+
+/// [`retry_delay`] with another first wait (the outbox's is an operator setting).
+pub fn retry_delay_from(base: Duration, attempts: u32, retry_after: Option<Duration>) -> Duration {
     let exponent = attempts.saturating_sub(1).min(20);
-    let full = BASE.saturating_mul(1u32 << exponent).min(CAP);
+    let full = base.saturating_mul(1u32 << exponent).min(CAP);
     let half = full / 2;
     let jittered = half + half.mul_f64(rand::rng().random::<f64>());
     jittered.max(retry_after.unwrap_or_default())

@@ -16,7 +16,7 @@
 mod backoff;
 pub mod worker;
 
-pub use backoff::retry_delay;
+pub use backoff::{retry_delay, retry_delay_from};
 
 use crate::error::EngineError;
 use chrono::{DateTime, Utc};

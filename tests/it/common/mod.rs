@@ -89,6 +89,8 @@ impl TestServer {
         let options = koppel_daemon::process::DaemonOptions {
             idle_poll: Duration::from_millis(50),
             schedule: false,
+            // A sale that could not be sent is tried again after about a second (tests wait for it).
+            send_retry_base: Duration::from_secs(1),
             ..Default::default()
         };
         let (stop, stopped) = tokio::sync::watch::channel(false);

@@ -10,6 +10,7 @@ mod connection;
 mod crash;
 mod cross_account;
 mod fixtures;
+mod forwarding;
 mod import;
 mod live;
 mod mappings;

@@ -5,7 +5,9 @@ use super::{ValueMapping, connect, integration_of, replace_all};
 use crate::error::{ApiError, ApiResult, Problems, UserErrorCode};
 use crate::graphql::{ContextExt, ids};
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use koppel_daemon::connectors::{Capability, RemoteField};
 use koppel_daemon::mapping::{TargetKind as Target, Transform, stored};
+use koppel_daemon::outbox::prepare::{EXTRA_FIELD_OWNERS, SALE_ATTRIBUTES, SALE_MAPPING};
 use koppel_entity::enums::{ExtraFieldEntity, ExtraFieldType};
 use koppel_entity::{IntegrationOwned, Scoped, extra_field, field_mapping, integration, question};
 use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter, Set};
@@ -191,66 +193,117 @@ async fn set_field_mappings(
 ) -> ApiResult<Vec<FieldMapping>> {
     let db = ctx.db();
     let mut problems = Problems::new();
-    let synced: Vec<&str> = koppel_daemon::connectors::kind(&integration.kind)
-        .map(|k| k.synced_entities.iter().map(|e| e.as_str()).collect())
-        .unwrap_or_default();
-    if !synced.contains(&input.entity.as_str()) {
+    let kind = koppel_daemon::connectors::kind(&integration.kind);
+    let mut entities: Vec<&str> = kind.map(|k| k.synced_entities.iter().map(|e| e.as_str()).collect()).unwrap_or_default();
+    if kind.is_some_and(|k| k.capabilities.contains(&Capability::SalePush)) {
+        entities.push(SALE_MAPPING);
+    }
+    if !entities.contains(&input.entity.as_str()) {
         return Err(ApiError::invalid(
             "entity",
             UserErrorCode::NotAnOption,
-            format!("entity must be one of: {}", synced.join(", ")),
+            format!("entity must be one of: {}", entities.join(", ")),
         ));
     }
+    let sale = input.entity == SALE_MAPPING;
     let connector = connect(ctx, integration).await?;
-    let remote_fields = connector.product_fields().await?;
-    let definitions = extra_field::Entity::find_in(integration.account_id)
-        .filter(extra_field::Column::Entity.eq(ExtraFieldEntity::Product))
-        .all(db)
-        .await?;
+    // What the remote takes: a product's fields, or (the sale data mapping) the questions a sale answers.
+    let remote_fields: Vec<RemoteField> = if sale {
+        connector
+            .questions()
+            .await?
+            .into_iter()
+            .map(|q| RemoteField {
+                options: q.options.iter().map(|o| o.value.clone()).collect(),
+                key: q.key,
+                label: q.label,
+                field_type: q.question_type,
+            })
+            .collect()
+    } else {
+        connector.product_fields().await?
+    };
+    let definitions = extra_field::Entity::find_in(integration.account_id).all(db).await?;
     let mut rows = Vec::new();
     let mut seen = HashSet::new();
     for (i, mapping) in input.mappings.iter().enumerate() {
         let field = format!("mappings.{i}");
         let remote_field = remote_fields.iter().find(|f| f.key == mapping.remote_field);
-        if remote_field.is_none() && !PRODUCT_BUILT_INS.contains(&mapping.remote_field.as_str()) {
+        if remote_field.is_none() && (sale || !PRODUCT_BUILT_INS.contains(&mapping.remote_field.as_str())) {
+            let what = if sale { "question" } else { "product field" };
             problems.add(
                 format!("{field}.remoteField"),
                 UserErrorCode::NotFound,
-                format!("the remote has no product field {}", mapping.remote_field),
+                format!("the remote has no {what} {}", mapping.remote_field),
             );
         }
         let mut local_options: Option<Vec<String>> = None;
+        // A product mapping writes a product extra field; the sale data mapping reads `product.<key>`,
+        // `organisation.<key>` (e.g. the CIRE ID) or `customer.<key>`.
+        let extra_field = if sale {
+            mapping.target.split_once('.').and_then(|(owner, key)| {
+                let owner = match owner {
+                    "product" => ExtraFieldEntity::Product,
+                    "organisation" => ExtraFieldEntity::Organisation,
+                    "customer" => ExtraFieldEntity::Customer,
+                    _ => return None,
+                };
+                Some((owner, key.to_owned()))
+            })
+        } else {
+            Some((ExtraFieldEntity::Product, mapping.target.clone()))
+        };
         match mapping.target_kind {
-            TargetKind::ExtraField => match definitions.iter().find(|d| d.key == mapping.target) {
-                Some(definition) if definition.field_type == ExtraFieldType::Select => {
-                    local_options = Some(serde_json::from_value(definition.options.clone()).unwrap_or_default());
+            TargetKind::ExtraField => {
+                match extra_field.and_then(|(owner, key)| definitions.iter().find(|d| d.entity == owner && d.key == key)) {
+                    Some(definition) if definition.field_type == ExtraFieldType::Select => {
+                        local_options = Some(serde_json::from_value(definition.options.clone()).unwrap_or_default());
+                    }
+                    Some(_) => {}
+                    None if sale => problems.add(
+                        format!("{field}.target"),
+                        UserErrorCode::NotFound,
+                        format!(
+                            "there is no extra field {}; name one as {}.<key>",
+                            mapping.target,
+                            EXTRA_FIELD_OWNERS.join(".<key>, ")
+                        ),
+                    ),
+                    None => problems.add(
+                        format!("{field}.target"),
+                        UserErrorCode::NotFound,
+                        format!("there is no product extra field {}", mapping.target),
+                    ),
                 }
-                Some(_) => {}
-                None => problems.add(
-                    format!("{field}.target"),
-                    UserErrorCode::NotFound,
-                    format!("there is no product extra field {}", mapping.target),
-                ),
-            },
+            }
             TargetKind::Question => {
                 let exists = question::Entity::find_in(integration.account_id)
                     .filter(question::Column::Key.eq(&mapping.target))
                     .one(db)
                     .await?;
-                if exists.is_none() {
-                    problems.add(
+                match exists {
+                    None => problems.add(
                         format!("{field}.target"),
                         UserErrorCode::NotFound,
                         format!("there is no question {}", mapping.target),
-                    );
+                    ),
+                    Some(question) if sale => {
+                        let options: Vec<crate::catalog::questions::AnswerOption> =
+                            serde_json::from_value(question.options).unwrap_or_default();
+                        if !options.is_empty() {
+                            local_options = Some(options.into_iter().map(|o| o.value).collect());
+                        }
+                    }
+                    Some(_) => {}
                 }
             }
             TargetKind::Attribute => {
-                if !PRODUCT_ATTRIBUTES.contains(&mapping.target.as_str()) {
+                let allowed: &[&str] = if sale { SALE_ATTRIBUTES } else { &PRODUCT_ATTRIBUTES };
+                if !allowed.contains(&mapping.target.as_str()) {
                     problems.add(
                         format!("{field}.target"),
                         UserErrorCode::NotAnOption,
-                        format!("attribute must be one of: {}", PRODUCT_ATTRIBUTES.join(", ")),
+                        format!("attribute must be one of: {}", allowed.join(", ")),
                     );
                 }
             }
@@ -316,6 +369,6 @@ async fn set_field_mappings(
     problems.into_result()?;
     let old = field_mapping::Entity::delete_owned(integration.account_id, integration.id)
         .filter(field_mapping::Column::Entity.eq(&input.entity));
-    replace_all(db, old, rows).await?;
+    replace_all(db, old, rows, sale.then_some(integration)).await?;
     field_mappings(db, integration, Some(&input.entity)).await
 }

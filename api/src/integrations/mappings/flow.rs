@@ -104,6 +104,6 @@ async fn set_flow_mappings(
     }
     problems.into_result()?;
     let old = flow_mapping::Entity::delete_owned(integration.account_id, integration.id);
-    replace_all(db, old, rows).await?;
+    replace_all(db, old, rows, Some(integration)).await?;
     flow_mappings(db, integration).await
 }

@@ -31,7 +31,15 @@ pub struct ValueMapping {
 }
 
 /// Replace-set: deletes what `old` selects and inserts `rows`, in one transaction.
-async fn replace_all<E>(db: &DatabaseConnection, old: DeleteMany<E>, rows: Vec<E::ActiveModel>) -> ApiResult<()>
+///
+/// `sends`: the integration whose sales these mappings map (flow, question and sale data mappings): its
+/// transmissions that failed are queued again in the same transaction, since they may pass now.
+async fn replace_all<E>(
+    db: &DatabaseConnection,
+    old: DeleteMany<E>,
+    rows: Vec<E::ActiveModel>,
+    sends: Option<&integration::Model>,
+) -> ApiResult<()>
 where
     E: EntityTrait,
     E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
@@ -40,6 +48,9 @@ where
     old.exec(&txn).await?;
     if !rows.is_empty() {
         E::insert_many(rows).exec(&txn).await?;
+    }
+    if let Some(integration) = sends {
+        koppel_daemon::outbox::mappings_changed(&txn, integration).await?;
     }
     txn.commit().await?;
     Ok(())

@@ -178,7 +178,7 @@ async fn set_question_mappings(
     }
     problems.into_result()?;
     let old = question_mapping::Entity::delete_owned(integration.account_id, integration.id);
-    replace_all(db, old, rows).await?;
+    replace_all(db, old, rows, Some(integration)).await?;
     Ok((question_mappings(db, integration).await?, warnings))
 }
 

@@ -131,6 +131,6 @@ async fn set_status_mappings(
     }
     problems.into_result()?;
     let old = status_mapping::Entity::delete_owned(integration.account_id, integration.id);
-    replace_all(db, old, rows).await?;
+    replace_all(db, old, rows, None).await?;
     status_mappings(db, integration).await
 }

@@ -6,8 +6,9 @@ mod client;
 mod wire;
 
 use super::{
-    Capability, ConnectionCheck, Connector, ConnectorConfig, ConnectorError, FieldSpec, FieldType, KindSpec,
-    ListRequest, Page, RemoteField, RemoteFlow, RemoteProduct, RemoteQuestion, RemoteStatus,
+    AcceptedSale, Capability, ConnectionCheck, Connector, ConnectorConfig, ConnectorError, FieldSpec, FieldType,
+    KindSpec, ListRequest,
+    OutboundSale, Page, RemoteField, RemoteFlow, RemoteProduct, RemoteQuestion, RemoteSaleStatus, RemoteStatus,
 };
 use async_trait::async_trait;
 use client::GraphqlClient;
@@ -17,8 +18,7 @@ pub const SPEC: KindSpec = KindSpec {
     kind: "peer",
     label: "Koppel environment",
     description: "Another Koppel environment that grants your organisation products and flows.",
-    // Sale push and status pull arrive with sale forwarding; only what works is advertised.
-    capabilities: &[Capability::Products],
+    capabilities: &[Capability::Products, Capability::SalePush, Capability::SaleStatusPull],
     settings: &[
         FieldSpec {
             name: "accountName",
@@ -27,54 +27,6 @@ pub const SPEC: KindSpec = KindSpec {
             required: true,
             default: None,
             help: "The name of the other environment's account, as its users sign in with.",
-        },
-        FieldSpec {
-            name: "autoProcessing",
-            label: "Automatic sale processing",
-            field_type: FieldType::Select(&["manual", "all", "specific"]),
-            required: false,
-            default: Some("\"manual\""),
-            help: "Send sales by hand, automatically on every status, or only on specific statuses.",
-        },
-        FieldSpec {
-            name: "processOnStatuses",
-            label: "Process on statuses",
-            field_type: FieldType::TextList,
-            required: false,
-            default: Some("[]"),
-            help: "With specific processing: the keys of the local statuses that send a sale.",
-        },
-        FieldSpec {
-            name: "delayWorkingDays",
-            label: "Delay in working days",
-            field_type: FieldType::Integer { min: 0, max: 30 },
-            required: false,
-            default: Some("0"),
-            help: "Send a sale this many Dutch working days after it qualifies.",
-        },
-        FieldSpec {
-            name: "statusAfterSuccess",
-            label: "Status after sending",
-            field_type: FieldType::Text,
-            required: false,
-            default: None,
-            help: "The key of the local status a sale gets once the other environment accepted it.",
-        },
-        FieldSpec {
-            name: "checkStatusUpdates",
-            label: "Check for sale status updates",
-            field_type: FieldType::Boolean,
-            required: false,
-            default: Some("false"),
-            help: "Fetch the statuses of sent sales from the other environment.",
-        },
-        FieldSpec {
-            name: "sendOptIn",
-            label: "Send opt-in data",
-            field_type: FieldType::Boolean,
-            required: false,
-            default: Some("false"),
-            help: "Send the opt-in data recorded with a sale.",
         },
     ],
     credentials: &[FieldSpec {
@@ -166,4 +118,85 @@ impl Connector for PeerConnector {
         let nodes: Vec<wire::Status> = self.client.all_pages(wire::STATUSES, "providerStatuses").await?;
         Ok(nodes.into_iter().map(|s| RemoteStatus { key: s.key, name: s.name, system: s.system }).collect())
     }
+
+    async fn submit_sale(&self, sale: &OutboundSale) -> Result<AcceptedSale, ConnectorError> {
+        let data: wire::SubmitSaleData =
+            self.client.query(wire::SUBMIT_SALE, serde_json::json!({ "input": submit_input(sale) })).await?;
+        let payload = data.submit_sale;
+        if !payload.user_errors.is_empty() {
+            let problems: Vec<String> =
+                payload.user_errors.iter().map(|e| format!("{}: {} ({})", e.field, e.message, e.code)).collect();
+            return Err(ConnectorError::Refused(problems.join("; ")));
+        }
+        let accepted = payload.sale.ok_or_else(|| ConnectorError::Protocol("submitSale answered no sale".into()))?;
+        Ok(AcceptedSale { id: accepted.id, status: accepted.status.map(|s| s.key) })
+    }
+
+    async fn sale_statuses(&self, ids: &[String]) -> Result<Vec<RemoteSaleStatus>, ConnectorError> {
+        let mut found = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(PAGE) {
+            let variables = serde_json::json!({ "first": PAGE, "ids": chunk });
+            let data: wire::SalesData = self.client.query(wire::SALE_STATUSES, variables).await?;
+            found.extend(data.provider_sales.edges.into_iter().filter_map(|e| {
+                let status = e.node.status?.key;
+                Some(RemoteSaleStatus { id: e.node.id, status })
+            }));
+        }
+        Ok(found)
+    }
+}
+
+/// The other Koppel's `SubmitSaleInput` for a mapped sale.
+fn submit_input(sale: &OutboundSale) -> serde_json::Value {
+    use serde_json::{Value, json};
+    let upper = |v: &Value| v.as_str().map(str::to_uppercase).map(Value::String).unwrap_or(Value::Null);
+    let customer = sale.customer.as_ref().map(|c| {
+        let addresses: Vec<Value> = c
+            .addresses
+            .as_array()
+            .map(|list| {
+                list.iter()
+                    .map(|a| {
+                        let mut a = a.clone();
+                        a["kind"] = upper(&a["kind"]);
+                        a
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        json!({
+            "kind": c.kind.to_uppercase(),
+            "firstName": c.first_name,
+            "lastName": c.last_name,
+            "companyName": c.company_name,
+            "kvkNumber": c.kvk_number,
+            "email": c.email,
+            "phone": c.phone,
+            "addresses": addresses,
+        })
+    });
+    let contacts: Vec<Value> = sale
+        .customer
+        .iter()
+        .flat_map(|c| &c.contact_persons)
+        .map(|p| {
+            json!({
+                "name": p.name,
+                "email": p.email,
+                "phone": p.phone,
+                "flags": p.flags.iter().map(|f| f.to_uppercase()).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let answers: Vec<Value> =
+        sale.answers.iter().map(|(key, value)| json!({ "questionKey": key, "value": value })).collect();
+    json!({
+        "idempotencyKey": sale.idempotency_key,
+        "productId": sale.product_id,
+        "flowId": sale.flow_id,
+        "customer": customer,
+        "contactPersons": contacts,
+        "answers": answers,
+        "optIn": sale.opt_in,
+    })
 }

@@ -20,6 +20,52 @@ pub const FLOWS: &str = include_str!("documents/flows.graphql");
 
 pub const STATUSES: &str = include_str!("documents/statuses.graphql");
 
+pub const SUBMIT_SALE: &str = include_str!("documents/submit_sale.graphql");
+
+pub const SALE_STATUSES: &str = include_str!("documents/sale_statuses.graphql");
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SubmitSaleData {
+    pub submit_sale: SubmitSalePayload,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SubmitSalePayload {
+    pub sale: Option<SaleStatus>,
+    pub user_errors: Vec<UserError>,
+}
+
+#[derive(Deserialize)]
+pub struct UserError {
+    pub field: String,
+    pub message: String,
+    pub code: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SalesData {
+    pub provider_sales: Nodes<SaleStatus>,
+}
+
+#[derive(Deserialize)]
+pub struct Nodes<T> {
+    pub edges: Vec<Edge<T>>,
+}
+
+#[derive(Deserialize)]
+pub struct SaleStatus {
+    pub id: String,
+    pub status: Option<StatusKey>,
+}
+
+#[derive(Deserialize)]
+pub struct StatusKey {
+    pub key: String,
+}
+
 #[derive(Deserialize)]
 pub struct MeData {
     pub me: Me,
