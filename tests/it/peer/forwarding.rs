@@ -31,7 +31,7 @@ pub(super) const SEND_SALE: &str = "mutation($i: SendSaleInput!) { sendSale(inpu
   transmission { id state trigger remoteId } userErrors { field message code } } }";
 
 /// B and A connected; P1 imported and authorised at A; A's flow and questions; a customer; statuses
-/// `approved` and `sent` at A. Mapped when `mapped`; `settings` are A's integration settings.
+/// `approved` at A (besides the system status `sent`). Mapped when `mapped`; `settings` are A's integration settings.
 pub(super) async fn forwarding(server: &TestServer, settings: Value, mapped: bool) -> Forwarding<'_> {
     let (b, a) = connected(server).await;
     let product = id_of(&import(&a, &[&b.p1]).await[0]["id"]);
@@ -66,14 +66,13 @@ pub(super) async fn forwarding(server: &TestServer, settings: Value, mapped: boo
             .await["customer"]["id"],
     );
     let approved = create_status(&a.admin, "approved", "Goedgekeurd").await;
-    create_status(&a.admin, "sent", "Doorgezet").await;
     let setup = Forwarding { b, a, product, flow, payment, rehousing, customer, approved };
     let mut all = json!({"accountName": setup.b.account, "statusAfterSuccess": "sent"});
     all.as_object_mut().unwrap().extend(settings.as_object().cloned().unwrap_or_default());
     setup
         .a
         .admin
-        .mutate("updateIntegration", UPDATE_INTEGRATION, json!({"i": {"id": setup.a.integration, "settings": all}}))
+        .mutate("updateIntegration", UPDATE_INTEGRATION, json!({"i": {"id": setup.a.integration, "enabled": true, "settings": all}}))
         .await;
     if mapped {
         setup.map().await;
