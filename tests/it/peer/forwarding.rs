@@ -72,7 +72,11 @@ pub(super) async fn forwarding(server: &TestServer, settings: Value, mapped: boo
     setup
         .a
         .admin
-        .mutate("updateIntegration", UPDATE_INTEGRATION, json!({"i": {"id": setup.a.integration, "enabled": true, "settings": all}}))
+        .mutate(
+            "updateIntegration",
+            UPDATE_INTEGRATION,
+            json!({"i": {"id": setup.a.integration, "enabled": true, "settings": all}}),
+        )
         .await;
     if mapped {
         setup.map().await;
@@ -188,6 +192,23 @@ async fn a_manual_send_names_every_missing_mapping_at_once_then_arrives_once() {
     assert!(refused["transmission"].is_null(), "{refused:#}");
     assert!(f.sale(&sale).await["transmissions"].as_array().unwrap().is_empty(), "a refused send queues nothing");
 
+    // Half mapped: the flow, and the payment method with one of its two options only.
+    let flows =
+        json!({"integrationId": f.a.integration, "mappings": [{"remoteFlowId": f.b.flow, "localFlowId": f.flow}]});
+    f.a.admin.mutate("setFlowMappings", FLOW_MAPPINGS, json!({"i": flows})).await;
+    let questions = json!({"integrationId": f.a.integration, "mappings": [
+        {"remoteQuestionKey": "payment_method", "localQuestionId": f.payment, "options": [{"remote": "giro", "local": "acceptgiro"}]},
+    ]});
+    f.a.admin.mutate("setQuestionMappings", QUESTION_MAPPINGS, json!({"i": questions})).await;
+    let errors = user_errors(&f.send(&sale).await);
+    assert!(
+        has_error(&errors, "answers.betaalwijze", "NOT_AN_OPTION"),
+        "an answer without a value mapping: {errors:?}"
+    );
+    assert!(has_error(&errors, "answers.verhuizing", "UNKNOWN"), "{errors:?}");
+    assert!(has_error(&errors, "remote.payment_method", "REQUIRED"), "the remote requires it: {errors:?}");
+    assert_eq!(errors.len(), 3, "{errors:?}");
+
     f.map().await;
     let queued = f.send(&sale).await;
     assert!(user_errors(&queued).is_empty(), "{queued:#}");
@@ -290,7 +311,8 @@ async fn sale_events(f: &Forwarding<'_>, min: &str) -> Vec<(String, String, Stri
         .collect()
 }
 
-const SALES_IN_STATE: &str = "query($s: TransmissionState!) { sales(filter: {transmissionState: $s}) { edges { node { id } } } }";
+const SALES_IN_STATE: &str =
+    "query($s: TransmissionState!) { sales(filter: {transmissionState: $s}) { edges { node { id } } } }";
 
 #[tokio::test]
 async fn a_refusal_by_the_provider_fails_with_its_message_until_the_sale_changes() {
@@ -382,13 +404,19 @@ async fn a_changed_mapping_queues_the_sales_it_failed_again() {
     let sale = f.sell("acceptgiro", false).await;
     let settled = f.settled(&sale).await;
     let failed = transmission(&settled);
-    assert_eq!((failed["state"].as_str(), failed["failure"].as_str()), (Some("FAILED"), Some("MAPPING")), "{settled:#}");
-    let fields: Vec<&str> = failed["problems"].as_array().unwrap().iter().map(|p| p["field"].as_str().unwrap()).collect();
+    assert_eq!(
+        (failed["state"].as_str(), failed["failure"].as_str()),
+        (Some("FAILED"), Some("MAPPING")),
+        "{settled:#}"
+    );
+    let fields: Vec<&str> =
+        failed["problems"].as_array().unwrap().iter().map(|p| p["field"].as_str().unwrap()).collect();
     assert_eq!(fields, ["flowId", "answers.betaalwijze", "answers.verhuizing"], "every problem at once, by name");
     f.map().await;
     let settled = f.settled(&sale).await;
     assert_eq!(transmission(&settled)["state"], "SENT", "{settled:#}");
     let arrived = f.arrived().await;
-    let payment = arrived[0]["answers"].as_array().unwrap().iter().find(|a| a["questionKey"] == "payment_method").cloned();
+    let payment =
+        arrived[0]["answers"].as_array().unwrap().iter().find(|a| a["questionKey"] == "payment_method").cloned();
     assert_eq!(payment.unwrap()["value"], "giro");
 }
