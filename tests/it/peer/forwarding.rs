@@ -420,3 +420,91 @@ async fn a_changed_mapping_queues_the_sales_it_failed_again() {
         arrived[0]["answers"].as_array().unwrap().iter().find(|a| a["questionKey"] == "payment_method").cloned();
     assert_eq!(payment.unwrap()["value"], "giro");
 }
+
+#[tokio::test]
+async fn the_sale_data_mapping_sends_the_cire_id_and_a_product_field_through_value_mappings() {
+    let server = peer_server().await;
+    let f = forwarding(&server, json!({"autoProcessing": "all"}), true).await;
+    // B asks two more questions in its flow: the seller's CIRE ID (required) and the tariff.
+    for (key, required) in [("cire_id", true), ("tariff", false)] {
+        let input = json!({"flowId": f.b.flow, "key": key, "label": key, "questionType": "TEXT", "required": required, "position": 5});
+        create_question(&f.b.admin, input).await;
+    }
+    f.a.admin
+        .mutate(
+            "createExtraField",
+            "mutation { createExtraField(input: {entity: ORGANISATION, key: \"cire_id\", label: \"CIRE ID\", fieldType: TEXT}) { extraField { id } userErrors { field message code } } }",
+            json!({}),
+        )
+        .await;
+    let office = id_of(
+        &f.a.admin
+            .mutate(
+                "createOrganisation",
+                "mutation { createOrganisation(input: {name: \"Kantoor Utrecht\", extraFields: [{key: \"cire_id\", value: \"cire-0042\"}]}) { organisation { id } userErrors { field message code } } }",
+                json!({}),
+            )
+            .await["organisation"]["id"],
+    );
+    let mapping =
+        |mappings: Value| json!({"i": {"integrationId": f.a.integration, "entity": "sale", "mappings": mappings}});
+    let (_, errors) =
+        f.a.admin
+            .refused(
+                "setFieldMappings",
+                super::fixtures::FIELD_MAPPINGS,
+                mapping(json!([
+                    {"remoteField": "shoe_size", "targetKind": "ATTRIBUTE", "target": "product.sku"},
+                    {"remoteField": "tariff", "targetKind": "ATTRIBUTE", "target": "product.colour"},
+                    {"remoteField": "cire_id", "targetKind": "EXTRA_FIELD", "target": "organisation.kvk"},
+                ])),
+            )
+            .await;
+    assert!(has_error(&errors, "mappings.0.remoteField", "NOT_FOUND"), "not a question of the remote: {errors:?}");
+    assert!(has_error(&errors, "mappings.1.target", "NOT_AN_OPTION"), "{errors:?}");
+    assert!(has_error(&errors, "mappings.2.target", "NOT_FOUND"), "{errors:?}");
+    f.a.admin
+        .mutate(
+            "setFieldMappings",
+            super::fixtures::FIELD_MAPPINGS,
+            mapping(json!([
+                {"remoteField": "cire_id", "targetKind": "EXTRA_FIELD", "target": "organisation.cire_id", "transforms": [{"kind": "UPPERCASE"}]},
+                {"remoteField": "tariff", "targetKind": "ATTRIBUTE", "target": "product.tariffCode",
+                 "values": [{"local": "delivery", "remote": "LEVERING"}]},
+            ])),
+        )
+        .await;
+
+    let input = json!({
+        "productId": f.product, "flowId": f.flow, "customerId": f.customer, "organisationId": office,
+        "answers": [{"questionKey": "betaalwijze", "value": "incasso"}, {"questionKey": "verhuizing", "value": true}],
+    });
+    let sale = id_of(
+        &f.a.admin
+            .mutate(
+                "createSale",
+                "mutation($i: CreateSaleInput!) { createSale(input: $i) { sale { id } userErrors { field message code } } }",
+                json!({"i": input}),
+            )
+            .await["sale"]["id"],
+    );
+    let settled = f.settled(&sale).await;
+    assert_eq!(transmission(&settled)["state"], "SENT", "{settled:#}");
+    let arrived = f.arrived().await;
+    let answers: std::collections::BTreeMap<String, Value> = arrived[0]["answers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["questionKey"].as_str().unwrap().to_owned(), a["value"].clone()))
+        .collect();
+    assert_eq!(answers["cire_id"], "CIRE-0042", "the organisation's CIRE ID, through its transform");
+    assert_eq!(answers["tariff"], "LEVERING", "the product's tariff code, through its value mapping");
+    assert_eq!(answers["rehousing"], true);
+
+    // A sale of an organisation without a CIRE ID cannot go: B requires it.
+    let without = f.sell("incasso", false).await;
+    let settled = f.settled(&without).await;
+    let failed = transmission(&settled);
+    assert_eq!(failed["failure"], "MAPPING", "{settled:#}");
+    assert_eq!(failed["problems"][0]["field"], "remote.cire_id", "{settled:#}");
+}
