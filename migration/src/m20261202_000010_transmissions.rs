@@ -49,10 +49,13 @@ impl MigrationTrait for Migration {
         manager.create_index(index("sale_transmissions", &["idempotency_key"], true)).await?;
         // The relay's claim: due rows by state and time.
         manager.create_index(index("sale_transmissions", &["state", "not_before"], false)).await?;
-        manager.create_index(index("sale_transmissions", &["account_id", "state"], false)).await
+        manager.create_index(index("sale_transmissions", &["account_id", "state"], false)).await?;
+        // Which integrations a sold product comes from, asked on every sale change.
+        manager.create_index(index("remote_links", &["local_id", "entity"], false)).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager.drop_index(Index::drop().name("ix_remote_links_local_id_entity").table("remote_links").to_owned()).await?;
         manager.drop_table(Table::drop().table("sale_transmissions").to_owned()).await
     }
 }
