@@ -361,6 +361,7 @@ async fn a_provider_that_is_down_is_retried_then_reached_and_one_down_too_long_i
     let retries: Vec<_> = sale_events(&f, "WARN").await.into_iter().filter(|(a, _, _)| a == "retry").collect();
     assert_eq!(retries.len(), 2, "{retries:?}");
     assert!(retries[0].2.contains("attempt 1 of 3"), "{retries:?}");
+    assert!(retries[0].2.contains("retry after 1 s"), "the remote's Retry-After is heard: {retries:?}");
 
     proxy.down_for("submitSale", 100);
     let second = f.sell("incasso", true).await;

@@ -26,12 +26,12 @@ impl GraphqlClient {
             .await
             .map_err(transport_error)?;
         let status = response.status();
-        let retry_after = response
+        let asked: Option<u64> = response
             .headers()
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(60);
+            .and_then(|v| v.trim().parse().ok());
+        let retry_after = asked.unwrap_or(60);
         let body: Value = match read_limited(&mut response)
             .await
             .and_then(|bytes| serde_json::from_slice(&bytes).map_err(|e| ConnectorError::Protocol(e.to_string())))
@@ -41,6 +41,10 @@ impl GraphqlClient {
                 return Err(error);
             }
             Err(_) if status.as_u16() == 429 => {
+                return Err(ConnectorError::RateLimited { retry_after_seconds: retry_after });
+            }
+            // Unavailable for a while (maintenance, a restart), and it says how long: wait that long.
+            Err(_) if status.as_u16() == 503 && asked.is_some() => {
                 return Err(ConnectorError::RateLimited { retry_after_seconds: retry_after });
             }
             Err(_) if status.is_server_error() => return Err(ConnectorError::Remote(format!("HTTP {status}"))),
