@@ -14,6 +14,7 @@ mod m20261202_000006_alert_webhooks;
 mod m20261202_000007_sync_states;
 mod m20261202_000008_event_notify;
 mod m20261202_000009_create_only;
+mod m20261202_000011_sale_request_hash;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000007_sync_states::Migration),
             Box::new(m20261202_000008_event_notify::Migration),
             Box::new(m20261202_000009_create_only::Migration),
+            Box::new(m20261202_000011_sale_request_hash::Migration),
         ]
     }
 }
