@@ -18,6 +18,9 @@ pub enum ProblemCode {
     NotFound,
     /// The value is already used by another record.
     Taken,
+    /// The value was already used for something else (e.g. an idempotency key sent again with a
+    /// different sale).
+    Conflict,
     /// A value is not known (e.g. an extra field or a question that does not exist).
     Unknown,
 }

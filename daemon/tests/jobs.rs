@@ -468,6 +468,7 @@ mod scheduled_passes {
             updated_at: Set(now),
             status_changed_at: Set(now),
             idempotency_key: Set(None),
+            idempotency_hash: Set(None),
         }
         .insert(&t.db)
         .await

@@ -22,6 +22,10 @@ pub struct Model {
     pub status_changed_at: DateTimeUtc,
     /// The key a provider-surface client sent, so that a retried submission returns the same sale.
     pub idempotency_key: Option<String>,
+    /// SHA-256 (hex) of the canonical form of what was submitted with `idempotency_key`, so that the key
+    /// sent again with a different sale is refused. `None` for sales made without a key, and for those
+    /// submitted before the hash was kept.
+    pub idempotency_hash: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -7,10 +7,11 @@
 use crate::auth::Principal;
 use crate::catalog::{Flow, Product, Question};
 use crate::customers::{ContactPersonInput, CreateCustomerInput, CustomerFields};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, UserErrorCode};
 use crate::extra_fields::ExtraField;
 use crate::graphql::pagination::{Page, paginate};
 use crate::graphql::{ContextExt, ids};
+use crate::sales::service::Idempotency;
 use crate::sales::{AnswerInput, CreateSaleInput, OptIn, Sale};
 use crate::statuses::Status;
 use crate::visibility::{flow_visible, product_visible, visible_flows, visible_products};
@@ -22,11 +23,14 @@ use koppel_entity::{Scoped, access_grant, extra_field, flow, product, question, 
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait};
 use uuid::Uuid;
 
+mod request_hash;
+
 /// A sale submitted by another environment: the customer travels with it.
 #[derive(InputObject)]
 pub struct SubmitSaleInput {
-    /// Chosen by the caller, unique per sale: submitting again with the same key returns the same sale
-    /// instead of creating a second one (safe retries).
+    /// Chosen by the caller, unique per sale: submitting the same sale again with the same key returns
+    /// the sale created the first time instead of creating a second one (safe retries); a different sale
+    /// with a key already used is refused (`CONFLICT` on `idempotencyKey`).
     pub idempotency_key: String,
     pub product_id: ID,
     pub flow_id: Option<ID>,
@@ -177,7 +181,8 @@ pub struct ProviderMutation;
 #[Object]
 impl ProviderMutation {
     /// Submits a sale of a granted product, with its customer and answers, checked like any sale.
-    /// Retrying with the same `idempotencyKey` returns the sale created the first time.
+    /// Retrying with the same `idempotencyKey` and the same sale returns the sale created the first time;
+    /// the same key with a different sale is a `CONFLICT` on `idempotencyKey` and changes nothing.
     async fn submit_sale(&self, ctx: &Context<'_>, input: SubmitSaleInput) -> ApiResult<SubmitSalePayload> {
         let principal = ctx.principal()?;
         let organisation = principal.require_provider()?;
@@ -187,8 +192,9 @@ impl ProviderMutation {
         if let Err(error) = problems.into_result() {
             return SubmitSalePayload::from_result(Err(error.into()));
         }
+        let hash = request_hash::of(&input);
         if let Some(existing) = find_submitted(db, principal, &key).await? {
-            return SubmitSalePayload::from_result(Ok(existing.into()));
+            return SubmitSalePayload::from_result(replay(existing, &key, &hash));
         }
         // Products and flows that are not granted do not exist for the caller.
         let product_visible = match Uuid::parse_str(input.product_id.as_str()) {
@@ -206,12 +212,12 @@ impl ProviderMutation {
         if !product_visible {
             problems.add(
                 "productId",
-                crate::error::UserErrorCode::NotFound,
+                UserErrorCode::NotFound,
                 format!("product {} does not exist", input.product_id.as_str()),
             );
         }
         if !flow_visible {
-            problems.add("flowId", crate::error::UserErrorCode::NotFound, "this flow does not exist");
+            problems.add("flowId", UserErrorCode::NotFound, "this flow does not exist");
         }
         if let Err(error) = problems.into_result() {
             return SubmitSalePayload::from_result(Err(error.into()));
@@ -234,7 +240,8 @@ impl ProviderMutation {
                 answers: input.answers,
                 opt_in: input.opt_in,
             };
-            crate::sales::service::create(&txn, principal, sale_input, Some(key.clone())).await
+            let idempotency = Idempotency { key: key.clone(), hash: hash.clone() };
+            crate::sales::service::create(&txn, principal, sale_input, Some(idempotency)).await
         }
         .await;
         match result {
@@ -245,15 +252,28 @@ impl ProviderMutation {
             }
             Err(error) => {
                 txn.rollback().await?;
-                // A concurrent submission with the same key won the race: answer with its sale.
+                // A concurrent submission with the same key won the race: answer as if it came first.
                 if matches!(error, ApiError::Internal(_) | ApiError::Conflict(_))
                     && let Some(existing) = find_submitted(db, principal, &key).await?
                 {
-                    return SubmitSalePayload::from_result(Ok(existing.into()));
+                    return SubmitSalePayload::from_result(replay(existing, &key, &hash));
                 }
                 SubmitSalePayload::from_result(Err(error))
             }
         }
+    }
+}
+
+/// The answer to a submission whose key was used before: that sale if the same sale was submitted (or the
+/// sale predates the hash, so there is nothing to compare), else a conflict that changes nothing.
+fn replay(existing: sale::Model, key: &str, hash: &str) -> ApiResult<Sale> {
+    match existing.idempotency_hash.as_deref() {
+        Some(stored) if stored != hash => Err(ApiError::invalid(
+            "idempotencyKey",
+            UserErrorCode::Conflict,
+            format!("idempotency key {key} was already used for a different sale"),
+        )),
+        _ => Ok(existing.into()),
     }
 }
 

@@ -38,13 +38,20 @@ async fn reference<E: Scoped>(
     Ok(found)
 }
 
-/// Creates a sale; `idempotency_key` is set for sales submitted through the provider surface. Queues
-/// the transmissions the new sale qualifies for (call it in the transaction that commits the sale).
+/// The idempotency key a provider-surface client submitted a sale with, and the hash of what it
+/// submitted, so that a retry is told from a different sale sent with the same key.
+pub struct Idempotency {
+    pub key: String,
+    pub hash: String,
+}
+
+/// Creates a sale; `idempotency` is set for sales submitted through the provider surface. Queues the
+/// transmissions the new sale qualifies for (call it in the transaction that commits the sale).
 pub async fn create(
     db: &impl ConnectionTrait,
     principal: &Principal,
     input: CreateSaleInput,
-    idempotency_key: Option<String>,
+    idempotency: Option<Idempotency>,
 ) -> ApiResult<sale::Model> {
     let account_id = principal.account_id;
     let mut problems = Problems::new();
@@ -113,6 +120,7 @@ pub async fn create(
     problems.into_result()?;
 
     let initial = statuses::find_by_key(db, account_id, "new").await?;
+    let (idempotency_key, idempotency_hash) = idempotency.map(|i| (i.key, i.hash)).unzip();
     let now = Utc::now();
     let opt_in = input.opt_in.map(|mut o| {
         o.recorded_at.get_or_insert(now);
@@ -133,6 +141,7 @@ pub async fn create(
         updated_at: Set(now),
         status_changed_at: Set(now),
         idempotency_key: Set(idempotency_key),
+        idempotency_hash: Set(idempotency_hash),
     }
     .insert(db)
     .await?;

@@ -1,4 +1,5 @@
-//! `submitSale` is idempotent per partner: retries, concurrent or after a refusal, make one sale.
+//! `submitSale` is idempotent per partner: retries, concurrent or after a refusal, make one sale; the key
+//! sent again with a different sale is a conflict.
 
 use super::client::Client;
 use super::fixtures::{SUBMIT_SALE, provider, sale_input};
@@ -77,4 +78,27 @@ async fn a_refused_submission_does_not_use_up_its_idempotency_key() {
     assert_eq!(sale["sale"]["idempotencyKey"], "first-try");
     let sales = nodes(&b.admin.data("{ sales { edges { node { id } } } }", json!({})).await["sales"]);
     assert_eq!(sales.len(), 1);
+}
+
+#[tokio::test]
+async fn the_same_key_with_a_different_sale_is_a_conflict_that_changes_nothing() {
+    let server = TestServer::start().await;
+    let b = provider(&server, "provider").await;
+    let token = Client::new(&server, &b.secret);
+    const SALES: &str = "{ sales { edges { node { id product { id } answers { questionKey value } updatedAt } } } }";
+    let first = token.mutate("submitSale", SUBMIT_SALE, json!({"i": sale_input("order-17", &b.p1, &b.flow)})).await;
+    let retry = token.mutate("submitSale", SUBMIT_SALE, json!({"i": sale_input("order-17", &b.p1, &b.flow)})).await;
+    assert_eq!(retry["sale"]["id"], first["sale"]["id"], "the same sale again is a retry");
+    let before = b.admin.data(SALES, json!({})).await;
+
+    let mut other_answers = sale_input("order-17", &b.p1, &b.flow);
+    other_answers["answers"][0]["value"] = json!("giro");
+    for different in [other_answers, sale_input("order-17", &b.p2, &b.flow)] {
+        let (payload, errors) = token.refused("submitSale", SUBMIT_SALE, json!({"i": different})).await;
+        assert!(payload["sale"].is_null(), "{payload:#}");
+        assert_eq!(errors, [("idempotencyKey".to_owned(), "CONFLICT".to_owned())], "{payload:#}");
+    }
+    assert_eq!(b.admin.data(SALES, json!({})).await, before, "still the one sale, unchanged");
+    let customers = nodes(&b.admin.data("{ customers { edges { node { id } } } }", json!({})).await["customers"]);
+    assert_eq!(customers.len(), 1, "no customer for the refused sales: {customers:#?}");
 }
