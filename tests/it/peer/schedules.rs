@@ -30,7 +30,13 @@ async fn a_product_schedule_is_shown_edited_and_checked_on_save() {
     // Nothing set: the server's interval, every 15 minutes counted from midnight UTC.
     let shown = schedules(&admin, &id).await;
     let product = &shown["schedules"][0];
-    assert_eq!(shown["schedules"].as_array().unwrap().len(), 1, "only products: peers pull no sale statuses");
+    assert_eq!(shown["schedules"].as_array().unwrap().len(), 2, "products, and the pull of sale statuses");
+    let statuses = &shown["schedules"][1];
+    assert_eq!(
+        (&statuses["entity"], &statuses["schedule"], &statuses["setting"], &statuses["isDefault"]),
+        (&json!("sale_status"), &json!("07:00, 19:00"), &json!("saleStatusSyncTimes"), &json!(true)),
+        "twice a day by default"
+    );
     assert_eq!(
         (&product["entity"], &product["schedule"], &product["setting"], &product["isDefault"], &product["timeZone"]),
         (&json!("product"), &json!("every 15 minutes"), &json!("productSyncSchedule"), &json!(true), &Value::Null)
@@ -70,7 +76,7 @@ async fn a_product_schedule_is_shown_edited_and_checked_on_save() {
 }
 
 #[tokio::test]
-async fn the_peer_kind_offers_the_product_schedule_and_no_sale_status_times() {
+async fn the_peer_kind_offers_the_product_schedule_and_the_sale_status_times() {
     let server = TestServer::start().await;
     let a = server.admin("consumer").await;
     let admin = Client::new(&server, &a.token);
@@ -84,5 +90,6 @@ async fn the_peer_kind_offers_the_product_schedule_and_no_sale_status_times() {
         (&json!("cron_schedule"), &json!(false), &Value::Null)
     );
     assert!(schedule["help"].as_str().unwrap().contains("Europe/Amsterdam"));
-    assert!(settings.iter().all(|s| s["name"] != "saleStatusSyncTimes"), "peers cannot pull sale statuses yet");
+    let times = settings.iter().find(|s| s["name"] == "saleStatusSyncTimes").expect("peers pull sale statuses");
+    assert_eq!((&times["fieldType"], &times["default"]), (&json!("times_of_day"), &json!(["07:00", "19:00"])));
 }

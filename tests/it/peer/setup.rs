@@ -30,8 +30,8 @@ async fn integration_kinds_describe_the_peer_kind() {
         .find(|k| k["kind"] == "peer")
         .expect("the peer kind")
         .clone();
-    // Only what the peer kind really does: sale push, status pull and incremental sync do not exist yet.
-    assert_eq!(peer["capabilities"], json!(["products"]), "{peer:#}");
+    // Only what the peer kind really does: incremental sync does not exist yet.
+    assert_eq!(peer["capabilities"], json!(["products", "sale_push", "sale_status_pull"]), "{peer:#}");
     for list in ["settings", "credentials"] {
         for field in peer[list].as_array().unwrap() {
             let help = field["help"].as_str().unwrap_or("");
@@ -61,6 +61,15 @@ async fn integration_kinds_describe_the_peer_kind() {
     assert_eq!((delay["min"].as_i64(), delay["max"].as_i64()), (Some(0), Some(30)));
     assert_eq!(setting("processOnStatuses")["fieldType"], "text_list");
     assert_eq!(setting("checkStatusUpdates")["fieldType"], "boolean");
+    // The sale-forwarding settings every kind that receives sales shares.
+    let holidays = setting("holidays");
+    assert_eq!(holidays["fieldType"], "multi_select");
+    assert_eq!(holidays["options"].as_array().unwrap().len(), 9, "{holidays:#}");
+    assert_eq!(holidays["default"], holidays["options"], "every national holiday is a day off by default");
+    assert_eq!(setting("saleConditions")["fieldType"], "conditions");
+    assert_eq!(setting("saleConditionsMatch")["options"], json!(["all", "any"]));
+    assert_eq!((setting("sendHour")["min"].as_i64(), setting("sendHour")["max"].as_i64()), (Some(0), Some(23)));
+    assert_eq!(setting("saleProcessing")["default"], true);
     let credentials: Vec<Value> = peer["credentials"]
         .as_array()
         .unwrap()
