@@ -199,7 +199,8 @@ impl SaleQuery {
                 .select_only()
                 .column(sale_transmission::Column::SaleId);
             if let Some(state) = filter.transmission_state {
-                sent = sent.filter(sale_transmission::Column::State.eq(koppel_entity::enums::TransmissionState::from(state)));
+                sent = sent
+                    .filter(sale_transmission::Column::State.eq(koppel_entity::enums::TransmissionState::from(state)));
             }
             if let Some(id) = &filter.integration_id {
                 sent = sent.filter(sale_transmission::Column::IntegrationId.eq(ids::parse(id, "integration")?));

@@ -195,10 +195,11 @@ impl TransmissionMutation {
             .await?
             .ok_or(ApiError::NotFound("integration"))?;
         // The remote's questions, for the required-question check; the daemon checks again when it sends.
-        let remote = match koppel_daemon::connect::connector_for(&ctx.state().engine, &integration, integration.mode).await {
-            Ok(connector) => connector.questions().await.ok(),
-            Err(_) => None,
-        };
+        let remote =
+            match koppel_daemon::connect::connector_for(&ctx.state().engine, &integration, integration.mode).await {
+                Ok(connector) => connector.questions().await.ok(),
+                Err(_) => None,
+            };
         let txn = crate::db::begin_write(db).await?;
         let result = outbox::send_now(&txn, &sale, &integration, remote.as_deref()).await;
         let result = match result {

@@ -193,7 +193,10 @@ impl SaleSettings {
     /// takes its default.
     pub fn from_settings(settings: &Value) -> Self {
         let texts = |name: &str| -> Vec<String> {
-            settings[name].as_array().map(|l| l.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect()).unwrap_or_default()
+            settings[name]
+                .as_array()
+                .map(|l| l.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+                .unwrap_or_default()
         };
         let holidays = match settings["holidays"].as_array() {
             Some(list) => list.iter().filter_map(|v| v.as_str().and_then(Holiday::from_key)).collect(),

@@ -136,9 +136,8 @@ pub fn validate_settings(specs: &[FieldSpec], given: &Value) -> (Value, Vec<(Str
                     .filter(|i| !i.as_str().is_some_and(|s| options.contains(&s)))
                     .map(|i| i.to_string())
                     .collect();
-                (!unknown.is_empty()).then(|| {
-                    format!("{}: {} not among {}", spec.label, unknown.join(", "), options.join(", "))
-                })
+                (!unknown.is_empty())
+                    .then(|| format!("{}: {} not among {}", spec.label, unknown.join(", "), options.join(", ")))
             }
             (FieldType::MultiSelect(options), _) => {
                 Some(format!("{} must be a list of some of: {}", spec.label, options.join(", ")))

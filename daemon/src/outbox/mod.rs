@@ -228,14 +228,24 @@ pub async fn send_now(
     remote: Option<&[crate::connectors::RemoteQuestion]>,
 ) -> Result<sale_transmission::Model, SendError> {
     if !receives_sales(integration) {
-        return Err(refused("integrationId", ProblemCode::Invalid, format!("a {} integration does not receive sales", integration.kind)).into());
+        return Err(refused(
+            "integrationId",
+            ProblemCode::Invalid,
+            format!("a {} integration does not receive sales", integration.kind),
+        )
+        .into());
     }
     if !integration.enabled {
         return Err(refused("integrationId", ProblemCode::Invalid, format!("{} is disabled", integration.name)).into());
     }
     let settings = SaleSettings::from_settings(&integration.settings);
     if !settings.processing {
-        return Err(refused("integrationId", ProblemCode::Invalid, format!("sale processing is off for {}", integration.name)).into());
+        return Err(refused(
+            "integrationId",
+            ProblemCode::Invalid,
+            format!("sale processing is off for {}", integration.name),
+        )
+        .into());
     }
     let existing = find(db, sale, integration.id).await?;
     if let Some(t) = &existing {
@@ -244,7 +254,11 @@ pub async fn send_now(
                 return Err(refused(
                     "saleId",
                     ProblemCode::Taken,
-                    format!("this sale was sent to {} already (remote id {})", integration.name, t.remote_id.as_deref().unwrap_or("unknown")),
+                    format!(
+                        "this sale was sent to {} already (remote id {})",
+                        integration.name,
+                        t.remote_id.as_deref().unwrap_or("unknown")
+                    ),
                 )
                 .into());
             }
@@ -280,8 +294,14 @@ pub async fn retry(
         .into());
     }
     let transmission = requeue(db, transmission, None, Utc::now()).await?;
-    event(db, &transmission, EventLevel::Info, "queued", format!("sale {} is queued to be sent again (by hand)", transmission.sale_id))
-        .await?;
+    event(
+        db,
+        &transmission,
+        EventLevel::Info,
+        "queued",
+        format!("sale {} is queued to be sent again (by hand)", transmission.sale_id),
+    )
+    .await?;
     Ok(transmission)
 }
 

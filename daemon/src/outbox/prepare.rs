@@ -13,8 +13,8 @@ use crate::mapping::{FieldMapping, TargetKind, stored};
 use crate::problems::{Problem, ProblemCode, Problems};
 use koppel_entity::enums::LinkedEntity;
 use koppel_entity::{
-    IntegrationOwned, Scoped, contact_person, customer, flow_mapping, integration, organisation, product,
-    question, question_mapping, remote_link, sale,
+    IntegrationOwned, Scoped, contact_person, customer, flow_mapping, integration, organisation, product, question,
+    question_mapping, remote_link, sale,
 };
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, QueryFilter, QueryOrder};
 use serde_json::Value;
@@ -77,7 +77,11 @@ pub async fn prepare(
                 .one(db)
                 .await?;
             if mapping.is_none() {
-                problems.add("flowId", ProblemCode::NotFound, format!("the sale's flow {flow_id} is not mapped to a remote flow"));
+                problems.add(
+                    "flowId",
+                    ProblemCode::NotFound,
+                    format!("the sale's flow {flow_id} is not mapped to a remote flow"),
+                );
             }
             mapping.map(|m| m.remote_flow_id)
         }
@@ -97,7 +101,13 @@ pub async fn prepare(
         Some(id) => organisation::Entity::find_by_id_in(account, id).one(db).await?,
         None => None,
     };
-    let sources = Sources { answers: &answers, product: product.as_ref(), customer: customer.as_ref(), organisation: organisation.as_ref(), opt_in: sale.opt_in.as_ref() };
+    let sources = Sources {
+        answers: &answers,
+        product: product.as_ref(),
+        customer: customer.as_ref(),
+        organisation: organisation.as_ref(),
+        opt_in: sale.opt_in.as_ref(),
+    };
     for mapping in &fields {
         let field = format!("saleMapping.{}", mapping.remote_field);
         let Some(local) = sources.value(mapping) else { continue };
@@ -158,10 +168,13 @@ async fn map_answers(
             .filter(|q| &q.key == key)
             .find_map(|q| mappings.iter().find(|m| m.local_question_id == q.id));
         let Some(mapping) = mapping else {
-            let sent_by_sale_mapping =
-                fields.iter().any(|f| f.target_kind == TargetKind::Question && &f.target == key);
+            let sent_by_sale_mapping = fields.iter().any(|f| f.target_kind == TargetKind::Question && &f.target == key);
             if !sent_by_sale_mapping {
-                problems.add(field, ProblemCode::Unknown, format!("question {key} is not mapped to a question of {}", integration.name));
+                problems.add(
+                    field,
+                    ProblemCode::Unknown,
+                    format!("question {key} is not mapped to a question of {}", integration.name),
+                );
             }
             continue;
         };
@@ -177,7 +190,10 @@ async fn map_answers(
                 problems.add(
                     &field,
                     ProblemCode::NotAnOption,
-                    format!("the answer {local:?} to {key} has no value mapping to an option of {}", mapping.remote_question),
+                    format!(
+                        "the answer {local:?} to {key} has no value mapping to an option of {}",
+                        mapping.remote_question
+                    ),
                 );
             }
             found
@@ -266,12 +282,9 @@ pub fn outbound(mapping: &FieldMapping, local: &str) -> Result<String, String> {
     if mapping.values.is_empty() {
         return Ok(value);
     }
-    mapping
-        .values
-        .iter()
-        .find(|m| m.local == value)
-        .map(|m| m.remote.clone())
-        .ok_or_else(|| format!("{value:?} ({}) has no value mapping for the remote field {}", mapping.target, mapping.remote_field))
+    mapping.values.iter().find(|m| m.local == value).map(|m| m.remote.clone()).ok_or_else(|| {
+        format!("{value:?} ({}) has no value mapping for the remote field {}", mapping.target, mapping.remote_field)
+    })
 }
 
 /// Every required remote question of the sale's product and flow whose conditions hold must be answered.

@@ -20,8 +20,7 @@ use koppel_entity::enums::{EventLevel, LinkedEntity, TransmissionFailure, Transm
 use koppel_entity::{Scoped, integration, sale, sale_transmission, status, sync_event};
 use sea_orm::sea_query::{Expr, LockBehavior, LockType};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, ExprTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
-    Set,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, ExprTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set,
 };
 use std::collections::HashMap;
 use std::time::Duration;
@@ -82,13 +81,24 @@ pub async fn run(ctx: Context, config: RelayConfig, mut shutdown: watch::Receive
 /// What became of one transmission.
 #[derive(Debug)]
 enum Outcome {
-    Sent { remote_id: String },
+    Sent {
+        remote_id: String,
+    },
     /// Refused: by the mapping (every problem) or by the remote's validation. Not retried by itself.
-    Failed { failure: TransmissionFailure, message: String, problems: Vec<Problem> },
+    Failed {
+        failure: TransmissionFailure,
+        message: String,
+        problems: Vec<Problem>,
+    },
     /// Worth trying again later (a remote down, busy or slow), unless this was the last attempt.
-    Temporary { message: String, retry_after: Option<Duration> },
+    Temporary {
+        message: String,
+        retry_after: Option<Duration>,
+    },
     /// Nothing more will help without a person (bad credentials, a revoked token, no such integration).
-    Dead { message: String },
+    Dead {
+        message: String,
+    },
 }
 
 /// Claims one batch of due transmissions, sends them and records the outcomes. Returns how many
@@ -204,9 +214,7 @@ async fn record(
     let settings = integration.as_ref().map(|i| SaleSettings::from_settings(&i.settings));
     let txn = crate::db::begin_write(&ctx.db).await?;
     let after_success = match settings.as_ref().and_then(|s| s.status_after_success.as_deref()) {
-        Some(key) => {
-            status::Entity::find_in(first.account_id).filter(status::Column::Key.eq(key)).one(&txn).await?
-        }
+        Some(key) => status::Entity::find_in(first.account_id).filter(status::Column::Key.eq(key)).one(&txn).await?,
         None => None,
     };
     let max_attempts = settings.as_ref().map_or(8, |s| s.max_attempts);
@@ -242,7 +250,7 @@ async fn record(
                     .col_expr(sale_transmission::Column::LastError, Expr::value(Some(message.clone())))
                     .col_expr(
                         sale_transmission::Column::Problems,
-                        Expr::value((!listed.is_empty()).then(|| serde_json::Value::Array(listed))),
+                        Expr::value((!listed.is_empty()).then_some(serde_json::Value::Array(listed))),
                     );
                 let what = match failure {
                     TransmissionFailure::Mapping => "cannot be mapped",

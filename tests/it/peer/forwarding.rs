@@ -291,7 +291,8 @@ async fn sale_events(f: &Forwarding<'_>, min: &str) -> Vec<(String, String, Stri
         .collect()
 }
 
-const SALES_IN_STATE: &str = "query($s: TransmissionState!) { sales(filter: {transmissionState: $s}) { edges { node { id } } } }";
+const SALES_IN_STATE: &str =
+    "query($s: TransmissionState!) { sales(filter: {transmissionState: $s}) { edges { node { id } } } }";
 
 #[tokio::test]
 async fn a_refusal_by_the_provider_fails_with_its_message_until_the_sale_changes() {
@@ -383,13 +384,19 @@ async fn a_changed_mapping_queues_the_sales_it_failed_again() {
     let sale = f.sell("acceptgiro", false).await;
     let settled = f.settled(&sale).await;
     let failed = transmission(&settled);
-    assert_eq!((failed["state"].as_str(), failed["failure"].as_str()), (Some("FAILED"), Some("MAPPING")), "{settled:#}");
-    let fields: Vec<&str> = failed["problems"].as_array().unwrap().iter().map(|p| p["field"].as_str().unwrap()).collect();
+    assert_eq!(
+        (failed["state"].as_str(), failed["failure"].as_str()),
+        (Some("FAILED"), Some("MAPPING")),
+        "{settled:#}"
+    );
+    let fields: Vec<&str> =
+        failed["problems"].as_array().unwrap().iter().map(|p| p["field"].as_str().unwrap()).collect();
     assert_eq!(fields, ["flowId", "answers.betaalwijze", "answers.verhuizing"], "every problem at once, by name");
     f.map().await;
     let settled = f.settled(&sale).await;
     assert_eq!(transmission(&settled)["state"], "SENT", "{settled:#}");
     let arrived = f.arrived().await;
-    let payment = arrived[0]["answers"].as_array().unwrap().iter().find(|a| a["questionKey"] == "payment_method").cloned();
+    let payment =
+        arrived[0]["answers"].as_array().unwrap().iter().find(|a| a["questionKey"] == "payment_method").cloned();
     assert_eq!(payment.unwrap()["value"], "giro");
 }

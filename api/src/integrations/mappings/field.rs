@@ -194,7 +194,8 @@ async fn set_field_mappings(
     let db = ctx.db();
     let mut problems = Problems::new();
     let kind = koppel_daemon::connectors::kind(&integration.kind);
-    let mut entities: Vec<&str> = kind.map(|k| k.synced_entities.iter().map(|e| e.as_str()).collect()).unwrap_or_default();
+    let mut entities: Vec<&str> =
+        kind.map(|k| k.synced_entities.iter().map(|e| e.as_str()).collect()).unwrap_or_default();
     if kind.is_some_and(|k| k.capabilities.contains(&Capability::SalePush)) {
         entities.push(SALE_MAPPING);
     }
@@ -255,7 +256,9 @@ async fn set_field_mappings(
         };
         match mapping.target_kind {
             TargetKind::ExtraField => {
-                match extra_field.and_then(|(owner, key)| definitions.iter().find(|d| d.entity == owner && d.key == key)) {
+                match extra_field
+                    .and_then(|(owner, key)| definitions.iter().find(|d| d.entity == owner && d.key == key))
+                {
                     Some(definition) if definition.field_type == ExtraFieldType::Select => {
                         local_options = Some(serde_json::from_value(definition.options.clone()).unwrap_or_default());
                     }

@@ -7,8 +7,8 @@ mod wire;
 
 use super::{
     AcceptedSale, Capability, ConnectionCheck, Connector, ConnectorConfig, ConnectorError, FieldSpec, FieldType,
-    KindSpec, ListRequest,
-    OutboundSale, Page, RemoteField, RemoteFlow, RemoteProduct, RemoteQuestion, RemoteSaleStatus, RemoteStatus,
+    KindSpec, ListRequest, OutboundSale, Page, RemoteField, RemoteFlow, RemoteProduct, RemoteQuestion,
+    RemoteSaleStatus, RemoteStatus,
 };
 use async_trait::async_trait;
 use client::GraphqlClient;
@@ -19,16 +19,14 @@ pub const SPEC: KindSpec = KindSpec {
     label: "Koppel environment",
     description: "Another Koppel environment that grants your organisation products and flows.",
     capabilities: &[Capability::Products, Capability::SalePush, Capability::SaleStatusPull],
-    settings: &[
-        FieldSpec {
-            name: "accountName",
-            label: "Account name",
-            field_type: FieldType::Text,
-            required: true,
-            default: None,
-            help: "The name of the other environment's account, as its users sign in with.",
-        },
-    ],
+    settings: &[FieldSpec {
+        name: "accountName",
+        label: "Account name",
+        field_type: FieldType::Text,
+        required: true,
+        default: None,
+        help: "The name of the other environment's account, as its users sign in with.",
+    }],
     credentials: &[FieldSpec {
         name: "apiToken",
         label: "API token",
