@@ -294,6 +294,7 @@ fn print_report(name: &str, entity: koppel_entity::enums::LinkedEntity, report: 
         ("not imported", A::NotImported),
         ("failed", A::Failed),
         ("reactivated", A::Reactivate),
+        ("unmapped", A::Unmapped),
     ] {
         println!("  {label:<13}{}", report.count(action));
     }

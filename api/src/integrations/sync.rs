@@ -33,6 +33,9 @@ pub enum SyncAction {
     Failed,
     /// Switched off by an earlier pass because it was gone, back at the remote: switched on again.
     Reactivate,
+    /// At the remote in a state with no local counterpart (a sale status that is not mapped): left as it
+    /// is, with a warning event naming it. Map it to sync it.
+    Unmapped,
 }
 
 #[derive(SimpleObject, Clone)]
@@ -45,7 +48,7 @@ pub struct SyncChange {
     pub note: Option<String>,
 }
 
-/// What a product pass found and did.
+/// What a pass found and did.
 #[derive(SimpleObject)]
 pub struct SyncReport {
     /// False for a dry run (`reconcilePlan`).
@@ -59,6 +62,8 @@ pub struct SyncReport {
     pub failed: i32,
     /// Switched off by an earlier pass, back at the remote, switched on again.
     pub reactivated: i32,
+    /// Sale statuses at the remote that are not mapped, so not applied.
+    pub unmapped: i32,
     /// Why records gone at the remote were left alone (a partial read, or too many at once).
     pub held_back: Option<String>,
     pub policy: MissingRecordPolicy,
@@ -69,7 +74,8 @@ pub struct SyncReport {
 #[derive(InputObject)]
 pub struct SyncNowInput {
     pub integration_id: ID,
-    /// What to synchronise; every entity the integration's kind syncs when left out.
+    /// What to synchronise; every entity the integration's kind syncs when left out. The statuses of
+    /// sent sales (`SALE_STATUS`, for kinds that pull them) are pulled only when named.
     pub entities: Option<Vec<SyncEntity>>,
 }
 
@@ -98,7 +104,7 @@ impl SyncQuery {
         let id = ids::parse(&integration_id, "integration")?;
         let integration = service::find(ctx.db(), principal.account_id, id).await?;
         let entity = LinkedEntity::from(entity);
-        if !synced_entities(&integration).contains(&entity) {
+        if !pass_entities(&integration).contains(&entity) {
             return Err(ApiError::Invalid(vec![not_synced("entity", &integration, entity)]));
         }
         // The pass the engine runs for this entity, as a dry run: it writes nothing and records nothing.
@@ -121,13 +127,15 @@ impl SyncMutation {
         let principal = ctx.principal()?.require_admin()?;
         let id = ids::parse(&input.integration_id, "integration")?;
         let integration = service::find(ctx.db(), principal.account_id, id).await?;
-        let synced = synced_entities(&integration);
+        let passes = pass_entities(&integration);
+        // Left out: the synced entities (the catalogue). The sale-status pull runs on its own schedule
+        // and is asked for by name (SALE_STATUS).
         let entities: Vec<LinkedEntity> = match input.entities {
             Some(asked) => asked.into_iter().map(LinkedEntity::from).collect(),
-            None => synced.to_vec(),
+            None => synced_entities(&integration).to_vec(),
         };
         let mut user_errors: Vec<_> =
-            entities.iter().filter(|e| !synced.contains(e)).map(|e| not_synced("entities", &integration, *e)).collect();
+            entities.iter().filter(|e| !passes.contains(e)).map(|e| not_synced("entities", &integration, *e)).collect();
         if entities.is_empty() {
             user_errors.push(UserError::new(
                 "entities",
@@ -152,6 +160,11 @@ impl SyncMutation {
 /// The entities the integration's kind synchronises.
 fn synced_entities(integration: &integration::Model) -> &'static [LinkedEntity] {
     koppel_daemon::connectors::kind(&integration.kind).map(|k| k.synced_entities).unwrap_or_default()
+}
+
+/// The entities a pass may be asked of: the synced ones and, for kinds that pull them, sale statuses.
+fn pass_entities(integration: &integration::Model) -> Vec<LinkedEntity> {
+    koppel_daemon::connectors::kind(&integration.kind).map(|k| k.pass_entities()).unwrap_or_default()
 }
 
 fn not_synced(field: &str, integration: &integration::Model, entity: LinkedEntity) -> UserError {
@@ -184,6 +197,7 @@ fn report(pass: PassReport) -> SyncReport {
         not_imported: count(ChangeAction::NotImported),
         failed: count(ChangeAction::Failed),
         reactivated: count(ChangeAction::Reactivate),
+        unmapped: count(ChangeAction::Unmapped),
         held_back: pass.held_back.map(|reason| reason.to_string()),
         policy: pass.policy.into(),
         last_synced_at: pass.last_synced_at,

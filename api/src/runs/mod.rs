@@ -177,7 +177,7 @@ pub struct SyncEvent {
     pub entity: Option<SyncEntity>,
     pub local_id: Option<ID>,
     pub remote_id: Option<String>,
-    /// `update`, `deactivate`, `delete`, `ignore`, `not_imported`, `failed`, `held_back`.
+    /// `update`, `deactivate`, `delete`, `ignore`, `not_imported`, `unmapped`, `failed`, `held_back`.
     pub action: String,
     pub direction: Option<Direction>,
     pub message: String,

@@ -196,6 +196,16 @@ impl KindSpec {
         all
     }
 
+    /// The entities a pass may be asked of (`syncNow`, `reconcilePlan`): the synced ones, and the
+    /// sale-status pull when the kind can pull them.
+    pub fn pass_entities(&self) -> Vec<LinkedEntity> {
+        let mut entities = self.synced_entities.to_vec();
+        if self.capabilities.contains(&Capability::SaleStatusPull) {
+            entities.push(LinkedEntity::SaleStatus);
+        }
+        entities
+    }
+
     /// What the kind runs on a schedule, with the setting that says when: the passes of its synced
     /// entities that have a schedule setting (products), and the sale-status pull when it can pull them.
     pub fn schedules(&self) -> Vec<&'static ScheduleSetting> {

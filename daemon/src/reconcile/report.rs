@@ -23,11 +23,14 @@ pub enum ChangeAction {
     Failed,
     /// Switched off by an earlier pass, back at the remote: switched on again.
     Reactivate,
+    /// At the remote in a state with no local counterpart (a remote sale status that is not mapped):
+    /// left as it is, with a warning naming it (map it to sync it).
+    Unmapped,
 }
 
 impl ChangeAction {
     /// Every action: a run's counts add up when each record has exactly one of them.
-    pub const ALL: [ChangeAction; 8] = [
+    pub const ALL: [ChangeAction; 9] = [
         Self::Update,
         Self::Unchanged,
         Self::Deactivate,
@@ -36,6 +39,7 @@ impl ChangeAction {
         Self::NotImported,
         Self::Failed,
         Self::Reactivate,
+        Self::Unmapped,
     ];
 }
 

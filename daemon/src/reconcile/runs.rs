@@ -112,7 +112,7 @@ pub async fn finish<C: ConnectionTrait + TransactionTrait>(
     let rows: Vec<sync_event::ActiveModel> = report
         .changes
         .iter()
-        .filter(|c| matches!(c.action, ChangeAction::Ignore | ChangeAction::NotImported))
+        .filter(|c| matches!(c.action, ChangeAction::Ignore | ChangeAction::NotImported | ChangeAction::Unmapped))
         .map(|change| event_row(&run, change_event(&run, change)))
         .collect();
     // A statement per 500 events rather than one per event (a large pass changes thousands).
@@ -122,16 +122,7 @@ pub async fn finish<C: ConnectionTrait + TransactionTrait>(
     if let Some(reason) = &report.held_back {
         alerts::raise(db, Alert::of_run(&run, "held_back", reason.to_string())).await?;
     }
-    for action in [
-        ChangeAction::Update,
-        ChangeAction::Unchanged,
-        ChangeAction::Deactivate,
-        ChangeAction::Delete,
-        ChangeAction::Ignore,
-        ChangeAction::NotImported,
-        ChangeAction::Failed,
-        ChangeAction::Reactivate,
-    ] {
+    for action in ChangeAction::ALL {
         let n = report.count(action) as u64;
         if n > 0 {
             crate::telemetry::records(run.entity.as_str(), action_label(action), n);
@@ -156,7 +147,9 @@ pub async fn finish<C: ConnectionTrait + TransactionTrait>(
     active.unchanged = Set(unchanged.max(0));
     active.deactivated = Set(told_of(ChangeAction::Deactivate));
     active.deleted = Set(told_of(ChangeAction::Delete));
-    active.ignored = Set(count(ChangeAction::Ignore) + count(ChangeAction::NotImported));
+    // What the pass only saw and left alone counts as ignored, unmapped statuses too.
+    active.ignored =
+        Set(count(ChangeAction::Ignore) + count(ChangeAction::NotImported) + count(ChangeAction::Unmapped));
     active.failed = Set(told_of(ChangeAction::Failed));
     active.held_back = Set(report.held_back.map(|h| h.to_string()));
     active.error = Set((!adds_up).then(|| format!("the counts ({counted}) do not add up to {total} records")));
@@ -234,6 +227,8 @@ fn change_event(run: &sync_run::Model, change: &super::Change) -> NewEvent {
         ChangeAction::Delete => (EventLevel::Info, "delete"),
         ChangeAction::Ignore => (EventLevel::Debug, "ignore"),
         ChangeAction::NotImported => (EventLevel::Debug, "not_imported"),
+        // Nothing changes until someone maps it: people must hear of it.
+        ChangeAction::Unmapped => (EventLevel::Warn, "unmapped"),
         ChangeAction::Failed => (EventLevel::Warn, "failed"),
         ChangeAction::Unchanged => (EventLevel::Debug, "unchanged"),
     };
@@ -323,6 +318,7 @@ fn action_label(action: ChangeAction) -> &'static str {
         ChangeAction::Delete => "delete",
         ChangeAction::Ignore => "ignore",
         ChangeAction::NotImported => "not_imported",
+        ChangeAction::Unmapped => "unmapped",
         ChangeAction::Failed => "failed",
     }
 }

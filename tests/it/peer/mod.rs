@@ -19,6 +19,7 @@ mod questions;
 mod schedules;
 mod secrets;
 mod setup;
+mod status_pull;
 mod submissions;
 mod surface;
 mod sync;

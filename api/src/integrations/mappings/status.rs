@@ -6,7 +6,7 @@ use crate::graphql::{ContextExt, ids};
 use crate::statuses::Status;
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use koppel_entity::{IntegrationOwned, Scoped, integration, status, status_mapping};
-use sea_orm::{ConnectionTrait, QueryOrder, Set};
+use sea_orm::{ConnectionTrait, Set};
 use std::collections::HashSet;
 use uuid::Uuid;
 
@@ -18,36 +18,22 @@ pub struct StatusMapping {
     pub automatic: bool,
 }
 
+/// The effective mappings: the engine's ([`koppel_daemon::mapping::statuses`]), so that what is listed
+/// here is what the status pull applies.
 pub async fn status_mappings(
     db: &impl ConnectionTrait,
     integration: &integration::Model,
 ) -> ApiResult<Vec<StatusMapping>> {
-    let explicit = status_mapping::Entity::find_owned(integration.account_id, integration.id)
-        .order_by_asc(status_mapping::Column::RemoteStatus)
-        .all(db)
-        .await?;
-    let statuses =
-        status::Entity::find_in(integration.account_id).order_by_asc(status::Column::Position).all(db).await?;
-    let mut mappings = Vec::new();
-    for local in statuses.iter().filter(|s| s.system) {
-        if !explicit.iter().any(|m| m.remote_status == local.key) {
-            mappings.push(StatusMapping {
-                remote_status: local.key.clone(),
-                local_status: local.clone().into(),
-                automatic: true,
-            });
-        }
-    }
-    for mapping in explicit {
-        if let Some(local) = statuses.iter().find(|s| s.id == mapping.local_status_id) {
-            mappings.push(StatusMapping {
-                remote_status: mapping.remote_status,
-                local_status: local.clone().into(),
-                automatic: false,
-            });
-        }
-    }
-    Ok(mappings)
+    let map = koppel_daemon::mapping::statuses::load(db, integration).await?;
+    Ok(map
+        .into_mappings()
+        .into_iter()
+        .map(|m| StatusMapping {
+            remote_status: m.remote_status,
+            local_status: m.local_status.into(),
+            automatic: m.automatic,
+        })
+        .collect())
 }
 
 #[derive(InputObject)]
