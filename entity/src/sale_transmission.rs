@@ -22,6 +22,10 @@ pub struct Model {
     pub idempotency_key: String,
     /// The sale's id at the remote, once it accepted it.
     pub remote_id: Option<String>,
+    /// The sale's status at the remote when it was last applied here (from the answer to the send, then
+    /// from each status pull): the pull applies a remote status only when it changed since, so a local
+    /// status change the remote never saw is not undone.
+    pub remote_status: Option<String>,
     pub failure: Option<TransmissionFailure>,
     pub last_error: Option<String>,
     /// Every mapping problem found, as a JSON array of `{field, message}`.

@@ -26,6 +26,7 @@ impl MigrationTrait for Migration {
                     .col(integer("attempts").default(0))
                     .col(string_len("idempotency_key", 100))
                     .col(string_len_null("remote_id", 200))
+                    .col(string_len_null("remote_status", 100))
                     .col(string_len_null("failure", 16))
                     .col(text_null("last_error"))
                     .col(json_null("problems"))

@@ -151,6 +151,7 @@ async fn insert(
         // Unique per transmission and stable across attempts: the remote's duplicate check.
         idempotency_key: Set(format!("koppel-{id}")),
         remote_id: Set(None),
+        remote_status: Set(None),
         failure: Set(None),
         last_error: Set(None),
         problems: Set(None),

@@ -175,7 +175,7 @@ async fn send_all(
     let sent: Vec<_> = futures_util::stream::iter(ready)
         .map(|(transmission, outbound)| async move {
             let outcome = match connector.submit_sale(&outbound).await {
-                Ok(accepted) => Outcome::Sent { remote_id: accepted.id },
+                Ok(accepted) => Outcome::Sent { remote_id: accepted.id, remote_status: accepted.status },
                 Err(error) => connector_outcome(&error),
             };
             (transmission, outcome)
@@ -228,10 +228,11 @@ async fn record(
             .col_expr(sale_transmission::Column::UpdatedAt, Expr::value(now));
         let attempts = transmission.attempts;
         let (level, action, message, alert) = match &outcome {
-            Outcome::Sent { remote_id } => {
+            Outcome::Sent { remote_id, remote_status } => {
                 update = update
                     .col_expr(sale_transmission::Column::State, Expr::value(TransmissionState::Sent))
                     .col_expr(sale_transmission::Column::RemoteId, Expr::value(Some(remote_id.clone())))
+                    .col_expr(sale_transmission::Column::RemoteStatus, Expr::value(remote_status.clone()))
                     .col_expr(sale_transmission::Column::SentAt, Expr::value(Some(now)))
                     .col_expr(sale_transmission::Column::Failure, Expr::value(Option::<String>::None))
                     .col_expr(sale_transmission::Column::LastError, Expr::value(Option::<String>::None))
@@ -295,7 +296,7 @@ async fn record(
             tracing::warn!(transmission = %transmission.id, "the outbox lost a lease before recording");
             continue;
         }
-        if let Outcome::Sent { remote_id } = &outcome {
+        if let Outcome::Sent { remote_id, .. } = &outcome {
             sent_sales.push(transmission.sale_id);
             crate::telemetry::records("sale", "sent", 1);
             events.push(event(&transmission, level, action, message, Some(remote_id.clone()), now));

@@ -4,8 +4,13 @@
 //! status with no mapping changes nothing and is told as a warning naming it
 //! ([`ChangeAction::Unmapped`]). Off unless the integration's `checkStatusUpdates` says so.
 //!
-//! Level-triggered like every pass: the local status is made to match the mapped remote status, so a
-//! pass cut off between batches and run again only finds the rest to do. A status change here is a
+//! A remote status is applied when it changed at the remote since it was last applied
+//! (`sale_transmissions.remote_status`, first set from the remote's answer to the send): the local
+//! status is made to match what the remote moved the sale to, but a local change the remote never saw
+//! (the `statusAfterSuccess`, a person's) is not undone by a remote status that stayed the same. An
+//! unmapped status is not remembered, so it is applied once a mapping for it exists (and warned about
+//! at every pull until then). A pass cut off between batches and run again finds the applied ones
+//! unchanged. A status change here is a
 //! sale change like any other: it goes through the outbox ([`crate::outbox::sale_changed`]) in the
 //! same transaction, so it may qualify the sale for another integration.
 
@@ -18,6 +23,7 @@ use crate::mapping::statuses::{self, StatusMap};
 use chrono::{SubsecRound, Utc};
 use koppel_entity::enums::{LinkedEntity, MissingRecordPolicy, TransmissionState};
 use koppel_entity::{Scoped, integration, sale, sale_transmission, status};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select, Set,
 };
@@ -102,17 +108,21 @@ pub async fn reconcile_sale_statuses_with(
                 sale_transmission::Column::Id,
                 sale_transmission::Column::SaleId,
                 sale_transmission::Column::RemoteId,
+                sale_transmission::Column::RemoteStatus,
             ])
             .order_by_asc(sale_transmission::Column::Id)
             .limit(PAGE);
         if let Some(last) = after {
             select = select.filter(sale_transmission::Column::Id.gt(last));
         }
-        let page: Vec<(Uuid, Uuid, Option<String>)> = select.into_tuple().all(db).await?;
-        let Some((last, _, _)) = page.last() else { break };
+        let page: Vec<(Uuid, Uuid, Option<String>, Option<String>)> = select.into_tuple().all(db).await?;
+        let Some((last, _, _, _)) = page.last() else { break };
         after = Some(*last);
         let sent_sales: Vec<(Uuid, String)> =
-            page.iter().filter_map(|(_, sale, remote)| Some((*sale, remote.clone()?))).collect();
+            page.iter().filter_map(|(_, sale, remote, _)| Some((*sale, remote.clone()?))).collect();
+        // Per sale: its transmission and the remote status last applied.
+        let seen: HashMap<Uuid, (Uuid, Option<String>)> =
+            page.iter().map(|(id, sale, _, status)| (*sale, (*id, status.clone()))).collect();
         let remote_ids: Vec<String> = sent_sales.iter().map(|(_, remote)| remote.clone()).collect();
         // A remote that cannot answer fails the pass (and the job retries it); batches applied before
         // stay applied, and the next attempt finds them unchanged.
@@ -126,9 +136,11 @@ pub async fn reconcile_sale_statuses_with(
             let sales = sales_of(&txn, integration, &sent_sales).await?;
             for (sale_id, remote_id) in &sent_sales {
                 let Some(sale) = sales.get(sale_id) else { continue };
-                let change = compare(sale, remote_id, remote.get(remote_id), &map, &keys);
+                let (transmission, last) = &seen[sale_id];
+                let now_at_remote = remote.get(remote_id);
+                let change = compare(sale, remote_id, now_at_remote, last.as_ref(), &map, &keys);
                 if change.action == ChangeAction::Update
-                    && let Some(local) = remote.get(remote_id).and_then(|r| map.local_for(r))
+                    && let Some(local) = now_at_remote.and_then(|r| map.local_for(r))
                 {
                     let mut active: sale::ActiveModel = sale.clone().into();
                     active.status_id = Set(local.id);
@@ -136,6 +148,15 @@ pub async fn reconcile_sale_statuses_with(
                     active.updated_at = Set(now);
                     let sale = active.update(&txn).await?;
                     crate::outbox::sale_changed(&txn, &sale).await?;
+                }
+                // A mapped remote status is remembered as applied (also when the sale had it already).
+                if let Some(status) = now_at_remote.filter(|r| map.local_for(r).is_some() && last.as_ref() != Some(*r))
+                {
+                    sale_transmission::Entity::update_many()
+                        .col_expr(sale_transmission::Column::RemoteStatus, Expr::value(Some(status.clone())))
+                        .filter(sale_transmission::Column::Id.eq(*transmission))
+                        .exec(&txn)
+                        .await?;
                 }
                 report.changes.push(change);
             }
@@ -147,7 +168,8 @@ pub async fn reconcile_sale_statuses_with(
             let sales = sales_of(db, integration, &sent_sales).await?;
             for (sale_id, remote_id) in &sent_sales {
                 if let Some(sale) = sales.get(sale_id) {
-                    report.changes.push(compare(sale, remote_id, remote.get(remote_id), &map, &keys));
+                    let last = seen[sale_id].1.as_ref();
+                    report.changes.push(compare(sale, remote_id, remote.get(remote_id), last, &map, &keys));
                 }
             }
         }
@@ -194,11 +216,12 @@ async fn sales_of(
 }
 
 /// What the pull does with one sent sale, given its status at the remote (`None`: the remote does not
-/// know the sale, or gave it no status).
+/// know the sale, or gave it no status) and the remote status last applied.
 fn compare(
     sale: &sale::Model,
     remote_id: &str,
     remote_status: Option<&String>,
+    last_applied: Option<&String>,
     map: &StatusMap,
     keys: &HashMap<Uuid, String>,
 ) -> Change {
@@ -225,6 +248,12 @@ fn compare(
         return change;
     };
     if local.id == sale.status_id {
+        return change;
+    }
+    if last_applied == Some(remote_status) {
+        change.note = Some(format!(
+            "the remote status {remote_status} did not change since it was applied; the local status stands"
+        ));
         return change;
     }
     let old = keys.get(&sale.status_id).map_or("?", String::as_str);
@@ -267,6 +296,7 @@ mod tests {
             updated_at: Utc::now(),
             status_changed_at: Utc::now(),
             idempotency_key: None,
+            idempotency_hash: None,
         }
     }
 
@@ -285,20 +315,24 @@ mod tests {
         let keys: HashMap<Uuid, String> = statuses.iter().map(|s| (s.id, s.key.clone())).collect();
         let sale = sale_with(sent.id);
 
-        let changed = compare(&sale, "r1", Some(&"callback".to_owned()), &map, &keys);
+        let changed = compare(&sale, "r1", Some(&"callback".to_owned()), None, &map, &keys);
         assert_eq!(changed.action, ChangeAction::Update);
         assert_eq!(changed.note.as_deref(), Some("status sent → approved (remote status callback)"));
 
-        let system = compare(&sale, "r1", Some(&"new".to_owned()), &map, &keys);
+        let system = compare(&sale, "r1", Some(&"new".to_owned()), None, &map, &keys);
         assert_eq!(system.action, ChangeAction::Update, "a system status maps by key");
+        let stayed = compare(&sale, "r1", Some(&"new".to_owned()), Some(&"new".to_owned()), &map, &keys);
+        assert_eq!(stayed.action, ChangeAction::Unchanged, "`sent` here stands while the remote still says new");
+        let moved = compare(&sale, "r1", Some(&"callback".to_owned()), Some(&"new".to_owned()), &map, &keys);
+        assert_eq!(moved.action, ChangeAction::Update, "the remote moved it on");
 
-        let same = compare(&sale_with(approved.id), "r1", Some(&"callback".to_owned()), &map, &keys);
+        let same = compare(&sale_with(approved.id), "r1", Some(&"callback".to_owned()), None, &map, &keys);
         assert_eq!(same.action, ChangeAction::Unchanged);
 
-        let unmapped = compare(&sale, "r1", Some(&"on_hold".to_owned()), &map, &keys);
+        let unmapped = compare(&sale, "r1", Some(&"on_hold".to_owned()), None, &map, &keys);
         assert_eq!(unmapped.action, ChangeAction::Unmapped);
         assert!(unmapped.note.as_deref().is_some_and(|n| n.contains("on_hold")), "{unmapped:?}");
 
-        assert_eq!(compare(&sale, "r1", None, &map, &keys).action, ChangeAction::Ignore);
+        assert_eq!(compare(&sale, "r1", None, None, &map, &keys).action, ChangeAction::Ignore);
     }
 }
