@@ -15,6 +15,7 @@ mod m20261202_000007_sync_states;
 mod m20261202_000008_event_notify;
 mod m20261202_000009_create_only;
 mod m20261202_000010_transmissions;
+mod m20261202_000012_sale_notify;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000008_event_notify::Migration),
             Box::new(m20261202_000009_create_only::Migration),
             Box::new(m20261202_000010_transmissions::Migration),
+            Box::new(m20261202_000012_sale_notify::Migration),
         ]
     }
 }
