@@ -41,7 +41,7 @@ pub struct Mutation(
 );
 
 #[derive(MergedSubscription, Default)]
-pub struct Subscription(crate::runs::RunSubscription);
+pub struct Subscription(crate::runs::RunSubscription, crate::sales::SaleSubscription);
 
 pub type KoppelSchema = Schema<Query, Mutation, Subscription>;
 
@@ -65,34 +65,36 @@ pub fn sdl() -> String {
 
 /// Adds one loader per nested type to a request, scoped to the caller's account.
 pub fn add_loaders(
-    request: async_graphql::Request,
+    mut request: async_graphql::Request,
     db: &DatabaseConnection,
     principal: &crate::auth::Principal,
 ) -> async_graphql::Request {
+    insert_loaders(&mut request.data, db, principal);
+    request
+}
+
+/// Inserts one loader per nested type, scoped to the caller's account: into a request's data, or a
+/// WebSocket connection's (what its subscriptions yield resolves nested fields through them too).
+pub fn insert_loaders(data: &mut async_graphql::Data, db: &DatabaseConnection, principal: &crate::auth::Principal) {
     let account_id = principal.account_id;
     use koppel_entity::{customer, flow, organisation, product, status, supplier, user};
-    request
-        .data(loaders::ById::<product::Entity>::loader(db.clone(), account_id))
-        .data(loaders::ById::<supplier::Entity>::loader(db.clone(), account_id))
-        .data(loaders::ById::<customer::Entity>::loader(db.clone(), account_id))
-        .data(loaders::ById::<user::Entity>::loader(db.clone(), account_id))
-        .data(loaders::ById::<status::Entity>::loader(db.clone(), account_id))
-        .data(loaders::ById::<flow::Entity>::loader(db.clone(), account_id))
-        .data(loaders::ById::<organisation::Entity>::loader(db.clone(), account_id))
-        .data(crate::sales::transmissions::TransmissionsOfSale::loader(db.clone(), account_id))
-        .data(
-            DataLoader::new(crate::extra_fields::DefinitionLoader { db: db.clone(), account_id }, tokio::spawn)
-                .delay(loaders::BATCH_WINDOW),
-        )
-        .data(
-            DataLoader::new(
-                crate::visibility::Visibility {
-                    db: db.clone(),
-                    account_id,
-                    organisation_id: principal.organisation_id,
-                },
-                tokio::spawn,
-            )
+    data.insert(loaders::ById::<product::Entity>::loader(db.clone(), account_id));
+    data.insert(loaders::ById::<supplier::Entity>::loader(db.clone(), account_id));
+    data.insert(loaders::ById::<customer::Entity>::loader(db.clone(), account_id));
+    data.insert(loaders::ById::<user::Entity>::loader(db.clone(), account_id));
+    data.insert(loaders::ById::<status::Entity>::loader(db.clone(), account_id));
+    data.insert(loaders::ById::<flow::Entity>::loader(db.clone(), account_id));
+    data.insert(loaders::ById::<organisation::Entity>::loader(db.clone(), account_id));
+    data.insert(crate::sales::transmissions::TransmissionsOfSale::loader(db.clone(), account_id));
+    data.insert(
+        DataLoader::new(crate::extra_fields::DefinitionLoader { db: db.clone(), account_id }, tokio::spawn)
             .delay(loaders::BATCH_WINDOW),
+    );
+    data.insert(
+        DataLoader::new(
+            crate::visibility::Visibility { db: db.clone(), account_id, organisation_id: principal.organisation_id },
+            tokio::spawn,
         )
+        .delay(loaders::BATCH_WINDOW),
+    );
 }

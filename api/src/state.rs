@@ -17,6 +17,8 @@ pub struct AppState {
     pub limits: Arc<crate::rate_limit::RateLimits>,
     /// The process's one listener of sync events and runs, for subscriptions.
     pub feed: koppel_daemon::feed::Feed,
+    /// The process's one listener of changed sales and transmissions, for `saleUpdates`.
+    pub sale_feed: koppel_daemon::sale_feed::SaleFeed,
     /// The tokens of live subscriptions, checked again together every few seconds.
     pub sessions: crate::auth::sessions::LiveSessions,
     /// Every SQL statement run, for `/metrics`.

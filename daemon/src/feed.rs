@@ -39,7 +39,8 @@ impl Feed {
         match db.get_database_backend() {
             DbBackend::Postgres => {
                 let (ids, notified) = mpsc::unbounded_channel();
-                tokio::spawn(listen(db.get_postgres_connection_pool().clone(), ids));
+                let pool = db.get_postgres_connection_pool().clone();
+                tokio::spawn(listen(pool, EVENTS_CHANNEL, |payload| payload.parse().ok(), ids));
                 tokio::spawn(follow_notified(db, notified, sender));
             }
             _ => {
@@ -54,11 +55,11 @@ impl Feed {
     }
 }
 
-/// What the PostgreSQL listener hears.
+/// What a PostgreSQL listener hears.
 #[derive(Debug)]
-enum Heard {
-    /// A committed event's id.
-    Event(i64),
+pub(crate) enum Heard<T> {
+    /// A committed change, from its notification's payload (a sync event's id, a sale's key).
+    Notified(T),
     /// The connection was lost and is back: notifications in between are gone.
     Reconnected,
 }
@@ -66,34 +67,40 @@ enum Heard {
 /// The channel the trigger notifies on.
 pub const EVENTS_CHANNEL: &str = "koppel_events";
 
-/// Forwards the notified event ids until the pool closes.
-async fn listen(pool: sea_orm::sqlx::PgPool, heard: mpsc::UnboundedSender<Heard>) {
+/// Forwards what is notified on `channel`, parsed (unparseable payloads are skipped), until the pool
+/// closes. Every feed on PostgreSQL listens through this, each on its own channel.
+pub(crate) async fn listen<T>(
+    pool: sea_orm::sqlx::PgPool,
+    channel: &'static str,
+    parse: fn(&str) -> Option<T>,
+    heard: mpsc::UnboundedSender<Heard<T>>,
+) {
     use sea_orm::sqlx::postgres::PgListener;
     let mut listener = loop {
         let listening = async {
             let mut listener = PgListener::connect_with(&pool).await?;
-            listener.listen(EVENTS_CHANNEL).await?;
+            listener.listen(channel).await?;
             Ok::<_, sea_orm::sqlx::Error>(listener)
         };
         match listening.await {
             Ok(listener) => break listener,
             Err(_) if pool.is_closed() => return,
             Err(error) => {
-                tracing::warn!(%error, "the live feed cannot listen for events; retrying");
+                tracing::warn!(%error, channel, "a live feed cannot listen; retrying");
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
         }
     };
     loop {
         let message = match listener.try_recv().await {
-            Ok(Some(notification)) => match notification.payload().parse() {
-                Ok(id) => Heard::Event(id),
-                Err(_) => continue,
+            Ok(Some(notification)) => match parse(notification.payload()) {
+                Some(item) => Heard::Notified(item),
+                None => continue,
             },
             Ok(None) => Heard::Reconnected,
             Err(_) if pool.is_closed() => return,
             Err(error) => {
-                tracing::warn!(%error, "the live feed lost its listener; reconnecting");
+                tracing::warn!(%error, channel, "a live feed lost its listener; reconnecting");
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 Heard::Reconnected
             }
@@ -107,7 +114,7 @@ async fn listen(pool: sea_orm::sqlx::PgPool, heard: mpsc::UnboundedSender<Heard>
 /// Reads the notified events in batches and sends them, with their runs, to the subscribers.
 async fn follow_notified(
     db: DatabaseConnection,
-    mut heard: mpsc::UnboundedReceiver<Heard>,
+    mut heard: mpsc::UnboundedReceiver<Heard<i64>>,
     sender: broadcast::Sender<FeedItem>,
 ) {
     let mut newest = 0i64;
@@ -117,7 +124,7 @@ async fn follow_notified(
         let mut next = Some(first);
         while let Some(message) = next {
             match message {
-                Heard::Event(id) => ids.push(id),
+                Heard::Notified(id) => ids.push(id),
                 Heard::Reconnected => reconnected = true,
             }
             next = if ids.len() < BATCH as usize { heard.try_recv().ok() } else { None };

@@ -28,6 +28,7 @@ pub mod problems;
 pub mod process;
 pub mod reconcile;
 pub mod retention;
+pub mod sale_feed;
 pub mod schedule;
 pub mod slots;
 pub mod telemetry;

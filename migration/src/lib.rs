@@ -16,6 +16,7 @@ mod m20261202_000008_event_notify;
 mod m20261202_000009_create_only;
 mod m20261202_000010_transmissions;
 mod m20261202_000011_sale_request_hash;
+mod m20261202_000012_sale_notify;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000009_create_only::Migration),
             Box::new(m20261202_000010_transmissions::Migration),
             Box::new(m20261202_000011_sale_request_hash::Migration),
+            Box::new(m20261202_000012_sale_notify::Migration),
         ]
     }
 }

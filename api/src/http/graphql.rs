@@ -17,8 +17,8 @@ use super::request::{self, Unreadable};
 use super::response::{error_response, render};
 use crate::auth;
 use crate::error::ApiError;
+use crate::graphql::live::{SubscriptionToken, token_of};
 use crate::rate_limit::ClientAddress;
-use crate::runs::{SubscriptionToken, token_of};
 use crate::schema::{self, KoppelSchema};
 use crate::state::AppState;
 use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
@@ -132,6 +132,7 @@ fn subscriptions(
                 let token = token_of(&payload)?;
                 let principal = auth::authenticate(&state.db, &state.jwt, &token).await?;
                 let mut data = Data::default();
+                schema::insert_loaders(&mut data, &state.db, &principal);
                 data.insert(state);
                 data.insert(principal);
                 data.insert(SubscriptionToken(token));

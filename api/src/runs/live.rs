@@ -1,24 +1,14 @@
-//! Live sync progress and events, over graphql-transport-ws (the protocol of the `graphql-ws` client
-//! that Apollo and urql use). The token travels in the `connection_init` payload and is checked like a
-//! request's; it is checked again while the subscription runs, so a revoked token or a disabled user
-//! ends it. Items come from the process's one feed ([`koppel_daemon::feed`]), never a poll per subscriber.
+//! Live sync progress and events (see [`crate::graphql::live`] for what every subscription shares).
+//! Items come from the process's one feed of sync events ([`koppel_daemon::feed`]).
 
 use super::{EventLevel, SyncEvent, SyncRun, integration_of, levels_from};
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::graphql::ContextExt;
+use crate::graphql::live::follow;
 use async_graphql::{Context, ID, Subscription};
 use futures_util::StreamExt;
 use futures_util::stream::{self, BoxStream};
 use koppel_daemon::feed::FeedItem;
-use std::time::Duration;
-use tokio::sync::broadcast::error::RecvError;
-
-/// The bearer token a subscription was opened with, to check again while it runs.
-#[derive(Clone)]
-pub struct SubscriptionToken(pub String);
-
-/// How often the tokens of running subscriptions are checked again (all of them together).
-pub const RECHECK: Duration = Duration::from_secs(5);
 
 #[derive(Default)]
 pub struct RunSubscription;
@@ -28,7 +18,7 @@ impl RunSubscription {
     /// The runs of an integration as they are queued, start and finish (admins only).
     async fn sync_progress(&self, ctx: &Context<'_>, integration_id: ID) -> BoxStream<'static, ApiResult<SyncRun>> {
         match integration_of(ctx, &integration_id).await {
-            Ok(integration) => follow(ctx, move |item| match item {
+            Ok(integration) => follow(ctx, ctx.state().feed.subscribe(), move |item| match item {
                 FeedItem::Run(run) if run.integration_id == integration.id => Some(SyncRun::from(run)),
                 _ => None,
             }),
@@ -45,7 +35,7 @@ impl RunSubscription {
     ) -> BoxStream<'static, ApiResult<SyncEvent>> {
         let levels = levels_from(min_level.unwrap_or(EventLevel::Info));
         match integration_of(ctx, &integration_id).await {
-            Ok(integration) => follow(ctx, move |item| match item {
+            Ok(integration) => follow(ctx, ctx.state().feed.subscribe(), move |item| match item {
                 FeedItem::Event(event) if event.integration_id == integration.id && levels.contains(&event.level) => {
                     Some(SyncEvent::from(event))
                 }
@@ -54,65 +44,4 @@ impl RunSubscription {
             Err(error) => stream::once(async move { Err(error) }).boxed(),
         }
     }
-}
-
-/// The feed items `pick` keeps, until the token stops being valid.
-fn follow<T, F>(ctx: &Context<'_>, pick: F) -> BoxStream<'static, ApiResult<T>>
-where
-    T: Send + 'static,
-    F: Fn(FeedItem) -> Option<T> + Send + 'static,
-{
-    let state = ctx.state().clone();
-    let watching = match ctx.data_opt::<SubscriptionToken>() {
-        Some(SubscriptionToken(token)) => match state.sessions.watch(&state.jwt, token) {
-            Ok(watching) => Some(watching),
-            Err(error) => return stream::once(async move { Err(error) }).boxed(),
-        },
-        None => None,
-    };
-    let mut receiver = state.feed.subscribe();
-    async_stream::stream! {
-        let mut watching = watching;
-        loop {
-            let ended = async {
-                match watching.as_mut() {
-                    Some(watching) => match watching.ended.changed().await {
-                        Ok(()) => watching.ended.borrow().clone(),
-                        // The checks stopped (the server is shutting down): the feed ends the stream.
-                        Err(_) => std::future::pending().await,
-                    },
-                    None => std::future::pending().await,
-                }
-            };
-            tokio::select! {
-                item = receiver.recv() => match item {
-                    Ok(item) => if let Some(value) = pick(item) { yield Ok(value) },
-                    Err(RecvError::Lagged(missed)) => tracing::warn!(missed, "a subscriber fell behind the feed"),
-                    Err(RecvError::Closed) => break,
-                },
-                reason = ended => {
-                    if let Some(reason) = reason {
-                        yield Err(reason);
-                        break;
-                    }
-                }
-            }
-        }
-    }
-    .boxed()
-}
-
-/// Checks the `connection_init` payload's token (`{"Authorization": "Bearer …"}` or `{"token": "…"}`).
-pub fn token_of(payload: &serde_json::Value) -> ApiResult<String> {
-    let value = payload
-        .get("Authorization")
-        .or_else(|| payload.get("authorization"))
-        .and_then(|v| v.as_str())
-        .map(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")).unwrap_or(v))
-        .or_else(|| payload.get("token").and_then(|v| v.as_str()))
-        .map(str::trim)
-        .filter(|t| !t.is_empty());
-    value.map(str::to_owned).ok_or_else(|| {
-        ApiError::Unauthenticated("send the token in connection_init: {\"Authorization\": \"Bearer <token>\"}".into())
-    })
 }

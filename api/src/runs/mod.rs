@@ -3,7 +3,7 @@
 
 mod live;
 
-pub use live::{RECHECK, RunSubscription, SubscriptionToken, token_of};
+pub use live::RunSubscription;
 
 use crate::error::{ApiError, ApiResult};
 use crate::graphql::pagination::{Page, page_size, paginate};

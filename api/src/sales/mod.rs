@@ -2,6 +2,7 @@
 //! moved through statuses. Agents see their own sales; admins see all of the account's.
 
 mod answers;
+mod live;
 pub(crate) mod service;
 pub mod transmissions;
 
@@ -17,6 +18,7 @@ use async_graphql::connection::Connection;
 use async_graphql::{ComplexObject, Context, ID, InputObject, Json, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use koppel_entity::{Scoped, customer, flow, organisation, product, sale, sale_transmission, status, user};
+pub use live::SaleSubscription;
 use sea_orm::{ColumnTrait, QueryFilter, QuerySelect, QueryTrait};
 use serde::{Deserialize, Serialize};
 

@@ -10,9 +10,9 @@ use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+pub(super) type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn open(server: &TestServer) -> Socket {
+pub(super) async fn open(server: &TestServer) -> Socket {
     let mut request = format!("ws://{}/graphql", server.addr).into_client_request().unwrap();
     request.headers_mut().insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().unwrap());
     let (socket, response) = tokio_tungstenite::connect_async(request).await.expect("the WebSocket opens");
@@ -20,12 +20,12 @@ async fn open(server: &TestServer) -> Socket {
     socket
 }
 
-async fn send(socket: &mut Socket, message: Value) {
+pub(super) async fn send(socket: &mut Socket, message: Value) {
     socket.send(Message::Text(message.to_string().into())).await.unwrap();
 }
 
 /// The next JSON message, or `None` when the server closed the connection or 10 s passed.
-async fn next(socket: &mut Socket) -> Option<Value> {
+pub(super) async fn next(socket: &mut Socket) -> Option<Value> {
     loop {
         match tokio::time::timeout(Duration::from_secs(10), socket.next()).await.ok()?? {
             Ok(Message::Text(text)) => return Some(serde_json::from_str(&text).unwrap()),
@@ -35,7 +35,7 @@ async fn next(socket: &mut Socket) -> Option<Value> {
     }
 }
 
-async fn signed_in(server: &TestServer, token: &str) -> Socket {
+pub(super) async fn signed_in(server: &TestServer, token: &str) -> Socket {
     let mut socket = open(server).await;
     send(&mut socket, json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {token}")}}))
         .await;

@@ -13,6 +13,7 @@ mod fixtures;
 mod forwarding;
 mod import;
 mod live;
+mod live_sales;
 mod mappings;
 mod provider;
 mod questions;
