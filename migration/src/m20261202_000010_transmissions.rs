@@ -56,7 +56,9 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager.drop_index(Index::drop().name("ix_remote_links_local_id_entity").table("remote_links").to_owned()).await?;
+        manager
+            .drop_index(Index::drop().name("ix_remote_links_local_id_entity").table("remote_links").to_owned())
+            .await?;
         manager.drop_table(Table::drop().table("sale_transmissions").to_owned()).await
     }
 }

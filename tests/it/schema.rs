@@ -33,7 +33,11 @@ fn the_peer_connectors_documents_are_valid_against_schema_graphql() {
     documents.sort();
     let names: Vec<String> =
         documents.iter().filter_map(|path| path.file_stem()).map(|stem| stem.to_string_lossy().into_owned()).collect();
-    assert_eq!(names, ["flows", "me", "product_fields", "products", "questions", "sale_statuses", "statuses", "submit_sale"], "the peer's documents");
+    assert_eq!(
+        names,
+        ["flows", "me", "product_fields", "products", "questions", "sale_statuses", "statuses", "submit_sale"],
+        "the peer's documents"
+    );
     let mut invalid = Vec::new();
     for path in &documents {
         let text = std::fs::read_to_string(path).expect("a readable document");
