@@ -81,8 +81,10 @@ pub async fn run(ctx: Context, config: RelayConfig, mut shutdown: watch::Receive
 /// What became of one transmission.
 #[derive(Debug)]
 enum Outcome {
+    /// Accepted: the sale's id at the remote, and its status there when the remote said.
     Sent {
         remote_id: String,
+        remote_status: Option<String>,
     },
     /// Refused: by the mapping (every problem) or by the remote's validation. Not retried by itself.
     Failed {

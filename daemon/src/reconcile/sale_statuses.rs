@@ -152,7 +152,7 @@ pub async fn reconcile_sale_statuses_with(
                 // A mapped remote status is remembered as applied (also when the sale had it already).
                 if let Some(status) = now_at_remote.filter(|r| map.local_for(r).is_some() && last.as_ref() != Some(*r))
                 {
-                    sale_transmission::Entity::update_many()
+                    sale_transmission::Entity::update_many_in(integration.account_id)
                         .col_expr(sale_transmission::Column::RemoteStatus, Expr::value(Some(status.clone())))
                         .filter(sale_transmission::Column::Id.eq(*transmission))
                         .exec(&txn)
