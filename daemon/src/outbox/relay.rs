@@ -250,7 +250,7 @@ async fn record(
                     .col_expr(sale_transmission::Column::LastError, Expr::value(Some(message.clone())))
                     .col_expr(
                         sale_transmission::Column::Problems,
-                        Expr::value((!listed.is_empty()).then(|| serde_json::Value::Array(listed))),
+                        Expr::value((!listed.is_empty()).then_some(serde_json::Value::Array(listed))),
                     );
                 let what = match failure {
                     TransmissionFailure::Mapping => "cannot be mapped",
