@@ -17,7 +17,7 @@ use std::time::Duration;
 
 /// A `koppel daemon` on the server's database and data directory, with a 2-second lease. Killed with
 /// SIGKILL when dropped (or by the test).
-struct Daemon(Child);
+pub(super) struct Daemon(pub(super) Child);
 
 impl Drop for Daemon {
     fn drop(&mut self) {
@@ -35,7 +35,7 @@ async fn consumer_via<'a>(server: &'a TestServer, b: &Provider<'_>, base_url: &s
     (admin, integration)
 }
 
-fn daemon(server: &TestServer) -> Daemon {
+pub(super) fn daemon(server: &TestServer) -> Daemon {
     let child = Command::new(env!("CARGO_BIN_EXE_koppel"))
         .arg("daemon")
         .env("KOPPEL_DATABASE_URL", server.database_url())
@@ -126,12 +126,12 @@ async fn a_daemon_killed_mid_pass_loses_nothing_and_the_pass_completes_once() {
 /// How many times the crash loop kills a daemon, and over how many products: small in CI, larger as its
 /// own command (`KOPPEL_CRASH_KILLS=20 KOPPEL_CRASH_PRODUCTS=300 cargo test --test it crash_loop`, see
 /// docs/BENCHMARKS.md).
-fn setting(name: &str, default: usize) -> usize {
+pub(super) fn setting(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
 /// A pseudo-random delay in `0..max` ms (no seed to keep: the moments differ from run to run).
-fn some_ms(max: u64) -> u64 {
+pub(super) fn some_ms(max: u64) -> u64 {
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos() as u64;
     (nanos ^ (nanos >> 7)).wrapping_mul(0x9E37_79B9_7F4A_7C15) % max.max(1)
 }

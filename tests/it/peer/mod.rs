@@ -8,6 +8,7 @@ mod alerts;
 mod client;
 mod connection;
 mod crash;
+mod crash_forward;
 mod cross_account;
 mod fixtures;
 mod forwarding;
