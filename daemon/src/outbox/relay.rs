@@ -82,25 +82,13 @@ pub async fn run(ctx: Context, config: RelayConfig, mut shutdown: watch::Receive
 #[derive(Debug)]
 enum Outcome {
     /// Accepted: the sale's id at the remote, and its status there when the remote said.
-    Sent {
-        remote_id: String,
-        remote_status: Option<String>,
-    },
+    Sent { remote_id: String, remote_status: Option<String> },
     /// Refused: by the mapping (every problem) or by the remote's validation. Not retried by itself.
-    Failed {
-        failure: TransmissionFailure,
-        message: String,
-        problems: Vec<Problem>,
-    },
+    Failed { failure: TransmissionFailure, message: String, problems: Vec<Problem> },
     /// Worth trying again later (a remote down, busy or slow), unless this was the last attempt.
-    Temporary {
-        message: String,
-        retry_after: Option<Duration>,
-    },
+    Temporary { message: String, retry_after: Option<Duration> },
     /// Nothing more will help without a person (bad credentials, a revoked token, no such integration).
-    Dead {
-        message: String,
-    },
+    Dead { message: String },
 }
 
 /// Claims one batch of due transmissions, sends them and records the outcomes. Returns how many

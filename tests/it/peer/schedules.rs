@@ -33,8 +33,8 @@ async fn a_product_schedule_is_shown_edited_and_checked_on_save() {
     assert_eq!(shown["schedules"].as_array().unwrap().len(), 2, "products, and the pull of sale statuses");
     let statuses = &shown["schedules"][1];
     assert_eq!(
-        (&statuses["entity"], &statuses["schedule"], &statuses["setting"], &statuses["isDefault"]),
-        (&json!("sale_status"), &json!("07:00, 19:00"), &json!("saleStatusSyncTimes"), &json!(true)),
+        (&statuses["entity"], &statuses["schedule"], &statuses["setting"]),
+        (&json!("sale_status"), &json!("07:00, 19:00"), &json!("saleStatusSyncTimes")),
         "twice a day by default"
     );
     assert_eq!(
