@@ -209,6 +209,7 @@ async fn sell(db: &sea_orm::DatabaseConnection, seller: &Seller, count: usize) -
             updated_at: Set(now),
             status_changed_at: Set(now),
             idempotency_key: Set(None),
+            idempotency_hash: Set(None),
         }
         .insert(&txn)
         .await

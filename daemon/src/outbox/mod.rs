@@ -189,9 +189,18 @@ async fn requeue(
 }
 
 /// Queues again every failed transmission of an integration whose mappings changed: what was refused
-/// for a missing mapping may pass now. Returns how many.
+/// for a missing mapping may pass now. Returns how many. A transmission being sent right now was mapped
+/// with the old mappings: its `not_before` is moved to now, which tells the relay that a mapping problem
+/// it finds is stale and the transmission goes again ([`relay`]).
 pub async fn mappings_changed(db: &impl ConnectionTrait, integration: &integration::Model) -> Result<u64, DbErr> {
     let now = Utc::now();
+    sale_transmission::Entity::update_many()
+        .col_expr(sale_transmission::Column::NotBefore, Expr::value(now))
+        .filter(sale_transmission::Column::AccountId.eq(integration.account_id))
+        .filter(sale_transmission::Column::IntegrationId.eq(integration.id))
+        .filter(sale_transmission::Column::State.eq(TransmissionState::Sending))
+        .exec(db)
+        .await?;
     let requeued = sale_transmission::Entity::update_many()
         .col_expr(sale_transmission::Column::State, Expr::value(TransmissionState::Queued))
         .col_expr(sale_transmission::Column::NotBefore, Expr::value(now))
@@ -268,7 +277,8 @@ pub async fn send_now(
         }
     }
     let key = existing.as_ref().map(|t| t.idempotency_key.clone()).unwrap_or_default();
-    if let Err(problems) = prepare::prepare(db, integration, &settings, sale, &key, remote).await? {
+    let known = prepare::Known::load(db, integration, &[sale]).await?;
+    if let Err(problems) = prepare::prepare(&known, integration, &settings, sale, &key, remote) {
         return Err(Rejected(problems).into());
     }
     let now = Utc::now();

@@ -9,7 +9,7 @@
 use super::conditions::texts;
 use crate::connectors::sale_settings::SaleSettings;
 use crate::connectors::{OutboundContact, OutboundCustomer, OutboundSale, RemoteQuestion};
-use crate::mapping::{FieldMapping, TargetKind, stored};
+use crate::mapping::{FieldMapping, TargetKind, ValueMapping, stored};
 use crate::problems::{Problem, ProblemCode, Problems};
 use koppel_entity::enums::LinkedEntity;
 use koppel_entity::{
@@ -18,7 +18,8 @@ use koppel_entity::{
 };
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, QueryFilter, QueryOrder};
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use uuid::Uuid;
 
 /// The entity name of the sale data mapping's field mappings.
 pub const SALE_MAPPING: &str = "sale";
@@ -44,25 +45,138 @@ pub const SALE_ATTRIBUTES: &[&str] = &[
 /// `organisation.<key>` (e.g. the CIRE ID) or `customer.<key>`.
 pub const EXTRA_FIELD_OWNERS: &[&str] = &["product", "organisation", "customer"];
 
-/// Maps a sale for an integration. `Ok(Err(problems))` when it cannot go out as it is.
-pub async fn prepare(
-    db: &impl ConnectionTrait,
+/// What mapping a batch of sales for one integration needs, read once for the whole batch (a statement
+/// per table, not per sale): the sale data mapping, the flow and question mappings, the questions
+/// answered, and the products, their links, customers, contact persons and organisations of the sales.
+pub struct Known {
+    fields: Vec<FieldMapping>,
+    flows: HashMap<Uuid, String>,
+    /// Remote question key and option mappings, by local question id.
+    question_mappings: HashMap<Uuid, (String, Vec<ValueMapping>)>,
+    /// Local questions by key (a key may name questions of several flows or products).
+    questions: HashMap<String, Vec<Uuid>>,
+    products: HashMap<Uuid, product::Model>,
+    /// Remote product ids by local product id.
+    links: HashMap<Uuid, String>,
+    customers: HashMap<Uuid, customer::Model>,
+    contacts: HashMap<Uuid, Vec<contact_person::Model>>,
+    organisations: HashMap<Uuid, organisation::Model>,
+}
+
+impl Known {
+    pub async fn load(
+        db: &impl ConnectionTrait,
+        integration: &integration::Model,
+        sales: &[&sale::Model],
+    ) -> Result<Self, DbErr> {
+        let account = integration.account_id;
+        let ids = |f: fn(&sale::Model) -> Option<Uuid>| -> Vec<Uuid> {
+            let set: HashSet<Uuid> = sales.iter().filter_map(|s| f(s)).collect();
+            set.into_iter().collect()
+        };
+        let (product_ids, customer_ids, organisation_ids) =
+            (ids(|s| Some(s.product_id)), ids(|s| s.customer_id), ids(|s| s.organisation_id));
+        let keys: HashSet<String> =
+            sales.iter().filter_map(|s| s.answers.as_object()).flat_map(|a| a.keys().cloned()).collect();
+
+        let field_rows = stored::load(db, integration, Some(SALE_MAPPING)).await?;
+        let flows = flow_mapping::Entity::find_owned(account, integration.id)
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|m| (m.local_flow_id, m.remote_flow_id))
+            .collect();
+        let question_mappings = question_mapping::Entity::find_owned(account, integration.id)
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|m| {
+                let options = serde_json::from_value(m.option_mappings).unwrap_or_default();
+                (m.local_question_id, (m.remote_question, options))
+            })
+            .collect();
+        let mut questions: HashMap<String, Vec<Uuid>> = HashMap::new();
+        if !keys.is_empty() {
+            let rows = question::Entity::find_in(account)
+                .filter(question::Column::Key.is_in(keys))
+                .order_by_asc(question::Column::Id)
+                .all(db)
+                .await?;
+            for q in rows {
+                questions.entry(q.key).or_default().push(q.id);
+            }
+        }
+        let products = product::Entity::find_by_ids_in(account, product_ids.iter().copied())
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|p| (p.id, p))
+            .collect();
+        let links = remote_link::Entity::find_owned(account, integration.id)
+            .filter(remote_link::Column::Entity.eq(LinkedEntity::Product))
+            .filter(remote_link::Column::LocalId.is_in(product_ids))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|l| (l.local_id, l.remote_id))
+            .collect();
+        let mut customers = HashMap::new();
+        let mut contacts: HashMap<Uuid, Vec<contact_person::Model>> = HashMap::new();
+        if !customer_ids.is_empty() {
+            customers = customer::Entity::find_by_ids_in(account, customer_ids.iter().copied())
+                .all(db)
+                .await?
+                .into_iter()
+                .map(|c| (c.id, c))
+                .collect();
+            let rows = contact_person::Entity::find_in(account)
+                .filter(contact_person::Column::CustomerId.is_in(customer_ids))
+                .order_by_asc(contact_person::Column::Id)
+                .all(db)
+                .await?;
+            for person in rows {
+                contacts.entry(person.customer_id).or_default().push(person);
+            }
+        }
+        let organisations = if organisation_ids.is_empty() {
+            HashMap::new()
+        } else {
+            organisation::Entity::find_by_ids_in(account, organisation_ids)
+                .all(db)
+                .await?
+                .into_iter()
+                .map(|o| (o.id, o))
+                .collect()
+        };
+        Ok(Self {
+            fields: stored::to_engine(&field_rows),
+            flows,
+            question_mappings,
+            questions,
+            products,
+            links,
+            customers,
+            contacts,
+            organisations,
+        })
+    }
+}
+
+/// Maps a sale for an integration, from what [`Known::load`] read for its batch. `Err(problems)` when
+/// it cannot go out as it is.
+pub fn prepare(
+    known: &Known,
     integration: &integration::Model,
     settings: &SaleSettings,
     sale: &sale::Model,
     idempotency_key: &str,
     remote_questions: Option<&[RemoteQuestion]>,
-) -> Result<Result<OutboundSale, Vec<Problem>>, DbErr> {
-    let account = integration.account_id;
+) -> Result<OutboundSale, Vec<Problem>> {
     let mut problems = Problems::new();
-    let product = product::Entity::find_by_id_in(account, sale.product_id).one(db).await?;
-    let product_link = remote_link::Entity::find_owned(account, integration.id)
-        .filter(remote_link::Column::Entity.eq(LinkedEntity::Product))
-        .filter(remote_link::Column::LocalId.eq(sale.product_id))
-        .one(db)
-        .await?;
-    let product_name = product.as_ref().map_or_else(|| sale.product_id.to_string(), |p| p.name.clone());
-    if product_link.is_none() {
+    let product = known.products.get(&sale.product_id);
+    let remote_product = known.links.get(&sale.product_id);
+    let product_name = product.map_or_else(|| sale.product_id.to_string(), |p| p.name.clone());
+    if remote_product.is_none() {
         problems.add(
             "productId",
             ProblemCode::NotFound,
@@ -72,43 +186,26 @@ pub async fn prepare(
     let remote_flow = match sale.flow_id {
         None => None,
         Some(flow_id) => {
-            let mapping = flow_mapping::Entity::find_owned(account, integration.id)
-                .filter(flow_mapping::Column::LocalFlowId.eq(flow_id))
-                .one(db)
-                .await?;
-            if mapping.is_none() {
+            let mapped = known.flows.get(&flow_id).cloned();
+            if mapped.is_none() {
                 problems.add(
                     "flowId",
                     ProblemCode::NotFound,
                     format!("the sale's flow {flow_id} is not mapped to a remote flow"),
                 );
             }
-            mapping.map(|m| m.remote_flow_id)
+            mapped
         }
     };
 
-    let field_rows = stored::load(db, integration, Some(SALE_MAPPING)).await?;
-    let fields = stored::to_engine(&field_rows);
     let answers: BTreeMap<String, Value> =
         sale.answers.as_object().map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default();
-    let mut outgoing = map_answers(db, integration, &answers, &fields, &mut problems).await?;
+    let mut outgoing = map_answers(known, integration, &answers, &mut problems);
 
-    let customer = match sale.customer_id {
-        Some(id) => customer::Entity::find_by_id_in(account, id).one(db).await?,
-        None => None,
-    };
-    let organisation = match sale.organisation_id {
-        Some(id) => organisation::Entity::find_by_id_in(account, id).one(db).await?,
-        None => None,
-    };
-    let sources = Sources {
-        answers: &answers,
-        product: product.as_ref(),
-        customer: customer.as_ref(),
-        organisation: organisation.as_ref(),
-        opt_in: sale.opt_in.as_ref(),
-    };
-    for mapping in &fields {
+    let customer = sale.customer_id.and_then(|id| known.customers.get(&id));
+    let organisation = sale.organisation_id.and_then(|id| known.organisations.get(&id));
+    let sources = Sources { answers: &answers, product, customer, organisation, opt_in: sale.opt_in.as_ref() };
+    for mapping in &known.fields {
         let field = format!("saleMapping.{}", mapping.remote_field);
         let Some(local) = sources.value(mapping) else { continue };
         match outbound(mapping, &local) {
@@ -120,55 +217,45 @@ pub async fn prepare(
         }
     }
 
-    if let (Some(remote), Some(link)) = (remote_questions, &product_link) {
-        required_answers(remote, &link.remote_id, remote_flow.as_deref(), &outgoing, &mut problems);
+    if let (Some(remote), Some(remote_product)) = (remote_questions, remote_product) {
+        required_answers(remote, remote_product, remote_flow.as_deref(), &outgoing, &mut problems);
     }
     let problems = problems.into_problems();
     if !problems.is_empty() {
-        return Ok(Err(problems));
+        return Err(problems);
     }
-    let customer = match customer {
-        Some(c) => Some(outbound_customer(db, c).await?),
-        None => None,
-    };
-    Ok(Ok(OutboundSale {
+    let customer = customer.map(|c| outbound_customer(c, known.contacts.get(&c.id).map_or(&[], Vec::as_slice)));
+    Ok(OutboundSale {
         idempotency_key: idempotency_key.to_owned(),
-        product_id: product_link.map(|l| l.remote_id).unwrap_or_default(),
+        product_id: remote_product.cloned().unwrap_or_default(),
         flow_id: remote_flow,
         customer,
         answers: outgoing,
         opt_in: if settings.send_opt_in { sale.opt_in.clone() } else { None },
-    }))
+    })
 }
 
 /// Each answer through its question mapping (and option mappings). An answer whose question is
 /// neither mapped nor sent by the sale data mapping is a problem, as is a select answer whose value has
 /// no option mapping.
-async fn map_answers(
-    db: &impl ConnectionTrait,
+fn map_answers(
+    known: &Known,
     integration: &integration::Model,
     answers: &BTreeMap<String, Value>,
-    fields: &[FieldMapping],
     problems: &mut Problems,
-) -> Result<BTreeMap<String, Value>, DbErr> {
+) -> BTreeMap<String, Value> {
     let mut outgoing = BTreeMap::new();
-    if answers.is_empty() {
-        return Ok(outgoing);
-    }
-    let questions = question::Entity::find_in(integration.account_id)
-        .filter(question::Column::Key.is_in(answers.keys().cloned()))
-        .order_by_asc(question::Column::Id)
-        .all(db)
-        .await?;
-    let mappings = question_mapping::Entity::find_owned(integration.account_id, integration.id).all(db).await?;
     for (key, value) in answers {
         let field = format!("answers.{key}");
-        let mapping = questions
-            .iter()
-            .filter(|q| &q.key == key)
-            .find_map(|q| mappings.iter().find(|m| m.local_question_id == q.id));
-        let Some(mapping) = mapping else {
-            let sent_by_sale_mapping = fields.iter().any(|f| f.target_kind == TargetKind::Question && &f.target == key);
+        let mapping = known
+            .questions
+            .get(key)
+            .into_iter()
+            .flatten()
+            .find_map(|id| known.question_mappings.get(id));
+        let Some((remote_question, options)) = mapping else {
+            let sent_by_sale_mapping =
+                known.fields.iter().any(|f| f.target_kind == TargetKind::Question && &f.target == key);
             if !sent_by_sale_mapping {
                 problems.add(
                     field,
@@ -178,10 +265,8 @@ async fn map_answers(
             }
             continue;
         };
-        let options: Vec<crate::mapping::ValueMapping> =
-            serde_json::from_value(mapping.option_mappings.clone()).unwrap_or_default();
         if options.is_empty() {
-            outgoing.insert(mapping.remote_question.clone(), value.clone());
+            outgoing.insert(remote_question.clone(), value.clone());
             continue;
         }
         let mut map_one = |local: &str| -> Option<String> {
@@ -190,10 +275,7 @@ async fn map_answers(
                 problems.add(
                     &field,
                     ProblemCode::NotAnOption,
-                    format!(
-                        "the answer {local:?} to {key} has no value mapping to an option of {}",
-                        mapping.remote_question
-                    ),
+                    format!("the answer {local:?} to {key} has no value mapping to an option of {remote_question}"),
                 );
             }
             found
@@ -208,9 +290,9 @@ async fn map_answers(
                 None => continue,
             },
         };
-        outgoing.insert(mapping.remote_question.clone(), mapped);
+        outgoing.insert(remote_question.clone(), mapped);
     }
-    Ok(outgoing)
+    outgoing
 }
 
 /// Where the sale data mapping reads its local values.
@@ -319,37 +401,32 @@ fn required_answers(
     }
 }
 
-async fn outbound_customer(db: &impl ConnectionTrait, c: customer::Model) -> Result<OutboundCustomer, DbErr> {
-    let contacts = contact_person::Entity::find_in(c.account_id)
-        .filter(contact_person::Column::CustomerId.eq(c.id))
-        .order_by_asc(contact_person::Column::Id)
-        .all(db)
-        .await?;
-    Ok(OutboundCustomer {
+fn outbound_customer(c: &customer::Model, contacts: &[contact_person::Model]) -> OutboundCustomer {
+    OutboundCustomer {
         kind: c.kind.as_str().to_owned(),
-        first_name: c.first_name,
-        last_name: c.last_name,
-        company_name: c.company_name,
-        kvk_number: c.kvk_number,
-        email: c.email,
-        phone: c.phone,
-        addresses: c.addresses,
+        first_name: c.first_name.clone(),
+        last_name: c.last_name.clone(),
+        company_name: c.company_name.clone(),
+        kvk_number: c.kvk_number.clone(),
+        email: c.email.clone(),
+        phone: c.phone.clone(),
+        addresses: c.addresses.clone(),
         contact_persons: contacts
-            .into_iter()
+            .iter()
             .map(|p| OutboundContact {
-                name: p.name,
-                email: p.email,
-                phone: p.phone,
-                flags: serde_json::from_value(p.flags).unwrap_or_default(),
+                name: p.name.clone(),
+                email: p.email.clone(),
+                phone: p.phone.clone(),
+                flags: serde_json::from_value(p.flags.clone()).unwrap_or_default(),
             })
             .collect(),
-    })
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mapping::{Transform, ValueMapping};
+    use crate::mapping::Transform;
     use serde_json::json;
 
     fn mapping(values: &[(&str, &str)]) -> FieldMapping {

@@ -8,7 +8,7 @@
 //! runs out they are claimed again and sent with the same idempotency key, so the remote returns the
 //! sale it already made instead of a second one.
 
-use super::prepare::prepare;
+use super::prepare::{Known, prepare};
 use crate::Context;
 use crate::alerts::{self, Alert};
 use crate::connectors::sale_settings::SaleSettings;
@@ -143,6 +143,8 @@ async fn send_all(
         .into_iter()
         .map(|s| (s.id, s))
         .collect();
+    let batch: Vec<&sale::Model> = sales.values().collect();
+    let known = Known::load(&ctx.db, integration, &batch).await?;
     let mut ready = Vec::new();
     let mut outcomes = Vec::new();
     for transmission in transmissions {
@@ -150,7 +152,7 @@ async fn send_all(
             outcomes.push((transmission.clone(), Outcome::Dead { message: "the sale no longer exists".into() }));
             continue;
         };
-        match prepare(&ctx.db, integration, &settings, sale, &transmission.idempotency_key, remote.as_deref()).await? {
+        match prepare(&known, integration, &settings, sale, &transmission.idempotency_key, remote.as_deref()) {
             Ok(outbound) => ready.push((transmission.clone(), outbound)),
             Err(problems) => {
                 let message = summary(&problems);
@@ -275,12 +277,22 @@ async fn record(
                 (EventLevel::Error, "dead", message.clone(), Some(message))
             }
         };
-        let updated = update
+        let mut update = update
             .filter(sale_transmission::Column::Id.eq(transmission.id))
             .filter(sale_transmission::Column::State.eq(TransmissionState::Sending))
-            .filter(sale_transmission::Column::LeaseOwner.eq(&config.owner))
-            .exec(&txn)
-            .await?;
+            .filter(sale_transmission::Column::LeaseOwner.eq(&config.owner));
+        let stale = matches!(&outcome, Outcome::Failed { failure: TransmissionFailure::Mapping, .. });
+        if stale {
+            // Not when the mappings changed while it was mapped ([`super::mappings_changed`]).
+            update = update.filter(sale_transmission::Column::NotBefore.lte(transmission.not_before));
+        }
+        let mut updated = update.exec(&txn).await?;
+        if stale && updated.rows_affected == 0 {
+            updated = requeue_stale(&txn, &transmission, &config.owner, now).await?;
+            if updated.rows_affected == 1 {
+                continue;
+            }
+        }
         if updated.rows_affected == 0 {
             // The lease ran out and another daemon has it now: it records the outcome.
             tracing::warn!(transmission = %transmission.id, "the outbox lost a lease before recording");
@@ -324,6 +336,27 @@ async fn record(
         sync_event::Entity::insert_many(events).exec(&txn).await?;
     }
     txn.commit().await
+}
+
+/// Puts back in the queue a transmission whose mapping problem is stale: the mappings changed while
+/// it was being mapped.
+async fn requeue_stale(
+    db: &impl ConnectionTrait,
+    transmission: &sale_transmission::Model,
+    owner: &str,
+    now: DateTime<Utc>,
+) -> Result<sea_orm::UpdateResult, DbErr> {
+    sale_transmission::Entity::update_many()
+        .col_expr(sale_transmission::Column::State, Expr::value(TransmissionState::Queued))
+        .col_expr(sale_transmission::Column::LeaseOwner, Expr::value(Option::<String>::None))
+        .col_expr(sale_transmission::Column::LeaseUntil, Expr::value(Option::<DateTime<Utc>>::None))
+        .col_expr(sale_transmission::Column::Attempts, Expr::col(sale_transmission::Column::Attempts).sub(1))
+        .col_expr(sale_transmission::Column::UpdatedAt, Expr::value(now))
+        .filter(sale_transmission::Column::Id.eq(transmission.id))
+        .filter(sale_transmission::Column::State.eq(TransmissionState::Sending))
+        .filter(sale_transmission::Column::LeaseOwner.eq(owner))
+        .exec(db)
+        .await
 }
 
 fn event(

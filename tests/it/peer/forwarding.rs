@@ -144,7 +144,9 @@ impl Forwarding<'_> {
                             < chrono::Utc::now() + chrono::Duration::minutes(1))
             });
             if !busy {
-                return found;
+                // Read again: the sale and its transmissions are two statements, and the outcome of the
+                // send (state and status after success, one transaction) may have landed between them.
+                return self.sale(sale).await;
             }
             assert!(tokio::time::Instant::now() < deadline, "the sale did not settle: {found:#}");
             tokio::time::sleep(Duration::from_millis(100)).await;
