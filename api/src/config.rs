@@ -193,7 +193,7 @@ pub struct DaemonConfig {
     pub send_retry_seconds: u32,
 
     /// How many sales one daemon has on their way to remotes at once.
-    #[arg(long = "send-concurrency", env = "KOPPEL_SEND_CONCURRENCY", default_value_t = 16,
+    #[arg(long = "send-concurrency", env = "KOPPEL_SEND_CONCURRENCY", default_value_t = 32,
           value_parser = whole_number("KOPPEL_SEND_CONCURRENCY", 1, 256))]
     pub send_concurrency: u32,
 

@@ -46,7 +46,7 @@ impl Default for DaemonOptions {
             schedule: true,
             outbox: true,
             send_retry_base: Duration::from_secs(10),
-            send_concurrency: 16,
+            send_concurrency: 32,
         }
     }
 }

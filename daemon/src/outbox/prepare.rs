@@ -247,12 +247,7 @@ fn map_answers(
     let mut outgoing = BTreeMap::new();
     for (key, value) in answers {
         let field = format!("answers.{key}");
-        let mapping = known
-            .questions
-            .get(key)
-            .into_iter()
-            .flatten()
-            .find_map(|id| known.question_mappings.get(id));
+        let mapping = known.questions.get(key).into_iter().flatten().find_map(|id| known.question_mappings.get(id));
         let Some((remote_question, options)) = mapping else {
             let sent_by_sale_mapping =
                 known.fields.iter().any(|f| f.target_kind == TargetKind::Question && &f.target == key);
