@@ -119,7 +119,13 @@ pub async fn queue_due(db: &DatabaseConnection, now: DateTime<Utc>, timing: &Tim
     let enabled = integration::Entity::find().filter(integration::Column::Enabled.eq(true)).all(db).await?;
     let mut wanted: Vec<(String, Due)> = Vec::new();
     for integration in &enabled {
+        // The pull of sale statuses runs only where it is switched on (it would find nothing to do).
+        let pulls =
+            crate::connectors::sale_settings::SaleSettings::from_settings(&integration.settings).check_status_updates;
         for scheduled in schedules_of(integration, timing.default_every) {
+            if scheduled.entity == koppel_entity::enums::LinkedEntity::SaleStatus && !pulls {
+                continue;
+            }
             let Some(slot) = scheduled.schedule.latest_at_or_before(now).filter(|slot| *slot >= oldest) else {
                 continue;
             };
