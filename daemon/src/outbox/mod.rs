@@ -15,7 +15,6 @@ pub mod conditions;
 pub mod prepare;
 pub mod relay;
 
-use crate::calendar::WorkingDays;
 use crate::connectors::sale_settings::{AutoProcessing, SaleSettings};
 use crate::connectors::{self, Capability};
 use crate::problems::{Problem, ProblemCode, Rejected};
@@ -324,6 +323,20 @@ pub(crate) async fn event(
     action: &str,
     message: String,
 ) -> Result<(), DbErr> {
+    let remote_id = transmission.remote_id.clone();
+    event_row(transmission, level, action, message, remote_id, Utc::now()).insert(db).await?;
+    Ok(())
+}
+
+/// The event row about a transmission (the relay inserts a batch's rows at once).
+pub(crate) fn event_row(
+    transmission: &sale_transmission::Model,
+    level: EventLevel,
+    action: &str,
+    message: String,
+    remote_id: Option<String>,
+    now: DateTime<Utc>,
+) -> sync_event::ActiveModel {
     sync_event::ActiveModel {
         account_id: Set(transmission.account_id),
         integration_id: Set(transmission.integration_id),
@@ -331,26 +344,17 @@ pub(crate) async fn event(
         level: Set(level),
         entity: Set(Some(LinkedEntity::Sale)),
         local_id: Set(Some(transmission.sale_id)),
-        remote_id: Set(transmission.remote_id.clone()),
+        remote_id: Set(remote_id),
         action: Set(action.to_owned()),
         direction: Set(Some(Direction::Out)),
         message: Set(message),
         payload: Set(Some(serde_json::json!({
             "transmissionId": transmission.id,
-            "state": transmission.state.as_str(),
             "attempts": transmission.attempts,
         }))),
-        created_at: Set(Utc::now()),
+        created_at: Set(now),
         ..Default::default()
     }
-    .insert(db)
-    .await?;
-    Ok(())
-}
-
-/// The working-day calendar of an integration's delay (for the API's preview of when a sale goes).
-pub fn calendar(integration: &integration::Model) -> WorkingDays {
-    SaleSettings::from_settings(&integration.settings).working_days
 }
 
 #[cfg(test)]

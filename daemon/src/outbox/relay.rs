@@ -20,7 +20,7 @@ use koppel_entity::enums::{EventLevel, LinkedEntity, TransmissionFailure, Transm
 use koppel_entity::{Scoped, integration, sale, sale_transmission, status, sync_event};
 use sea_orm::sea_query::{Expr, LockBehavior, LockType};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, ExprTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, ExprTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
 };
 use std::collections::HashMap;
 use std::time::Duration;
@@ -303,9 +303,9 @@ async fn record(
         if let Outcome::Sent { remote_id, .. } = &outcome {
             sent_sales.push(transmission.sale_id);
             crate::telemetry::records("sale", "sent", 1);
-            events.push(event(&transmission, level, action, message, Some(remote_id.clone()), now));
+            events.push(super::event_row(&transmission, level, action, message, Some(remote_id.clone()), now));
         } else {
-            events.push(event(&transmission, level, action, message, None, now));
+            events.push(super::event_row(&transmission, level, action, message, None, now));
         }
         if let Some(message) = alert {
             alerts::raise(
@@ -359,34 +359,6 @@ async fn requeue_stale(
         .filter(sale_transmission::Column::LeaseOwner.eq(owner))
         .exec(db)
         .await
-}
-
-fn event(
-    transmission: &sale_transmission::Model,
-    level: EventLevel,
-    action: &str,
-    message: String,
-    remote_id: Option<String>,
-    now: DateTime<Utc>,
-) -> sync_event::ActiveModel {
-    sync_event::ActiveModel {
-        account_id: Set(transmission.account_id),
-        integration_id: Set(transmission.integration_id),
-        run_id: Set(None),
-        level: Set(level),
-        entity: Set(Some(LinkedEntity::Sale)),
-        local_id: Set(Some(transmission.sale_id)),
-        remote_id: Set(remote_id),
-        action: Set(action.to_owned()),
-        direction: Set(Some(koppel_entity::enums::Direction::Out)),
-        message: Set(message),
-        payload: Set(Some(serde_json::json!({
-            "transmissionId": transmission.id,
-            "attempt": transmission.attempts,
-        }))),
-        created_at: Set(now),
-        ..Default::default()
-    }
 }
 
 /// Claims up to `limit` due transmissions for `owner`, counting an attempt: first those whose lease
