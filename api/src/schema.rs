@@ -4,7 +4,6 @@
 
 use crate::config::Config;
 use crate::graphql::{introspection, loaders};
-use async_graphql::dataloader::DataLoader;
 use async_graphql::{MergedObject, MergedSubscription, SDLExportOptions, Schema};
 use sea_orm::DatabaseConnection;
 
@@ -63,7 +62,7 @@ pub fn sdl() -> String {
         .sdl_with_options(SDLExportOptions::new().sorted_fields().sorted_arguments().sorted_enum_items())
 }
 
-/// Adds one loader per nested type to a request, scoped to the caller's account.
+/// Adds the caller's loaders to a request, scoped to its account.
 pub fn add_loaders(
     mut request: async_graphql::Request,
     db: &DatabaseConnection,
@@ -73,28 +72,8 @@ pub fn add_loaders(
     request
 }
 
-/// Inserts one loader per nested type, scoped to the caller's account: into a request's data, or a
-/// WebSocket connection's (what its subscriptions yield resolves nested fields through them too).
+/// Inserts the caller's loaders into a request's data, or a WebSocket connection's (what its
+/// subscriptions yield resolves nested fields through them too). Batchers are made on first use.
 pub fn insert_loaders(data: &mut async_graphql::Data, db: &DatabaseConnection, principal: &crate::auth::Principal) {
-    let account_id = principal.account_id;
-    use koppel_entity::{customer, flow, organisation, product, status, supplier, user};
-    data.insert(loaders::ById::<product::Entity>::loader(db.clone(), account_id));
-    data.insert(loaders::ById::<supplier::Entity>::loader(db.clone(), account_id));
-    data.insert(loaders::ById::<customer::Entity>::loader(db.clone(), account_id));
-    data.insert(loaders::ById::<user::Entity>::loader(db.clone(), account_id));
-    data.insert(loaders::ById::<status::Entity>::loader(db.clone(), account_id));
-    data.insert(loaders::ById::<flow::Entity>::loader(db.clone(), account_id));
-    data.insert(loaders::ById::<organisation::Entity>::loader(db.clone(), account_id));
-    data.insert(crate::sales::transmissions::TransmissionsOfSale::loader(db.clone(), account_id));
-    data.insert(
-        DataLoader::new(crate::extra_fields::DefinitionLoader { db: db.clone(), account_id }, tokio::spawn)
-            .delay(loaders::BATCH_WINDOW),
-    );
-    data.insert(
-        DataLoader::new(
-            crate::visibility::Visibility { db: db.clone(), account_id, organisation_id: principal.organisation_id },
-            tokio::spawn,
-        )
-        .delay(loaders::BATCH_WINDOW),
-    );
+    data.insert(loaders::RequestLoaders::new(db, principal));
 }

@@ -69,6 +69,11 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
         feed: koppel_daemon::feed::Feed::start(db.clone(), std::time::Duration::from_millis(250)),
         sale_feed: koppel_daemon::sale_feed::SaleFeed::start(db.clone(), std::time::Duration::from_millis(250)),
         sessions: crate::auth::sessions::LiveSessions::start(db.clone(), crate::graphql::live::RECHECK),
+        auth: {
+            let cache = Arc::new(crate::auth::AuthCache::disarmed());
+            crate::auth::cache::follow(cache.clone(), &db);
+            cache
+        },
         db,
         jwt: Arc::new(JwtKeys::new(jwt_secret.as_bytes(), config.jwt_ttl_minutes)),
         limits: Arc::new(RateLimits::new(config.rate_limits())),

@@ -21,6 +21,8 @@ pub struct AppState {
     pub sale_feed: koppel_daemon::sale_feed::SaleFeed,
     /// The tokens of live subscriptions, checked again together every few seconds.
     pub sessions: crate::auth::sessions::LiveSessions,
+    /// The callers whose tokens were checked lately, forgotten at every change to users or tokens.
+    pub auth: Arc<crate::auth::AuthCache>,
     /// Every SQL statement run, for `/metrics`.
     pub statements: Arc<AtomicU64>,
 }

@@ -95,9 +95,11 @@ impl async_graphql::dataloader::Loader<CatalogueItem> for Visibility {
 
 /// Whether the caller's organisation may see a product or flow (for nested fields of the provider surface).
 pub async fn visible(ctx: &async_graphql::Context<'_>, item: CatalogueItem) -> ApiResult<bool> {
-    let loader = ctx
-        .data_opt::<async_graphql::dataloader::DataLoader<Visibility>>()
-        .ok_or_else(|| ApiError::Unauthenticated("sign in first".into()))?;
+    let loader = crate::graphql::loaders::of(ctx)?.batcher(|request| Visibility {
+        db: request.db.clone(),
+        account_id: request.account_id,
+        organisation_id: request.organisation_id,
+    });
     Ok(loader.load_one(item).await?.unwrap_or(false))
 }
 

@@ -57,7 +57,9 @@ impl Feed {
 
 /// What a PostgreSQL listener hears.
 #[derive(Debug)]
-pub(crate) enum Heard<T> {
+pub enum Heard<T> {
+    /// The listener is connected: from now on every committed change is heard.
+    Listening,
     /// A committed change, from its notification's payload (a sync event's id, a sale's key).
     Notified(T),
     /// The connection was lost and is back: notifications in between are gone.
@@ -69,7 +71,7 @@ pub const EVENTS_CHANNEL: &str = "koppel_events";
 
 /// Forwards what is notified on `channel`, parsed (unparseable payloads are skipped), until the pool
 /// closes. Every feed on PostgreSQL listens through this, each on its own channel.
-pub(crate) async fn listen<T>(
+pub async fn listen<T>(
     pool: sea_orm::sqlx::PgPool,
     channel: &'static str,
     parse: fn(&str) -> Option<T>,
@@ -83,7 +85,12 @@ pub(crate) async fn listen<T>(
             Ok::<_, sea_orm::sqlx::Error>(listener)
         };
         match listening.await {
-            Ok(listener) => break listener,
+            Ok(listener) => {
+                if heard.send(Heard::Listening).is_err() {
+                    return;
+                }
+                break listener;
+            }
             Err(_) if pool.is_closed() => return,
             Err(error) => {
                 tracing::warn!(%error, channel, "a live feed cannot listen; retrying");
@@ -126,6 +133,7 @@ async fn follow_notified(
             match message {
                 Heard::Notified(id) => ids.push(id),
                 Heard::Reconnected => reconnected = true,
+                Heard::Listening => {}
             }
             next = if ids.len() < BATCH as usize { heard.try_recv().ok() } else { None };
         }

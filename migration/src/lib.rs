@@ -17,6 +17,7 @@ mod m20261202_000009_create_only;
 mod m20261202_000010_transmissions;
 mod m20261202_000011_sale_request_hash;
 mod m20261202_000012_sale_notify;
+mod m20261202_000013_auth_notify;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000010_transmissions::Migration),
             Box::new(m20261202_000011_sale_request_hash::Migration),
             Box::new(m20261202_000012_sale_notify::Migration),
+            Box::new(m20261202_000013_auth_notify::Migration),
         ]
     }
 }

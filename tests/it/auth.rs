@@ -212,6 +212,80 @@ async fn disabling_a_user_stops_its_logins_and_tokens_at_once() {
 }
 
 #[tokio::test]
+async fn a_checked_token_costs_no_statement_until_users_or_tokens_change() {
+    let server = server().await;
+    let admin = server.admin("acme").await;
+    let created = server
+        .gql_ok(
+            Some(&admin.token),
+            CREATE_USER,
+            json!({"input": {"username": "sam", "password": "sam-password-1", "role": "AGENT"}}),
+        )
+        .await;
+    let sam_id = created["createUser"]["user"]["id"].clone();
+    let sam = server.login("acme", "sam", "sam-password-1").await;
+    let token =
+        server.gql_ok(Some(&admin.token), CREATE_TOKEN, json!({"input": {"userId": sam_id, "name": "t"}})).await;
+    let secret = token["createApiToken"]["created"]["secret"].as_str().unwrap().to_owned();
+    let floor = "{ me { username } }";
+    for bearer in [&sam, &secret] {
+        server.gql_ok(Some(bearer), floor, json!({})).await;
+        let before = server.metrics_statements().await;
+        let me = server.gql_ok(Some(bearer), floor, json!({})).await;
+        assert_eq!(me["me"]["username"], "sam");
+        assert_eq!(server.metrics_statements().await - before, 0, "a remembered caller is not read again");
+    }
+
+    // A change through the API is seen by the next request: the display name, then the disabling.
+    let update = "mutation($input: UpdateUserInput!) { updateUser(input: $input) { user { id } } }";
+    server.gql_ok(Some(&admin.token), update, json!({"input": {"id": sam_id, "displayName": "Sam"}})).await;
+    let me = server.gql_ok(Some(&secret), "{ me { displayName } }", json!({})).await;
+    assert_eq!(me["me"]["displayName"], "Sam");
+    server.gql_ok(Some(&admin.token), update, json!({"input": {"id": sam_id, "active": false}})).await;
+    assert_eq!(code(&server.gql(Some(&sam), floor, json!({})).await), "UNAUTHENTICATED");
+    assert_eq!(code(&server.gql(Some(&secret), floor, json!({})).await), "UNAUTHENTICATED");
+}
+
+/// On PostgreSQL another process (a second API server, a script) may change users and tokens: triggers
+/// tell every server, which forgets whom it remembered. SQLite has one writing process.
+#[tokio::test]
+async fn a_token_revoked_by_another_process_stops_working_here() {
+    let server = server().await;
+    if !server.database_url().starts_with("postgres") {
+        return;
+    }
+    let admin = server.admin("acme").await;
+    let created =
+        server.gql_ok(Some(&admin.token), CREATE_USER, json!({"input": {"username": "bot", "role": "AGENT"}})).await;
+    let bot_id = created["createUser"]["user"]["id"].clone();
+    let token =
+        server.gql_ok(Some(&admin.token), CREATE_TOKEN, json!({"input": {"userId": bot_id, "name": "t"}})).await;
+    let secret = token["createApiToken"]["created"]["secret"].as_str().unwrap().to_owned();
+    server.gql_ok(Some(&secret), ME, json!({})).await;
+    server.gql_ok(Some(&secret), ME, json!({})).await;
+
+    use sea_orm::ConnectionTrait;
+    let other = sea_orm::Database::connect(server.database_url()).await.unwrap();
+    other.execute_unprepared("UPDATE api_tokens SET revoked_at = now()").await.unwrap();
+    // The notification arrives at commit; give it a moment, never MAX_AGE.
+    let started = std::time::Instant::now();
+    loop {
+        let response = server.gql(Some(&secret), ME, json!({})).await;
+        if response["errors"][0]["extensions"]["reason"] == "TOKEN_REVOKED" {
+            break;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "still accepted: {response}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    other.execute_unprepared("UPDATE users SET active = false WHERE username = 'admin'").await.unwrap();
+    let started = std::time::Instant::now();
+    while server.gql(Some(&admin.token), ME, json!({})).await.get("errors").is_none() {
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "a disabled admin is still accepted");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
 async fn agents_sell_but_cannot_administer_and_integration_tokens_can_do_nothing_else() {
     let server = server().await;
     let admin = server.admin("acme").await;

@@ -814,6 +814,128 @@ async fn nested_sale_lookups_are_batched() {
     );
 }
 
+/// The three levels a frontend reads most: products, their parent, and each one's supplier.
+const PRODUCT_PAGE: &str = "query($first: Int) { products(first: $first) { nodes {
+  sku supplier { name } parent { sku supplier { name } } } } }";
+
+const SUPPLIER_PAGE: &str = "query($first: Int, $per: Int) { suppliers(first: $first) { nodes {
+  name products(first: $per) { nodes { sku supplier { name } parent { sku } } pageInfo { hasNextPage } } } } }";
+
+#[tokio::test]
+async fn suppliers_list_their_products_and_nested_pages_cost_a_constant_number_of_statements() {
+    let server = TestServer::start().await;
+    let admin = server.admin("acme").await;
+    // Supplier i has i products; each product after a supplier's first is a variant of that first one.
+    let mut suppliers = Vec::new();
+    for i in 0..12 {
+        let name = format!("Supplier {i:02}");
+        let supplier =
+            id(&create(&server, &admin, "createSupplier", "supplier", json!({ "supplier": { "name": name } }), "id")
+                .await);
+        let mut first = None;
+        for k in 0..i {
+            let fields = json!({ "sku": format!("S{i:02}-{k}"), "name": format!("Product {i}/{k}"),
+                                 "supplierId": supplier, "parentId": first });
+            let made = id(&product(&server, &admin, fields).await);
+            first.get_or_insert(made);
+        }
+        suppliers.push(supplier);
+    }
+    // Another account's supplier and products stay out of every list.
+    let other = server.admin("other").await;
+    let theirs =
+        id(&create(&server, &other, "createSupplier", "supplier", json!({ "supplier": { "name": "Theirs" } }), "id")
+            .await);
+    product(&server, &other, json!({ "sku": "T-1", "name": "Theirs", "supplierId": theirs })).await;
+
+    let data = server.gql_ok(Some(&admin.token), SUPPLIER_PAGE, json!({ "first": 12, "per": 3 })).await;
+    let listed = data["suppliers"]["nodes"].as_array().unwrap();
+    assert_eq!(listed.len(), 12);
+    for (i, supplier) in listed.iter().enumerate() {
+        assert_eq!(supplier["name"], format!("Supplier {i:02}"));
+        let products = supplier["products"]["nodes"].as_array().unwrap();
+        let skus: Vec<&str> = products.iter().map(|p| p["sku"].as_str().unwrap()).collect();
+        let expected: Vec<String> = (0..i.min(3)).map(|k| format!("S{i:02}-{k}")).collect();
+        assert_eq!(skus, expected, "supplier {i}");
+        assert_eq!(supplier["products"]["pageInfo"]["hasNextPage"], i > 3, "supplier {i}");
+        for (k, product) in products.iter().enumerate() {
+            assert_eq!(product["supplier"]["name"], format!("Supplier {i:02}"));
+            let parent = if k == 0 { Value::Null } else { json!({ "sku": format!("S{i:02}-0") }) };
+            assert_eq!(product["parent"], parent);
+        }
+    }
+    // The next page of one supplier's products.
+    let page = "query($id: ID!, $after: String) { supplier(id: $id) { products(first: 4, after: $after) {
+        nodes { sku } edges { cursor } pageInfo { hasNextPage } } } }";
+    let data = server.gql_ok(Some(&admin.token), page, json!({ "id": suppliers[11] })).await;
+    let cursor = data["supplier"]["products"]["edges"][3]["cursor"].clone();
+    let data = server.gql_ok(Some(&admin.token), page, json!({ "id": suppliers[11], "after": cursor })).await;
+    let skus: Vec<&str> =
+        data["supplier"]["products"]["nodes"].as_array().unwrap().iter().map(|p| p["sku"].as_str().unwrap()).collect();
+    assert_eq!(skus, ["S11-4", "S11-5", "S11-6", "S11-7"]);
+
+    // Statements do not grow with the page, at any level, and nobody waits for a batch window.
+    let mut counts = Vec::new();
+    for (query, variables) in [
+        (PRODUCT_PAGE, json!({ "first": 3 })),
+        (PRODUCT_PAGE, json!({ "first": 50 })),
+        (SUPPLIER_PAGE, json!({ "first": 3, "per": 2 })),
+        (SUPPLIER_PAGE, json!({ "first": 12, "per": 10 })),
+    ] {
+        let before = server.metrics_statements().await;
+        server.gql_ok(Some(&admin.token), query, variables.clone()).await;
+        counts.push(server.metrics_statements().await - before);
+    }
+    // Products with their suppliers (a join), then their parents with theirs: two. Suppliers, their
+    // products, then those products' suppliers and parents: four. The caller's token was checked a
+    // request ago, and is not read again.
+    assert_eq!(counts, [2, 2, 4, 4], "statements per request: {counts:?}");
+}
+
+#[tokio::test]
+async fn a_suppliers_products_through_the_provider_surface_are_only_the_granted_ones() {
+    let server = TestServer::start().await;
+    let admin = server.admin("acme").await;
+    let supplier = id(&create(
+        &server,
+        &admin,
+        "createSupplier",
+        "supplier",
+        json!({ "supplier": { "name": "Vattenfall" } }),
+        "id",
+    )
+    .await);
+    let mut products = Vec::new();
+    for sku in ["V-1", "V-2", "V-3"] {
+        let made = id(&product(&server, &admin, json!({ "sku": sku, "name": sku, "supplierId": supplier })).await);
+        authorise(&server, &admin, &made, true).await;
+        products.push(made);
+    }
+    let org =
+        id(&create(&server, &admin, "createOrganisation", "organisation", json!({ "name": "Partner" }), "id").await);
+    let grants = json!({ "organisationId": org, "productIds": [products[0], products[2]], "flowIds": [] });
+    create(&server, &admin, "setOrganisationGrants", "organisation", grants, "id").await;
+    let partner = user(&server, &admin, "partner", "INTEGRATION", Some(&org)).await;
+    let data = server
+        .gql_ok(
+            Some(&partner.token),
+            "{ providerProducts { nodes { sku supplier { name products { nodes { sku } } } } } }",
+            json!({}),
+        )
+        .await;
+    let listed = data["providerProducts"]["nodes"].as_array().unwrap();
+    assert_eq!(listed.len(), 2);
+    for product in listed {
+        let skus: Vec<&str> = product["supplier"]["products"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["sku"].as_str().unwrap())
+            .collect();
+        assert_eq!(skus, ["V-1", "V-3"], "only what the organisation was granted");
+    }
+}
+
 #[tokio::test]
 async fn configurable_products_have_variants_and_textarea_fields_take_long_text() {
     let server = TestServer::start().await;

@@ -2,6 +2,7 @@
 
 use crate::error::{ApiError, ApiResult};
 use koppel_entity::{enums::Role, user};
+use std::sync::Arc;
 use uuid::Uuid;
 
 /// How the caller proved who they are.
@@ -19,6 +20,8 @@ pub struct Principal {
     pub organisation_id: Option<Uuid>,
     pub role: Role,
     pub credential: Credential,
+    /// The user as read when the token was checked (`me` answers from it).
+    pub user: Arc<user::Model>,
 }
 
 impl Principal {
@@ -29,6 +32,7 @@ impl Principal {
             organisation_id: user.organisation_id,
             role: user.role,
             credential,
+            user: Arc::new(user.clone()),
         }
     }
 

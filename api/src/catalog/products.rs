@@ -3,7 +3,7 @@
 use super::{Question, Supplier};
 use crate::error::{ApiError, ApiResult, Problems, UserErrorCode};
 use crate::extra_fields::{ExtraFieldValue, ExtraFieldValueInput, validate_values, visible_values};
-use crate::graphql::pagination::{Page, paginate};
+use crate::graphql::pagination::{Page, paginate, paginate_joined};
 use crate::graphql::{ContextExt, ids, loaders, search};
 use crate::validate;
 use async_graphql::connection::Connection;
@@ -46,7 +46,9 @@ pub struct Product {
     pub description: Option<String>,
     pub product_type: ProductType,
     pub category: Option<String>,
-    pub tariffs: Vec<Tariff>,
+    /// The stored tariffs, read into [`Tariff`]s only when a query asks for them.
+    #[graphql(skip)]
+    pub stored_tariffs: serde_json::Value,
     #[graphql(skip)]
     pub stored_extra_fields: serde_json::Value,
     /// A reward that travels with each sale of this product.
@@ -64,6 +66,57 @@ pub struct Product {
     pub supplier_id: Option<Uuid>,
     #[graphql(skip)]
     pub parent_id: Option<Uuid>,
+    /// The supplier, when it was read with the product (the query asked for it): `Some(None)` is a
+    /// product without one.
+    #[graphql(skip)]
+    pub read_supplier: Option<Option<supplier::Model>>,
+}
+
+impl Product {
+    /// A product read together with its supplier.
+    fn with_supplier((product, supplier): (product::Model, Option<supplier::Model>)) -> Self {
+        // The join is on the id alone; a supplier of another account is never shown (nor stored).
+        let supplier = supplier.filter(|s| s.account_id == product.account_id);
+        Self { read_supplier: Some(supplier), ..product.into() }
+    }
+}
+
+/// Whether the query asks for `supplier` of the products under `field` (the connection's `nodes` and
+/// `edges { node }`, or the product itself), so that they are read in the same statement.
+fn asks_for_supplier(ctx: &Context<'_>, connection: bool) -> bool {
+    let look = ctx.look_ahead();
+    if connection {
+        look.field("nodes").field("supplier").exists() || look.field("edges").field("node").field("supplier").exists()
+    } else {
+        look.field("supplier").exists()
+    }
+}
+
+/// Products left-joined to their supplier: `SELECT products.*, suppliers.* … LEFT JOIN suppliers`.
+fn join_suppliers(select: sea_orm::Select<product::Entity>) -> sea_orm::SelectTwo<product::Entity, supplier::Entity> {
+    use sea_orm::{EntityTrait, JoinType, QuerySelect};
+    let supplier_of =
+        product::Entity::belongs_to(supplier::Entity).from(product::Column::SupplierId).to(supplier::Column::Id).into();
+    select.join(JoinType::LeftJoin, supplier_of).select_also(supplier::Entity)
+}
+
+/// Loads products by id with their suppliers, in one statement (`Product.parent { supplier }`).
+pub struct ProductsWithSuppliers {
+    db: sea_orm::DatabaseConnection,
+    account_id: Uuid,
+}
+
+impl async_graphql::dataloader::Loader<Uuid> for ProductsWithSuppliers {
+    type Value = (product::Model, Option<supplier::Model>);
+    type Error = loaders::LoadError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<std::collections::HashMap<Uuid, Self::Value>, Self::Error> {
+        let rows = join_suppliers(product::Entity::find_by_ids_in(self.account_id, keys.iter().copied()))
+            .all(&self.db)
+            .await
+            .map_err(|e| loaders::LoadError(std::sync::Arc::new(e)))?;
+        Ok(rows.into_iter().map(|row| (row.0.id, row)).collect())
+    }
 }
 
 impl From<product::Model> for Product {
@@ -75,8 +128,8 @@ impl From<product::Model> for Product {
             description: m.description,
             product_type: m.product_type.into(),
             category: m.category,
-            tariffs: serde_json::from_value(m.tariffs).unwrap_or_default(),
-            stored_extra_fields: m.extra_fields.clone(),
+            stored_tariffs: m.tariffs,
+            stored_extra_fields: m.extra_fields,
             incentive: m.incentive,
             active: m.active,
             authorised: m.authorised,
@@ -86,18 +139,26 @@ impl From<product::Model> for Product {
             account_id: m.account_id,
             supplier_id: m.supplier_id,
             parent_id: m.parent_id,
+            read_supplier: None,
         }
     }
 }
 
 #[ComplexObject]
 impl Product {
+    async fn tariffs(&self) -> Vec<Tariff> {
+        Vec::<Tariff>::deserialize(&self.stored_tariffs).unwrap_or_default()
+    }
+
     /// The extra-field values; hidden fields only for admins.
     async fn extra_fields(&self, ctx: &Context<'_>) -> ApiResult<Vec<ExtraFieldValue>> {
         visible_values(ctx, koppel_entity::enums::ExtraFieldEntity::Product, &self.stored_extra_fields).await
     }
 
     async fn supplier(&self, ctx: &Context<'_>) -> ApiResult<Option<Supplier>> {
+        if let Some(read) = &self.read_supplier {
+            return Ok(read.clone().map(Into::into));
+        }
         let Some(id) = self.supplier_id else { return Ok(None) };
         Ok(loaders::load::<supplier::Entity>(ctx, id).await?.map(Into::into))
     }
@@ -108,6 +169,11 @@ impl Product {
         let Some(id) = self.parent_id else { return Ok(None) };
         if ctx.principal()?.limited_to_grants() {
             return Ok(None);
+        }
+        if asks_for_supplier(ctx, false) {
+            let batcher = loaders::of(ctx)?
+                .batcher(|request| ProductsWithSuppliers { db: request.db.clone(), account_id: request.account_id });
+            return Ok(batcher.load_one(id).await?.map(Product::with_supplier));
         }
         Ok(loaders::load::<product::Entity>(ctx, id).await?.map(Into::into))
     }
@@ -123,6 +189,99 @@ impl Product {
         let select = question::Entity::find_in(self.account_id).filter(question::Column::ProductId.eq(self.uuid));
         paginate(ctx.db(), select, Page::new(first, after)?, Question::from).await
     }
+}
+
+/// The key of one supplier's page of products.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SupplierPage {
+    supplier: Uuid,
+    first: usize,
+    after: Option<Uuid>,
+}
+
+/// A page of each of many suppliers' products, in one statement per page size and cursor (a window
+/// function numbers each supplier's products; the rows past the page's end tell whether there are more).
+pub struct ProductsOfSuppliers {
+    db: sea_orm::DatabaseConnection,
+    account_id: Uuid,
+    /// Only what this organisation was granted (the provider surface), when set.
+    granted_to: Option<Uuid>,
+}
+
+impl async_graphql::dataloader::Loader<SupplierPage> for ProductsOfSuppliers {
+    type Value = (Vec<product::Model>, bool);
+    type Error = loaders::LoadError;
+
+    async fn load(
+        &self,
+        keys: &[SupplierPage],
+    ) -> Result<std::collections::HashMap<SupplierPage, Self::Value>, Self::Error> {
+        use sea_orm::sea_query::{Alias, Asterisk, Expr, Query};
+        use sea_orm::{EntityTrait, FromQueryResult, QuerySelect, QueryTrait};
+        let mut pages: std::collections::HashMap<(usize, Option<Uuid>), Vec<Uuid>> = Default::default();
+        for key in keys {
+            pages.entry((key.first, key.after)).or_default().push(key.supplier);
+        }
+        let mut found = std::collections::HashMap::with_capacity(keys.len());
+        for ((first, after), suppliers) in pages {
+            let mut inner = match self.granted_to {
+                Some(organisation) => crate::visibility::visible_products(self.account_id, organisation),
+                None => product::Entity::find_in(self.account_id),
+            }
+            .filter(product::Column::SupplierId.is_in(suppliers.iter().copied()));
+            if let Some(after) = after {
+                inner = inner.filter(product::Column::Id.gt(after));
+            }
+            let inner = inner
+                .column_as(Expr::cust("ROW_NUMBER() OVER (PARTITION BY supplier_id ORDER BY id)"), "page_row")
+                .into_query();
+            let ranked = Alias::new("ranked");
+            let outer = Query::select()
+                .column(Asterisk)
+                .from_subquery(inner, ranked.clone())
+                .and_where(Expr::col((ranked.clone(), Alias::new("page_row"))).lte(first as u64 + 1))
+                .order_by((ranked.clone(), product::Column::SupplierId), sea_orm::Order::Asc)
+                .order_by((ranked, product::Column::Id), sea_orm::Order::Asc)
+                .to_owned();
+            let statement = self.db.get_database_backend().build(&outer);
+            let rows = product::Model::find_by_statement(statement)
+                .all(&self.db)
+                .await
+                .map_err(|e| loaders::LoadError(std::sync::Arc::new(e)))?;
+            let mut by_supplier: std::collections::HashMap<Uuid, Vec<product::Model>> = Default::default();
+            for row in rows {
+                by_supplier.entry(row.supplier_id.expect("filtered by supplier")).or_default().push(row);
+            }
+            for supplier in suppliers {
+                let mut rows = by_supplier.remove(&supplier).unwrap_or_default();
+                let has_next = rows.len() > first;
+                rows.truncate(first);
+                found.insert(SupplierPage { supplier, first, after }, (rows, has_next));
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// One page of a supplier's products (`Supplier.products`).
+pub async fn of_supplier(ctx: &Context<'_>, supplier: Uuid, page: Page) -> ApiResult<Connection<String, Product>> {
+    let principal = ctx.principal()?;
+    let granted_to = match principal.limited_to_grants() {
+        true => Some(principal.require_provider()?),
+        false => None,
+    };
+    let batcher = loaders::of(ctx)?.batcher(|request| ProductsOfSuppliers {
+        db: request.db.clone(),
+        account_id: request.account_id,
+        granted_to,
+    });
+    let key = SupplierPage { supplier, first: page.first, after: page.after };
+    let (rows, has_next) = batcher.load_one(key).await?.unwrap_or_default();
+    let mut connection = Connection::new(page.after.is_some(), has_next);
+    connection.edges.extend(rows.into_iter().map(|row| {
+        async_graphql::connection::Edge::new(crate::graphql::pagination::encode_cursor(row.id), Product::from(row))
+    }));
+    Ok(connection)
 }
 
 #[derive(InputObject, Default)]
@@ -325,7 +484,11 @@ impl ProductQuery {
                     .add(search::contains(product::Column::Sku, search)),
             );
         }
-        paginate(ctx.db(), select, Page::new(first, after)?, Product::from).await
+        let page = Page::new(first, after)?;
+        if asks_for_supplier(ctx, true) {
+            return paginate_joined(ctx.db(), join_suppliers(select), page, Product::with_supplier).await;
+        }
+        paginate(ctx.db(), select, page, Product::from).await
     }
 
     async fn product(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Product> {

@@ -1,17 +1,19 @@
 //! Suppliers: created by hand or automatically on product import, then completed by hand.
 
+use super::Product;
 use crate::error::{ApiError, ApiResult, Problems};
 use crate::graphql::pagination::{Page, paginate};
 use crate::graphql::{ContextExt, ids, search};
 use crate::validate;
 use async_graphql::connection::Connection;
-use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use async_graphql::{ComplexObject, Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use koppel_entity::{Scoped, supplier};
 use sea_orm::{ActiveModelTrait, ConnectionTrait, QueryFilter, Set};
 use uuid::Uuid;
 
 #[derive(SimpleObject, Clone)]
+#[graphql(complex)]
 pub struct Supplier {
     pub id: ID,
     pub name: String,
@@ -24,6 +26,25 @@ pub struct Supplier {
     pub logo_url: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    #[graphql(skip)]
+    pub uuid: Uuid,
+}
+
+#[ComplexObject]
+impl Supplier {
+    /// The supplier's products, oldest first. Through the provider surface: only those granted to the
+    /// caller's organisation that are active and authorised. The products of a page of suppliers are read
+    /// in one statement.
+    #[graphql(complexity = "crate::graphql::pagination::page_complexity(first, child_complexity)")]
+    async fn products(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<Connection<String, Product>> {
+        let page = Page::new(first, after)?;
+        super::products::of_supplier(ctx, self.uuid, page).await
+    }
 }
 
 impl From<supplier::Model> for Supplier {
@@ -39,6 +60,7 @@ impl From<supplier::Model> for Supplier {
             logo_url: m.logo_url,
             created_at: m.created_at,
             updated_at: m.updated_at,
+            uuid: m.id,
         }
     }
 }

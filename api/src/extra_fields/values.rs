@@ -29,9 +29,8 @@ pub async fn visible_values(
     use crate::graphql::ContextExt;
     let principal = ctx.principal()?;
     let sees_hidden = principal.is_admin() && !principal.integration_only();
-    let loader = ctx
-        .data_opt::<async_graphql::dataloader::DataLoader<DefinitionLoader>>()
-        .ok_or_else(|| crate::error::ApiError::Unauthenticated("sign in first".into()))?;
+    let loader = crate::graphql::loaders::of(ctx)?
+        .batcher(|request| DefinitionLoader { db: request.db.clone(), account_id: request.account_id });
     let definitions = loader.load_one(entity).await?.unwrap_or_default();
     let mut values = to_values(stored);
     values.retain(|value| definitions.iter().any(|(key, hidden)| key == &value.key && (sees_hidden || !hidden)));

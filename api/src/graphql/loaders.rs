@@ -1,30 +1,58 @@
-//! DataLoaders for nested lookups: one statement per type per request level, never one per row.
+//! Loaders for nested lookups: one statement per type per request level, never one per row, and no
+//! waiting for a time window (see [`super::batch`]).
 
-use crate::error::ApiError;
-use async_graphql::dataloader::{DataLoader, Loader};
+use super::batch::{Batcher, Batchers};
+use crate::auth::Principal;
+use crate::error::{ApiError, ApiResult};
+use async_graphql::dataloader::Loader;
 use koppel_entity::{HasId, Scoped};
 use sea_orm::DatabaseConnection;
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::marker::PhantomData;
 use std::sync::Arc;
 use uuid::Uuid;
 
-/// How long a loader collects keys before it queries. async-graphql's default (1 ms) is shorter than it
-/// takes to resolve a page of 50 rows on PostgreSQL, which split one batch into two; 10 ms keeps a page
-/// in one statement at the cost of that much latency per nesting level.
-pub const BATCH_WINDOW: std::time::Duration = std::time::Duration::from_millis(10);
+/// What the nested fields of one request (or one subscription connection) load through: the caller's
+/// account and organisation, and the batchers made so far.
+pub struct RequestLoaders {
+    pub db: DatabaseConnection,
+    pub account_id: Uuid,
+    pub organisation_id: Option<Uuid>,
+    batchers: Batchers,
+}
+
+impl RequestLoaders {
+    pub fn new(db: &DatabaseConnection, principal: &Principal) -> Self {
+        Self {
+            db: db.clone(),
+            account_id: principal.account_id,
+            organisation_id: principal.organisation_id,
+            batchers: Batchers::default(),
+        }
+    }
+
+    /// The request's batcher over loader `L`, made by `make` the first time a field needs it.
+    pub fn batcher<K, L>(&self, make: impl FnOnce(&Self) -> L) -> Arc<Batcher<K, L>>
+    where
+        K: Send + Sync + Hash + Eq + Clone + 'static,
+        L: Loader<K>,
+        L::Error: Sync,
+    {
+        self.batchers.get(|| make(self))
+    }
+}
+
+/// The request's loaders; a request without a signed-in caller has none.
+pub fn of<'a>(ctx: &'a async_graphql::Context<'_>) -> ApiResult<&'a RequestLoaders> {
+    ctx.data_opt::<RequestLoaders>().ok_or_else(|| ApiError::Unauthenticated("sign in first".into()))
+}
 
 /// Loads rows of one tenant table by id, within the caller's account.
 pub struct ById<E> {
     db: DatabaseConnection,
     account_id: Uuid,
     entity: PhantomData<fn() -> E>,
-}
-
-impl<E> ById<E> {
-    pub fn loader(db: DatabaseConnection, account_id: Uuid) -> DataLoader<Self> {
-        DataLoader::new(Self { db, account_id, entity: PhantomData }, tokio::spawn).delay(BATCH_WINDOW)
-    }
 }
 
 #[derive(Clone)]
@@ -59,7 +87,10 @@ where
     E: Scoped + Send + Sync + 'static,
     E::Model: HasId + Clone + Send + Sync + 'static,
 {
-    let loader =
-        ctx.data_opt::<DataLoader<ById<E>>>().ok_or_else(|| ApiError::Unauthenticated("sign in first".into()))?;
-    Ok(loader.load_one(id).await?)
+    let batcher = of(ctx)?.batcher(|request| ById::<E> {
+        db: request.db.clone(),
+        account_id: request.account_id,
+        entity: PhantomData,
+    });
+    Ok(batcher.load_one(id).await?)
 }

@@ -2,6 +2,7 @@
 //! loaders, search, the introspection switch, live subscriptions. Nothing here imports a domain; the schema is assembled
 //! at the top, in the `schema` module.
 
+pub mod batch;
 pub mod context;
 pub mod ids;
 pub mod introspection;

@@ -130,7 +130,7 @@ fn subscriptions(
         GraphQLWebSocket::new(socket, schema, protocol)
             .on_connection_init(move |payload| async move {
                 let token = token_of(&payload)?;
-                let principal = auth::authenticate(&state.db, &state.jwt, &token).await?;
+                let principal = auth::authenticate(&state.db, &state.jwt, &state.auth, &token).await?;
                 let mut data = Data::default();
                 schema::insert_loaders(&mut data, &state.db, &principal);
                 data.insert(state);
@@ -164,7 +164,7 @@ async fn execute(
     let principal = match bearer(headers) {
         None => None,
         Some(Err(error)) => return error_response(error, media),
-        Some(Ok(token)) => match auth::authenticate(&state.db, &state.jwt, token).await {
+        Some(Ok(token)) => match auth::authenticate(&state.db, &state.jwt, &state.auth, token).await {
             Ok(principal) => Some(principal),
             Err(error) => return error_response(error, media),
         },

@@ -181,6 +181,10 @@ impl OrganisationMutation {
             service::delete(ctx.db(), principal.account_id, id).await.map(ids::to_id)
         }
         .await;
+        if result.is_ok() {
+            // Its users lost their organisation, and with it the provider surface.
+            ctx.state().auth.forget_all();
+        }
         DeleteOrganisationPayload::from_result(result)
     }
 

@@ -3,9 +3,9 @@
 
 use super::service;
 use crate::error::{ApiError, ApiResult};
-use crate::graphql::loaders::{BATCH_WINDOW, LoadError};
+use crate::graphql::loaders::{self, LoadError};
 use crate::graphql::{ContextExt, ids};
-use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::dataloader::Loader;
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use koppel_daemon::outbox::{self, SendError};
@@ -123,12 +123,6 @@ pub struct TransmissionsOfSale {
     account_id: Uuid,
 }
 
-impl TransmissionsOfSale {
-    pub fn loader(db: DatabaseConnection, account_id: Uuid) -> DataLoader<Self> {
-        DataLoader::new(Self { db, account_id }, tokio::spawn).delay(BATCH_WINDOW)
-    }
-}
-
 impl Loader<Uuid> for TransmissionsOfSale {
     type Value = Vec<sale_transmission::Model>;
     type Error = LoadError;
@@ -149,9 +143,8 @@ impl Loader<Uuid> for TransmissionsOfSale {
 }
 
 pub async fn of_sale(ctx: &Context<'_>, sale_id: Uuid) -> ApiResult<Vec<SaleTransmission>> {
-    let loader = ctx
-        .data_opt::<DataLoader<TransmissionsOfSale>>()
-        .ok_or_else(|| ApiError::Unauthenticated("sign in first".into()))?;
+    let loader = loaders::of(ctx)?
+        .batcher(|request| TransmissionsOfSale { db: request.db.clone(), account_id: request.account_id });
     Ok(loader.load_one(sale_id).await?.unwrap_or_default().into_iter().map(Into::into).collect())
 }
 

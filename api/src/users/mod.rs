@@ -156,7 +156,12 @@ impl UserMutationRoot {
     /// Changes a user (admins only). Admins cannot demote or disable themselves.
     async fn update_user(&self, ctx: &Context<'_>, input: UpdateUserInput) -> ApiResult<UpdateUserPayload> {
         let principal = ctx.principal()?.require_admin()?;
-        UpdateUserPayload::from_result(service::update(ctx.db(), principal, input).await.map(Into::into))
+        let result = service::update(ctx.db(), principal, input).await;
+        if result.is_ok() {
+            // The user may have been disabled, or moved to another role or organisation.
+            ctx.state().auth.forget_all();
+        }
+        UpdateUserPayload::from_result(result.map(Into::into))
     }
 }
 

@@ -166,6 +166,7 @@ impl TokenMutation {
         let mut active: token::ActiveModel = existing.into();
         active.revoked_at = Set(Some(Utc::now()));
         let model = active.update(ctx.db()).await?;
+        ctx.state().auth.forget_all();
         RevokeApiTokenPayload::from_result(Ok(model.into()))
     }
 }
