@@ -2,7 +2,7 @@
 //! organisations and the provider surface all ask here, so none of them imports another for it.
 
 use crate::auth::Principal;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::graphql::loaders::LoadError;
 use koppel_entity::enums::GrantTarget;
 use koppel_entity::{Scoped, access_grant, flow, product};

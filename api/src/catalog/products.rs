@@ -216,8 +216,8 @@ impl async_graphql::dataloader::Loader<SupplierPage> for ProductsOfSuppliers {
         &self,
         keys: &[SupplierPage],
     ) -> Result<std::collections::HashMap<SupplierPage, Self::Value>, Self::Error> {
-        use sea_orm::sea_query::{Alias, Asterisk, Expr, Query};
-        use sea_orm::{EntityTrait, FromQueryResult, QuerySelect, QueryTrait};
+        use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Query};
+        use sea_orm::{FromQueryResult, QuerySelect, QueryTrait};
         let mut pages: std::collections::HashMap<(usize, Option<Uuid>), Vec<Uuid>> = Default::default();
         for key in keys {
             pages.entry((key.first, key.after)).or_default().push(key.supplier);
