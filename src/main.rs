@@ -2,6 +2,11 @@
 //! `daemon` runs the daemon alone, `migrate` applies the schema, `schema` prints the GraphQL SDL,
 //! `account create` adds a tenant.
 
+/// mimalloc instead of the system allocator: a request allocates and frees many small objects across
+/// worker threads, and glibc's malloc took a fifth of the CPU of a list request (docs/BENCHMARKS.md §7).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use koppel_api::Config;

@@ -1,6 +1,7 @@
 //! The catalogue: suppliers, products with tariffs, flows and their questions.
 
 mod flows;
+mod product_reads;
 mod products;
 pub mod questions;
 mod suppliers;

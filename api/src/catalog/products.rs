@@ -1,9 +1,9 @@
 //! Products with tariffs, extra-field values and an incentive. Only active, authorised products can be sold.
 
-use super::{Question, Supplier};
+use super::{Question, Supplier, product_reads};
 use crate::error::{ApiError, ApiResult, Problems, UserErrorCode};
 use crate::extra_fields::{ExtraFieldValue, ExtraFieldValueInput, validate_values, visible_values};
-use crate::graphql::pagination::{Page, paginate, paginate_joined};
+use crate::graphql::pagination::{Page, paginate};
 use crate::graphql::{ContextExt, ids, loaders, search};
 use crate::validate;
 use async_graphql::connection::Connection;
@@ -73,49 +73,9 @@ pub struct Product {
 }
 
 impl Product {
-    /// A product read together with its supplier.
-    fn with_supplier((product, supplier): (product::Model, Option<supplier::Model>)) -> Self {
-        // The join is on the id alone; a supplier of another account is never shown (nor stored).
-        let supplier = supplier.filter(|s| s.account_id == product.account_id);
-        Self { read_supplier: Some(supplier), ..product.into() }
-    }
-}
-
-/// Whether the query asks for `supplier` of the products under `field` (the connection's `nodes` and
-/// `edges { node }`, or the product itself), so that they are read in the same statement.
-fn asks_for_supplier(ctx: &Context<'_>, connection: bool) -> bool {
-    let look = ctx.look_ahead();
-    if connection {
-        look.field("nodes").field("supplier").exists() || look.field("edges").field("node").field("supplier").exists()
-    } else {
-        look.field("supplier").exists()
-    }
-}
-
-/// Products left-joined to their supplier: `SELECT products.*, suppliers.* … LEFT JOIN suppliers`.
-fn join_suppliers(select: sea_orm::Select<product::Entity>) -> sea_orm::SelectTwo<product::Entity, supplier::Entity> {
-    use sea_orm::{EntityTrait, JoinType, QuerySelect};
-    let supplier_of =
-        product::Entity::belongs_to(supplier::Entity).from(product::Column::SupplierId).to(supplier::Column::Id).into();
-    select.join(JoinType::LeftJoin, supplier_of).select_also(supplier::Entity)
-}
-
-/// Loads products by id with their suppliers, in one statement (`Product.parent { supplier }`).
-pub struct ProductsWithSuppliers {
-    db: sea_orm::DatabaseConnection,
-    account_id: Uuid,
-}
-
-impl async_graphql::dataloader::Loader<Uuid> for ProductsWithSuppliers {
-    type Value = (product::Model, Option<supplier::Model>);
-    type Error = loaders::LoadError;
-
-    async fn load(&self, keys: &[Uuid]) -> Result<std::collections::HashMap<Uuid, Self::Value>, Self::Error> {
-        let rows = join_suppliers(product::Entity::find_by_ids_in(self.account_id, keys.iter().copied()))
-            .all(&self.db)
-            .await
-            .map_err(|e| loaders::LoadError(std::sync::Arc::new(e)))?;
-        Ok(rows.into_iter().map(|row| (row.0.id, row)).collect())
+    /// A product as the list reads it ([`product_reads`]), with its supplier when that was joined.
+    pub(super) fn from_read((product, supplier): product_reads::Read) -> Self {
+        Self { read_supplier: supplier, ..product.into() }
     }
 }
 
@@ -144,15 +104,35 @@ impl From<product::Model> for Product {
     }
 }
 
+impl Product {
+    /// The whole stored row, for a field whose column the list did not read.
+    async fn reread(&self, ctx: &Context<'_>) -> ApiResult<product::Model> {
+        loaders::load::<product::Entity>(ctx, self.uuid).await?.ok_or(ApiError::NotFound("product"))
+    }
+}
+
 #[ComplexObject]
 impl Product {
-    async fn tariffs(&self) -> Vec<Tariff> {
-        Vec::<Tariff>::deserialize(&self.stored_tariffs).unwrap_or_default()
+    async fn tariffs(&self, ctx: &Context<'_>) -> ApiResult<Vec<Tariff>> {
+        let stored = match &self.stored_tariffs {
+            // Not read with the list (the look-ahead did not see the field): read it now.
+            serde_json::Value::Null => self.reread(ctx).await?.tariffs,
+            stored => stored.clone(),
+        };
+        Ok(serde_json::from_value(stored).unwrap_or_default())
     }
 
     /// The extra-field values; hidden fields only for admins.
     async fn extra_fields(&self, ctx: &Context<'_>) -> ApiResult<Vec<ExtraFieldValue>> {
-        visible_values(ctx, koppel_entity::enums::ExtraFieldEntity::Product, &self.stored_extra_fields).await
+        let reread;
+        let stored = match &self.stored_extra_fields {
+            serde_json::Value::Null => {
+                reread = self.reread(ctx).await?.extra_fields;
+                &reread
+            }
+            stored => stored,
+        };
+        visible_values(ctx, koppel_entity::enums::ExtraFieldEntity::Product, stored).await
     }
 
     async fn supplier(&self, ctx: &Context<'_>) -> ApiResult<Option<Supplier>> {
@@ -170,12 +150,9 @@ impl Product {
         if ctx.principal()?.limited_to_grants() {
             return Ok(None);
         }
-        if asks_for_supplier(ctx, false) {
-            let batcher = loaders::of(ctx)?
-                .batcher(|request| ProductsWithSuppliers { db: request.db.clone(), account_id: request.account_id });
-            return Ok(batcher.load_one(id).await?.map(Product::with_supplier));
-        }
-        Ok(loaders::load::<product::Entity>(ctx, id).await?.map(Into::into))
+        let batcher = loaders::of(ctx)?
+            .batcher(|request| product_reads::ProductsById { db: request.db.clone(), account_id: request.account_id });
+        Ok(batcher.load_one((id, product_reads::Wants::of(ctx, false))).await?.map(Product::from_read))
     }
 
     /// The questions asked when this product is sold (besides those of the flow).
@@ -484,11 +461,8 @@ impl ProductQuery {
                     .add(search::contains(product::Column::Sku, search)),
             );
         }
-        let page = Page::new(first, after)?;
-        if asks_for_supplier(ctx, true) {
-            return paginate_joined(ctx.db(), join_suppliers(select), page, Product::with_supplier).await;
-        }
-        paginate(ctx.db(), select, page, Product::from).await
+        let wants = product_reads::Wants::of(ctx, true);
+        product_reads::page(ctx.db(), select, Page::new(first, after)?, wants, Product::from_read).await
     }
 
     async fn product(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Product> {

@@ -79,31 +79,6 @@ where
     Ok(connection)
 }
 
-/// One page of a join (`select_also`): the rows are ordered and paged by the first entity's id.
-pub async fn paginate_joined<E, F, T>(
-    db: &impl ConnectionTrait,
-    select: sea_orm::SelectTwo<E, F>,
-    page: Page,
-    convert: impl Fn((E::Model, Option<F::Model>)) -> T,
-) -> ApiResult<Connection<String, T>>
-where
-    E: Scoped,
-    E::Model: HasId,
-    F: sea_orm::EntityTrait,
-    T: OutputType,
-{
-    let mut select = select.order_by_asc(E::id_column()).limit(page.first as u64 + 1);
-    if let Some(after) = page.after {
-        select = select.filter(E::id_column().gt(after));
-    }
-    let mut rows = select.all(db).await?;
-    let has_next = rows.len() > page.first;
-    rows.truncate(page.first);
-    let mut connection = Connection::new(page.after.is_some(), has_next);
-    connection.edges.extend(rows.into_iter().map(|row| Edge::new(encode_cursor(row.0.id()), convert(row))));
-    Ok(connection)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

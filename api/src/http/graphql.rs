@@ -189,6 +189,7 @@ async fn execute(
     let requests: Vec<_> = requests
         .into_iter()
         .map(|mut request| {
+            super::documents::prepare(&mut request);
             request = request.data(state.clone()).data(ClientAddress(peer.ip()));
             if let Some(principal) = &principal {
                 request = schema::add_loaders(request, &state.db, principal).data(principal.clone());

@@ -3,6 +3,7 @@
 //! Serve [`router`] with `into_make_service_with_connect_info::<SocketAddr>()`: the rate limits key on
 //! the client's address.
 
+mod documents;
 mod graphql;
 pub mod media;
 mod request;
