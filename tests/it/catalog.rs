@@ -919,7 +919,7 @@ async fn a_suppliers_products_through_the_provider_surface_are_only_the_granted_
     let data = server
         .gql_ok(
             Some(&partner.token),
-            "{ providerProducts { nodes { sku supplier { name products { nodes { sku } } } } } }",
+            "{ providerProducts(first: 10) { nodes { sku supplier { name products(first: 10) { nodes { sku } } } } } }",
             json!({}),
         )
         .await;

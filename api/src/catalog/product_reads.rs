@@ -11,7 +11,7 @@ use crate::graphql::pagination::{Page, encode_cursor};
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, OutputType};
 use koppel_entity::{Scoped, product, supplier};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, JoinType, QueryFilter, QueryOrder, QueryResult, QuerySelect,
     QueryTrait, Select,
@@ -28,9 +28,6 @@ pub struct Wants {
 }
 
 impl Wants {
-    /// Everything: for a caller that cannot look ahead.
-    pub const ALL: Self = Self { tariffs: true, extra_fields: true, supplier: true };
-
     /// What the selection of the current field asks of its products: the field's own selection (a
     /// product), or the `nodes` and `edges { node }` of a connection.
     pub fn of(ctx: &Context<'_>, connection: bool) -> Self {
@@ -84,7 +81,7 @@ pub fn columns(select: Select<product::Entity>, wants: Wants) -> Select<product:
             })
             .into();
         select = select.join(JoinType::LeftJoin, supplier_of);
-        use sea_orm::Iterable;
+        use sea_orm::{IdenStatic, Iterable};
         for column in supplier::Column::iter() {
             let alias = format!("{SUPPLIER_PREFIX}{}", column.as_str());
             select = select.column_as(Expr::col((supplier::Entity, column)), alias);
