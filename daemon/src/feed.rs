@@ -58,11 +58,13 @@ impl Feed {
 /// What a PostgreSQL listener hears.
 #[derive(Debug)]
 pub enum Heard<T> {
-    /// The listener is connected: from now on every committed change is heard.
+    /// The listener is connected for the first time: from now on every committed change is heard.
     Listening,
     /// A committed change, from its notification's payload (a sync event's id, a sale's key).
     Notified(T),
-    /// The connection was lost and is back: notifications in between are gone.
+    /// The connection was lost: until [`Heard::Reconnected`], changes go unheard.
+    Lost,
+    /// The listener is connected again; what was notified in between is gone.
     Reconnected,
 }
 
@@ -70,7 +72,8 @@ pub enum Heard<T> {
 pub const EVENTS_CHANNEL: &str = "koppel_events";
 
 /// Forwards what is notified on `channel`, parsed (unparseable payloads are skipped), until the pool
-/// closes. Every feed on PostgreSQL listens through this, each on its own channel.
+/// closes. Every feed on PostgreSQL listens through this, each on its own channel. A lost connection is
+/// told at once ([`Heard::Lost`]) and listened on again with a fresh connection ([`Heard::Reconnected`]).
 pub async fn listen<T>(
     pool: sea_orm::sqlx::PgPool,
     channel: &'static str,
@@ -78,42 +81,50 @@ pub async fn listen<T>(
     heard: mpsc::UnboundedSender<Heard<T>>,
 ) {
     use sea_orm::sqlx::postgres::PgListener;
-    let mut listener = loop {
-        let listening = async {
-            let mut listener = PgListener::connect_with(&pool).await?;
-            listener.listen(channel).await?;
-            Ok::<_, sea_orm::sqlx::Error>(listener)
-        };
-        match listening.await {
-            Ok(listener) => {
-                if heard.send(Heard::Listening).is_err() {
-                    return;
-                }
-                break listener;
-            }
-            Err(_) if pool.is_closed() => return,
-            Err(error) => {
-                tracing::warn!(%error, channel, "a live feed cannot listen; retrying");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-        }
-    };
+    let mut first = true;
     loop {
-        let message = match listener.try_recv().await {
-            Ok(Some(notification)) => match parse(notification.payload()) {
-                Some(item) => Heard::Notified(item),
-                None => continue,
-            },
-            Ok(None) => Heard::Reconnected,
-            Err(_) if pool.is_closed() => return,
-            Err(error) => {
-                tracing::warn!(%error, channel, "a live feed lost its listener; reconnecting");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                Heard::Reconnected
+        let mut listener = loop {
+            let listening = async {
+                let mut listener = PgListener::connect_with(&pool).await?;
+                listener.listen(channel).await?;
+                Ok::<_, sea_orm::sqlx::Error>(listener)
+            };
+            match listening.await {
+                Ok(listener) => {
+                    let told = if std::mem::take(&mut first) { Heard::Listening } else { Heard::Reconnected };
+                    if heard.send(told).is_err() {
+                        return;
+                    }
+                    break listener;
+                }
+                Err(_) if pool.is_closed() => return,
+                Err(error) => {
+                    tracing::warn!(%error, channel, "a live feed cannot listen; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
             }
         };
-        if heard.send(message).is_err() {
-            return;
+        loop {
+            match listener.try_recv().await {
+                Ok(Some(notification)) => {
+                    if let Some(item) = parse(notification.payload())
+                        && heard.send(Heard::Notified(item)).is_err()
+                    {
+                        return;
+                    }
+                }
+                Err(_) if pool.is_closed() => return,
+                // `Ok(None)`: the connection closed; an error: it broke. Either way, listen anew.
+                lost => {
+                    if let Err(error) = lost {
+                        tracing::warn!(%error, channel, "a live feed lost its listener; reconnecting");
+                    }
+                    if heard.send(Heard::Lost).is_err() {
+                        return;
+                    }
+                    break;
+                }
+            }
         }
     }
 }
@@ -133,7 +144,7 @@ async fn follow_notified(
             match message {
                 Heard::Notified(id) => ids.push(id),
                 Heard::Reconnected => reconnected = true,
-                Heard::Listening => {}
+                Heard::Listening | Heard::Lost => {}
             }
             next = if ids.len() < BATCH as usize { heard.try_recv().ok() } else { None };
         }

@@ -101,7 +101,7 @@ async fn follow_notified(
                     keys.insert(key);
                 }
                 Heard::Reconnected => reconnected = true,
-                Heard::Listening => {}
+                Heard::Listening | Heard::Lost => {}
             }
             next = if keys.len() < BATCH { heard.try_recv().ok() } else { None };
         }

@@ -6,8 +6,8 @@
 //!   so the caller's next request sees it: a revoked token or a disabled user is refused at once.
 //! - On PostgreSQL, triggers on `users` and `api_tokens` notify `koppel_auth` at the commit of every
 //!   change, whoever made it (another API process, a script, `psql`), and every process's listener forgets
-//!   everything. Until the listener is connected nothing is remembered; when it loses its connection,
-//!   everything is forgotten.
+//!   everything. Until the listener is connected nothing is remembered, and from the moment it loses its
+//!   connection until it listens again neither.
 //! - Whatever happens, an entry is read again after [`MAX_AGE`]: that bounds what a change that reached
 //!   the database without a notification (SQLite written by another process) leaves in memory.
 //! - Only valid callers are remembered: unknown, revoked and disabled ones are read every time (the
@@ -126,9 +126,10 @@ pub fn follow(cache: std::sync::Arc<AuthCache>, db: &sea_orm::DatabaseConnection
     tokio::spawn(async move {
         while let Some(message) = hearing.recv().await {
             match message {
-                Heard::Listening => cache.arm(),
-                // Notifications may have been missed while the connection was down.
-                Heard::Notified(()) | Heard::Reconnected => cache.forget_all(),
+                // Arming forgets everything: what changed while nobody listened is not remembered.
+                Heard::Listening | Heard::Reconnected => cache.arm(),
+                Heard::Notified(()) => cache.forget_all(),
+                Heard::Lost => cache.disarm(),
             }
         }
         // The listener ended (the pool closed): remember nothing more.
