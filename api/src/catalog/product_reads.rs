@@ -11,10 +11,10 @@ use crate::graphql::pagination::{Page, encode_cursor};
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, OutputType};
 use koppel_entity::{Scoped, product, supplier};
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, JoinType, QueryFilter, QueryOrder, QueryResult, QuerySelect,
-    QueryTrait, Select,
+    ColumnTrait, ConnectionTrait, DbErr, JoinType, QueryFilter, QueryOrder, QueryResult, QuerySelect, QueryTrait,
+    Select,
 };
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -25,31 +25,95 @@ pub struct Wants {
     pub tariffs: bool,
     pub extra_fields: bool,
     pub supplier: bool,
+    /// The parent product (its scalar columns), and whether its supplier too.
+    pub parent: Option<ParentWants>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct ParentWants {
+    pub supplier: bool,
 }
 
 impl Wants {
     /// What the selection of the current field asks of its products: the field's own selection (a
-    /// product), or the `nodes` and `edges { node }` of a connection.
-    pub fn of(ctx: &Context<'_>, connection: bool) -> Self {
+    /// product), or the `nodes` and `edges { node }` of a connection. The parent is joined only for
+    /// callers that may see it (not through the provider surface).
+    pub fn of(ctx: &Context<'_>, connection: bool, with_parent: bool) -> Self {
         let look = ctx.look_ahead();
-        let asks = |field: &str| {
+        let asks = |path: &[&str]| {
             if connection {
-                look.field("nodes").field(field).exists() || look.field("edges").field("node").field(field).exists()
+                at(&look, &[&["nodes"], path].concat()).exists()
+                    || at(&look, &[&["edges", "node"], path].concat()).exists()
             } else {
-                look.field(field).exists()
+                at(&look, path).exists()
             }
         };
-        Self { tariffs: asks("tariffs"), extra_fields: asks("extraFields"), supplier: asks("supplier") }
+        Self {
+            tariffs: asks(&["tariffs"]),
+            extra_fields: asks(&["extraFields"]),
+            supplier: asks(&["supplier"]),
+            parent: (with_parent && asks(&["parent"])).then(|| ParentWants { supplier: asks(&["parent", "supplier"]) }),
+        }
     }
 }
 
-/// The supplier's columns in a joined row: `supplier__<column>`.
-const SUPPLIER_PREFIX: &str = "supplier__";
+/// The selection at `path` under `look` (`path` is not empty).
+fn at<'a>(look: &async_graphql::Lookahead<'a>, path: &[&str]) -> async_graphql::Lookahead<'a> {
+    path[1..].iter().fold(look.field(path[0]), |found, field| found.field(field))
+}
 
-/// Narrows `select` to the columns `wants` needs, joining the supplier when asked.
-pub fn columns(select: Select<product::Entity>, wants: Wants) -> Select<product::Entity> {
+/// The columns of a product and of a supplier as a joined row names them, spelled out once: formatting a
+/// prefixed name for every column of every row costs more than reading the row.
+macro_rules! product_names {
+    ($prefix:literal) => {
+        [
+            concat!($prefix, "id"),
+            concat!($prefix, "account_id"),
+            concat!($prefix, "supplier_id"),
+            concat!($prefix, "parent_id"),
+            concat!($prefix, "sku"),
+            concat!($prefix, "name"),
+            concat!($prefix, "description"),
+            concat!($prefix, "product_type"),
+            concat!($prefix, "category"),
+            concat!($prefix, "incentive"),
+            concat!($prefix, "active"),
+            concat!($prefix, "authorised"),
+            concat!($prefix, "created_at"),
+            concat!($prefix, "updated_at"),
+            concat!($prefix, "tariffs"),
+            concat!($prefix, "extra_fields"),
+        ]
+    };
+}
+macro_rules! supplier_names {
+    ($prefix:literal) => {
+        [
+            concat!($prefix, "id"),
+            concat!($prefix, "account_id"),
+            concat!($prefix, "name"),
+            concat!($prefix, "contractant"),
+            concat!($prefix, "contact_name"),
+            concat!($prefix, "email"),
+            concat!($prefix, "phone"),
+            concat!($prefix, "website"),
+            concat!($prefix, "logo_url"),
+            concat!($prefix, "created_at"),
+            concat!($prefix, "updated_at"),
+        ]
+    };
+}
+type ProductNames = [&'static str; 16];
+type SupplierNames = [&'static str; 11];
+const PRODUCT: ProductNames = product_names!("");
+const SUPPLIER: SupplierNames = supplier_names!("supplier__");
+const PARENT: ProductNames = product_names!("parent__");
+const PARENT_SUPPLIER: SupplierNames = supplier_names!("parent_supplier__");
+
+/// The product columns in [`PRODUCT`]'s order.
+const PRODUCT_COLUMNS: [product::Column; 16] = {
     use product::Column as P;
-    let mut select = select.select_only().columns([
+    [
         P::Id,
         P::AccountId,
         P::SupplierId,
@@ -64,74 +128,144 @@ pub fn columns(select: Select<product::Entity>, wants: Wants) -> Select<product:
         P::Authorised,
         P::CreatedAt,
         P::UpdatedAt,
-    ]);
+        P::Tariffs,
+        P::ExtraFields,
+    ]
+};
+/// The scalar columns: all but the two JSON ones, read only when asked for.
+const SCALARS: usize = 14;
+
+/// The supplier columns in [`SUPPLIER`]'s order.
+const SUPPLIER_COLUMNS: [supplier::Column; 11] = {
+    use supplier::Column as S;
+    [
+        S::Id,
+        S::AccountId,
+        S::Name,
+        S::Contractant,
+        S::ContactName,
+        S::Email,
+        S::Phone,
+        S::Website,
+        S::LogoUrl,
+        S::CreatedAt,
+        S::UpdatedAt,
+    ]
+};
+
+/// `LEFT JOIN suppliers AS alias ON alias.id = owner.supplier_id AND alias.account_id = owner.account_id`:
+/// never another account's supplier, whatever a row says.
+fn join_supplier(select: &mut sea_orm::sea_query::SelectStatement, owner: Alias, alias: Alias, names: &SupplierNames) {
+    use product::Column as P;
+    let on = Expr::col((alias.clone(), supplier::Column::Id))
+        .equals((owner.clone(), P::SupplierId))
+        .and(Expr::col((alias.clone(), supplier::Column::AccountId)).equals((owner, P::AccountId)));
+    select.join_as(JoinType::LeftJoin, supplier::Entity, alias.clone(), on);
+    for (column, name) in SUPPLIER_COLUMNS.iter().zip(names) {
+        select.expr_as(Expr::col((alias.clone(), *column)), Alias::new(*name));
+    }
+}
+
+/// Narrows `select` to the columns `wants` needs, joining the supplier, the parent and the parent's
+/// supplier when asked.
+pub fn columns(select: Select<product::Entity>, wants: Wants) -> Select<product::Entity> {
+    use product::Column as P;
+    let mut select = select.select_only().columns(PRODUCT_COLUMNS[..SCALARS].iter().copied());
     if wants.tariffs {
         select = select.column(P::Tariffs);
     }
     if wants.extra_fields {
         select = select.column(P::ExtraFields);
     }
+    let products = Alias::new("products");
+    let statement = QuerySelect::query(&mut select);
     if wants.supplier {
-        let supplier_of = product::Entity::belongs_to(supplier::Entity)
-            .from(P::SupplierId)
-            .to(supplier::Column::Id)
-            // Never another account's supplier, whatever a row says.
-            .on_condition(|_, right| {
-                Expr::col((right, supplier::Column::AccountId)).equals((product::Entity, P::AccountId)).into()
-            })
-            .into();
-        select = select.join(JoinType::LeftJoin, supplier_of);
-        use sea_orm::{IdenStatic, Iterable};
-        for column in supplier::Column::iter() {
-            let alias = format!("{SUPPLIER_PREFIX}{}", column.as_str());
-            select = select.column_as(Expr::col((supplier::Entity, column)), alias);
+        join_supplier(statement, products.clone(), Alias::new("supplier"), &SUPPLIER);
+    }
+    if let Some(parent_wants) = wants.parent {
+        let parent = Alias::new("parent");
+        let on = Expr::col((parent.clone(), P::Id))
+            .equals((products.clone(), P::ParentId))
+            .and(Expr::col((parent.clone(), P::AccountId)).equals((products, P::AccountId)));
+        statement.join_as(JoinType::LeftJoin, product::Entity, parent.clone(), on);
+        for (column, name) in PRODUCT_COLUMNS[..SCALARS].iter().zip(&PARENT) {
+            statement.expr_as(Expr::col((parent.clone(), *column)), Alias::new(*name));
+        }
+        if parent_wants.supplier {
+            join_supplier(statement, parent, Alias::new("parent_supplier"), &PARENT_SUPPLIER);
         }
     }
     select
 }
 
-/// A product as read, with its supplier when it was joined (`Some(None)`: the product has none).
-pub type Read = (product::Model, Option<Option<supplier::Model>>);
+/// A product as read: with its supplier when that was joined (`Some(None)`: the product has none), and
+/// its parent (read the same way) when that was.
+#[derive(Clone)]
+pub struct Read {
+    pub product: product::Model,
+    pub supplier: Option<Option<supplier::Model>>,
+    pub parent: Option<Option<Box<Read>>>,
+}
+
+fn product_at(row: &QueryResult, names: &ProductNames, json: (bool, bool)) -> Result<product::Model, DbErr> {
+    Ok(product::Model {
+        id: row.try_get("", names[0])?,
+        account_id: row.try_get("", names[1])?,
+        supplier_id: row.try_get("", names[2])?,
+        parent_id: row.try_get("", names[3])?,
+        sku: row.try_get("", names[4])?,
+        name: row.try_get("", names[5])?,
+        description: row.try_get("", names[6])?,
+        product_type: row.try_get("", names[7])?,
+        category: row.try_get("", names[8])?,
+        incentive: row.try_get("", names[9])?,
+        active: row.try_get("", names[10])?,
+        authorised: row.try_get("", names[11])?,
+        created_at: row.try_get("", names[12])?,
+        updated_at: row.try_get("", names[13])?,
+        // Null: not read (the fields that show them read the row again).
+        tariffs: if json.0 { row.try_get("", names[14])? } else { serde_json::Value::Null },
+        extra_fields: if json.1 { row.try_get("", names[15])? } else { serde_json::Value::Null },
+    })
+}
+
+fn supplier_at(row: &QueryResult, names: &SupplierNames) -> Result<Option<supplier::Model>, DbErr> {
+    let Some(id) = row.try_get::<Option<Uuid>>("", names[0])? else { return Ok(None) };
+    Ok(Some(supplier::Model {
+        id,
+        account_id: row.try_get("", names[1])?,
+        name: row.try_get("", names[2])?,
+        contractant: row.try_get("", names[3])?,
+        contact_name: row.try_get("", names[4])?,
+        email: row.try_get("", names[5])?,
+        phone: row.try_get("", names[6])?,
+        website: row.try_get("", names[7])?,
+        logo_url: row.try_get("", names[8])?,
+        created_at: row.try_get("", names[9])?,
+        updated_at: row.try_get("", names[10])?,
+    }))
+}
 
 /// Decodes one row of [`columns`].
 pub fn read(row: &QueryResult, wants: Wants) -> Result<Read, DbErr> {
-    let product = product::Model {
-        id: row.try_get("", "id")?,
-        account_id: row.try_get("", "account_id")?,
-        supplier_id: row.try_get("", "supplier_id")?,
-        parent_id: row.try_get("", "parent_id")?,
-        sku: row.try_get("", "sku")?,
-        name: row.try_get("", "name")?,
-        description: row.try_get("", "description")?,
-        product_type: row.try_get("", "product_type")?,
-        category: row.try_get("", "category")?,
-        tariffs: if wants.tariffs { row.try_get("", "tariffs")? } else { serde_json::Value::Null },
-        extra_fields: if wants.extra_fields { row.try_get("", "extra_fields")? } else { serde_json::Value::Null },
-        incentive: row.try_get("", "incentive")?,
-        active: row.try_get("", "active")?,
-        authorised: row.try_get("", "authorised")?,
-        created_at: row.try_get("", "created_at")?,
-        updated_at: row.try_get("", "updated_at")?,
+    let product = product_at(row, &PRODUCT, (wants.tariffs, wants.extra_fields))?;
+    let supplier = if wants.supplier { Some(supplier_at(row, &SUPPLIER)?) } else { None };
+    let parent = match wants.parent {
+        None => None,
+        Some(_) if product.parent_id.is_none() => Some(None),
+        Some(parent_wants) => {
+            // A parent id whose row did not join (another account's) is no parent.
+            match row.try_get::<Option<Uuid>>("", PARENT[0])? {
+                None => Some(None),
+                Some(_) => Some(Some(Box::new(Read {
+                    product: product_at(row, &PARENT, (false, false))?,
+                    supplier: if parent_wants.supplier { Some(supplier_at(row, &PARENT_SUPPLIER)?) } else { None },
+                    parent: None,
+                }))),
+            }
+        }
     };
-    if !wants.supplier {
-        return Ok((product, None));
-    }
-    // The names `columns` gave them, spelled out: formatting them for every row costs more than the row.
-    let Some(id) = row.try_get::<Option<Uuid>>("", "supplier__id")? else { return Ok((product, Some(None))) };
-    let supplier = supplier::Model {
-        id,
-        account_id: row.try_get("", "supplier__account_id")?,
-        name: row.try_get("", "supplier__name")?,
-        contractant: row.try_get("", "supplier__contractant")?,
-        contact_name: row.try_get("", "supplier__contact_name")?,
-        email: row.try_get("", "supplier__email")?,
-        phone: row.try_get("", "supplier__phone")?,
-        website: row.try_get("", "supplier__website")?,
-        logo_url: row.try_get("", "supplier__logo_url")?,
-        created_at: row.try_get("", "supplier__created_at")?,
-        updated_at: row.try_get("", "supplier__updated_at")?,
-    };
-    Ok((product, Some(Some(supplier))))
+    Ok(Read { product, supplier, parent })
 }
 
 /// Runs `select` (narrowed by [`columns`]) and decodes its rows.
@@ -156,7 +290,7 @@ pub async fn page<T: OutputType>(
     let has_next = rows.len() > page.first;
     rows.truncate(page.first);
     let mut connection = Connection::new(page.after.is_some(), has_next);
-    connection.edges.extend(rows.into_iter().map(|row| Edge::new(encode_cursor(row.0.id), convert(row))));
+    connection.edges.extend(rows.into_iter().map(|row| Edge::new(encode_cursor(row.product.id), convert(row))));
     Ok(connection)
 }
 
@@ -181,7 +315,7 @@ impl async_graphql::dataloader::Loader<(Uuid, Wants)> for ProductsById {
             let rows = all(&self.db, product::Entity::find_by_ids_in(self.account_id, ids), wants)
                 .await
                 .map_err(|e| LoadError(std::sync::Arc::new(e)))?;
-            found.extend(rows.into_iter().map(|row| ((row.0.id, wants), row)));
+            found.extend(rows.into_iter().map(|row| ((row.product.id, wants), row)));
         }
         Ok(found)
     }

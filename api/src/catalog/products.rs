@@ -70,12 +70,17 @@ pub struct Product {
     /// product without one.
     #[graphql(skip)]
     pub read_supplier: Option<Option<supplier::Model>>,
+    /// The parent, when it was read with the product.
+    #[graphql(skip)]
+    pub read_parent: Option<Option<Box<Product>>>,
 }
 
 impl Product {
-    /// A product as the list reads it ([`product_reads`]), with its supplier when that was joined.
-    pub(super) fn from_read((product, supplier): product_reads::Read) -> Self {
-        Self { read_supplier: supplier, ..product.into() }
+    /// A product as the list reads it ([`product_reads`]), with its supplier and parent when those were
+    /// joined.
+    pub(super) fn from_read(read: product_reads::Read) -> Self {
+        let parent = read.parent.map(|parent| parent.map(|parent| Box::new(Self::from_read(*parent))));
+        Self { read_supplier: read.supplier, read_parent: parent, ..read.product.into() }
     }
 }
 
@@ -100,6 +105,7 @@ impl From<product::Model> for Product {
             supplier_id: m.supplier_id,
             parent_id: m.parent_id,
             read_supplier: None,
+            read_parent: None,
         }
     }
 }
@@ -150,9 +156,12 @@ impl Product {
         if ctx.principal()?.limited_to_grants() {
             return Ok(None);
         }
+        if let Some(read) = &self.read_parent {
+            return Ok(read.as_deref().cloned());
+        }
         let batcher = loaders::of(ctx)?
             .batcher(|request| product_reads::ProductsById { db: request.db.clone(), account_id: request.account_id });
-        Ok(batcher.load_one((id, product_reads::Wants::of(ctx, false))).await?.map(Product::from_read))
+        Ok(batcher.load_one((id, product_reads::Wants::of(ctx, false, true))).await?.map(Product::from_read))
     }
 
     /// The questions asked when this product is sold (besides those of the flow).
@@ -461,7 +470,7 @@ impl ProductQuery {
                     .add(search::contains(product::Column::Sku, search)),
             );
         }
-        let wants = product_reads::Wants::of(ctx, true);
+        let wants = product_reads::Wants::of(ctx, true, true);
         product_reads::page(ctx.db(), select, Page::new(first, after)?, wants, Product::from_read).await
     }
 
