@@ -62,8 +62,8 @@ fn at<'a>(look: &async_graphql::Lookahead<'a>, path: &[&str]) -> async_graphql::
     path[1..].iter().fold(look.field(path[0]), |found, field| found.field(field))
 }
 
-/// The columns of a product and of a supplier as a joined row names them, spelled out once: formatting a
-/// prefixed name for every column of every row costs more than reading the row.
+/// The names a joined row gives the columns of the parent and the suppliers (the SQL reads better; the
+/// rows are read by position).
 macro_rules! product_names {
     ($prefix:literal) => {
         [
@@ -105,12 +105,11 @@ macro_rules! supplier_names {
 }
 type ProductNames = [&'static str; 16];
 type SupplierNames = [&'static str; 11];
-const PRODUCT: ProductNames = product_names!("");
 const SUPPLIER: SupplierNames = supplier_names!("supplier__");
 const PARENT: ProductNames = product_names!("parent__");
 const PARENT_SUPPLIER: SupplierNames = supplier_names!("parent_supplier__");
 
-/// The product columns in [`PRODUCT`]'s order.
+/// The product columns, in the order [`product_names`] names them.
 const PRODUCT_COLUMNS: [product::Column; 16] = {
     use product::Column as P;
     [
@@ -207,61 +206,82 @@ pub struct Read {
     pub parent: Option<Option<Box<Read>>>,
 }
 
-fn product_at(row: &QueryResult, names: &ProductNames, json: (bool, bool)) -> Result<product::Model, DbErr> {
+/// Reads a row's columns in the order [`columns`] selected them: by position, since looking a column up
+/// by name compares it with every name of the row (a three-level row has about forty).
+struct Columns<'a> {
+    row: &'a QueryResult,
+    at: usize,
+}
+
+impl Columns<'_> {
+    fn next<T: sea_orm::TryGetable>(&mut self) -> Result<T, DbErr> {
+        self.at += 1;
+        self.row.try_get_by_index(self.at - 1)
+    }
+
+    fn skip(&mut self, columns: usize) {
+        self.at += columns;
+    }
+}
+
+fn product_at(columns: &mut Columns<'_>, json: (bool, bool)) -> Result<product::Model, DbErr> {
     Ok(product::Model {
-        id: row.try_get("", names[0])?,
-        account_id: row.try_get("", names[1])?,
-        supplier_id: row.try_get("", names[2])?,
-        parent_id: row.try_get("", names[3])?,
-        sku: row.try_get("", names[4])?,
-        name: row.try_get("", names[5])?,
-        description: row.try_get("", names[6])?,
-        product_type: row.try_get("", names[7])?,
-        category: row.try_get("", names[8])?,
-        incentive: row.try_get("", names[9])?,
-        active: row.try_get("", names[10])?,
-        authorised: row.try_get("", names[11])?,
-        created_at: row.try_get("", names[12])?,
-        updated_at: row.try_get("", names[13])?,
+        id: columns.next()?,
+        account_id: columns.next()?,
+        supplier_id: columns.next()?,
+        parent_id: columns.next()?,
+        sku: columns.next()?,
+        name: columns.next()?,
+        description: columns.next()?,
+        product_type: columns.next()?,
+        category: columns.next()?,
+        incentive: columns.next()?,
+        active: columns.next()?,
+        authorised: columns.next()?,
+        created_at: columns.next()?,
+        updated_at: columns.next()?,
         // Null: not read (the fields that show them read the row again).
-        tariffs: if json.0 { row.try_get("", names[14])? } else { serde_json::Value::Null },
-        extra_fields: if json.1 { row.try_get("", names[15])? } else { serde_json::Value::Null },
+        tariffs: if json.0 { columns.next()? } else { serde_json::Value::Null },
+        extra_fields: if json.1 { columns.next()? } else { serde_json::Value::Null },
     })
 }
 
-fn supplier_at(row: &QueryResult, names: &SupplierNames) -> Result<Option<supplier::Model>, DbErr> {
-    let Some(id) = row.try_get::<Option<Uuid>>("", names[0])? else { return Ok(None) };
+/// A joined supplier, `None` when the join found none (every column NULL).
+fn supplier_at(columns: &mut Columns<'_>) -> Result<Option<supplier::Model>, DbErr> {
+    let Some(id) = columns.next::<Option<Uuid>>()? else {
+        columns.skip(SUPPLIER_COLUMNS.len() - 1);
+        return Ok(None);
+    };
     Ok(Some(supplier::Model {
         id,
-        account_id: row.try_get("", names[1])?,
-        name: row.try_get("", names[2])?,
-        contractant: row.try_get("", names[3])?,
-        contact_name: row.try_get("", names[4])?,
-        email: row.try_get("", names[5])?,
-        phone: row.try_get("", names[6])?,
-        website: row.try_get("", names[7])?,
-        logo_url: row.try_get("", names[8])?,
-        created_at: row.try_get("", names[9])?,
-        updated_at: row.try_get("", names[10])?,
+        account_id: columns.next()?,
+        name: columns.next()?,
+        contractant: columns.next()?,
+        contact_name: columns.next()?,
+        email: columns.next()?,
+        phone: columns.next()?,
+        website: columns.next()?,
+        logo_url: columns.next()?,
+        created_at: columns.next()?,
+        updated_at: columns.next()?,
     }))
 }
 
 /// Decodes one row of [`columns`].
 pub fn read(row: &QueryResult, wants: Wants) -> Result<Read, DbErr> {
-    let product = product_at(row, &PRODUCT, (wants.tariffs, wants.extra_fields))?;
-    let supplier = if wants.supplier { Some(supplier_at(row, &SUPPLIER)?) } else { None };
+    let mut columns = Columns { row, at: 0 };
+    let product = product_at(&mut columns, (wants.tariffs, wants.extra_fields))?;
+    let supplier = if wants.supplier { Some(supplier_at(&mut columns)?) } else { None };
     let parent = match wants.parent {
         None => None,
-        Some(_) if product.parent_id.is_none() => Some(None),
         Some(parent_wants) => {
-            // A parent id whose row did not join (another account's) is no parent.
-            match row.try_get::<Option<Uuid>>("", PARENT[0])? {
-                None => Some(None),
-                Some(_) => Some(Some(Box::new(Read {
-                    product: product_at(row, &PARENT, (false, false))?,
-                    supplier: if parent_wants.supplier { Some(supplier_at(row, &PARENT_SUPPLIER)?) } else { None },
-                    parent: None,
-                }))),
+            // No parent, or a parent id whose row did not join (another account's): no parent.
+            if columns.row.try_get_by_index::<Option<Uuid>>(columns.at)?.is_none() {
+                Some(None)
+            } else {
+                let product = product_at(&mut columns, (false, false))?;
+                let supplier = if parent_wants.supplier { Some(supplier_at(&mut columns)?) } else { None };
+                Some(Some(Box::new(Read { product, supplier, parent: None })))
             }
         }
     };
