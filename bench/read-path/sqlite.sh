@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The read-path queries of run.sh against Koppel on SQLite, the embedded default (PostGraphile has no
 # SQLite, so this is Koppel alone). The same shape of data, made through the GraphQL API: 100 suppliers
-# and 2,000 products with 2–3 tariffs each, products 201–2000 variants of one of products 1–200.
+# and 2,000 products with 2–3 tariffs each, 90 % of them variants of a configurable one.
 #
 #   bash bench/read-path/sqlite.sh            # ROUNDS=3 DURATION=10s CONNECTIONS=64 as run.sh
 #
@@ -72,12 +72,15 @@ mutate_many() {
 }
 suppliers="$(mutate_many createSupplier supplier "$(jq -nc '[range(1; 101) | {supplier: {name: "Supplier \(. | tostring | ("00" + .)[-3:])"}}]')" | jq -Rsc 'split("\n")[:-1]')"
 tariffs='[{"code": "normal", "label": "Normaaltarief", "amount": "0.23451", "unit": "EUR/kWh"}, {"code": "fixed", "label": "Vaste leveringskosten", "amount": "6.95", "unit": "EUR/month"}]'
-parents="$(mutate_many createProduct product "$(jq -nc --argjson s "$suppliers" --argjson t "$tariffs" \
-    '[range(1; 201) | {product: {sku: "SKU-\(.)", name: "Product \(.)", productType: "CONFIGURABLE", supplierId: $s[(. - 1) % 100], tariffs: $t}}]')" |
+# Every tenth product is configurable, the nine after it its variants (as in seed.sql, 90 % have a parent,
+# and the first page holds both): made without parents, then given them.
+products="$(mutate_many createProduct product "$(jq -nc --argjson s "$suppliers" --argjson t "$tariffs" \
+    '[range(1; 2001) | {product: {sku: "SKU-\(.)", name: "Product \(.)", supplierId: $s[(. - 1) % 100],
+      productType: (if . % 10 == 1 then "CONFIGURABLE" else "VARIANT" end),
+      tariffs: ($t + (if . % 2 == 0 then [{code: "low", label: "Daltarief", amount: "0.21", unit: "EUR/kWh"}] else [] end))}}]')" |
     jq -Rsc 'split("\n")[:-1]')"
-mutate_many createProduct product "$(jq -nc --argjson s "$suppliers" --argjson p "$parents" --argjson t "$tariffs" \
-    '[range(201; 2001) | {product: {sku: "SKU-\(.)", name: "Product \(.)", productType: "VARIANT", supplierId: $s[(. - 1) % 100],
-      parentId: $p[(. - 1) % 200], tariffs: ($t + (if . % 2 == 0 then [{code: "low", label: "Daltarief", amount: "0.21", unit: "EUR/kWh"}] else [] end))}}]')" >/dev/null
+mutate_many updateProduct product "$(jq -nc --argjson p "$products" \
+    '[range(0; 2000) | select(. % 10 != 0) | {id: $p[.], product: {parentId: $p[. - (. % 10)]}}]')" >/dev/null
 
 QUERIES=(products three floor typename)
 declare -A Q=(

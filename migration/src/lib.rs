@@ -18,6 +18,7 @@ mod m20261202_000010_transmissions;
 mod m20261202_000011_sale_request_hash;
 mod m20261202_000012_sale_notify;
 mod m20261202_000013_auth_notify;
+mod m20261202_000014_list_indexes;
 
 pub struct Migrator;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000011_sale_request_hash::Migration),
             Box::new(m20261202_000012_sale_notify::Migration),
             Box::new(m20261202_000013_auth_notify::Migration),
+            Box::new(m20261202_000014_list_indexes::Migration),
         ]
     }
 }
