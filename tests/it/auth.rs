@@ -172,22 +172,27 @@ async fn api_tokens_work_until_revoked_and_their_secret_is_shown_once() {
     assert!(unknown["errors"][0]["extensions"].get("reason").is_none(), "{unknown}");
 }
 
-#[tokio::test]
-async fn disabling_a_user_stops_its_logins_and_tokens_at_once() {
-    let server = server().await;
-    let admin = server.admin("acme").await;
+/// Agent `sam` of account `acme`: its id, a login token and an API token's secret.
+async fn agent_with_token(server: &TestServer, admin_token: &str) -> (Value, String, String) {
     let created = server
         .gql_ok(
-            Some(&admin.token),
+            Some(admin_token),
             CREATE_USER,
             json!({"input": {"username": "sam", "password": "sam-password-1", "role": "AGENT"}}),
         )
         .await;
     let sam_id = created["createUser"]["user"]["id"].clone();
     let sam = server.login("acme", "sam", "sam-password-1").await;
-    let token =
-        server.gql_ok(Some(&admin.token), CREATE_TOKEN, json!({"input": {"userId": sam_id, "name": "t"}})).await;
+    let token = server.gql_ok(Some(admin_token), CREATE_TOKEN, json!({"input": {"userId": sam_id, "name": "t"}})).await;
     let secret = token["createApiToken"]["created"]["secret"].as_str().unwrap().to_owned();
+    (sam_id, sam, secret)
+}
+
+#[tokio::test]
+async fn disabling_a_user_stops_its_logins_and_tokens_at_once() {
+    let server = server().await;
+    let admin = server.admin("acme").await;
+    let (sam_id, sam, secret) = agent_with_token(&server, &admin.token).await;
     server.gql_ok(Some(&sam), ME, json!({})).await;
 
     let disable =
@@ -215,18 +220,7 @@ async fn disabling_a_user_stops_its_logins_and_tokens_at_once() {
 async fn a_checked_token_costs_no_statement_until_users_or_tokens_change() {
     let server = server().await;
     let admin = server.admin("acme").await;
-    let created = server
-        .gql_ok(
-            Some(&admin.token),
-            CREATE_USER,
-            json!({"input": {"username": "sam", "password": "sam-password-1", "role": "AGENT"}}),
-        )
-        .await;
-    let sam_id = created["createUser"]["user"]["id"].clone();
-    let sam = server.login("acme", "sam", "sam-password-1").await;
-    let token =
-        server.gql_ok(Some(&admin.token), CREATE_TOKEN, json!({"input": {"userId": sam_id, "name": "t"}})).await;
-    let secret = token["createApiToken"]["created"]["secret"].as_str().unwrap().to_owned();
+    let (sam_id, sam, secret) = agent_with_token(&server, &admin.token).await;
     let floor = "{ me { username } }";
     for bearer in [&sam, &secret] {
         server.gql_ok(Some(bearer), floor, json!({})).await;
