@@ -7,8 +7,8 @@
 //!   for every column of every row).
 
 use crate::graphql::loaders::LoadError;
-use crate::graphql::pagination::{Page, encode_cursor};
-use async_graphql::connection::{Connection, Edge};
+use crate::graphql::pagination::{Page, connection};
+use async_graphql::connection::Connection;
 use async_graphql::{Context, OutputType};
 use koppel_entity::{Scoped, product, supplier};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait};
@@ -306,12 +306,7 @@ pub async fn page<T: OutputType>(
     if let Some(after) = page.after {
         select = select.filter(product::Column::Id.gt(after));
     }
-    let mut rows = all(db, select, wants).await?;
-    let has_next = rows.len() > page.first;
-    rows.truncate(page.first);
-    let mut connection = Connection::new(page.after.is_some(), has_next);
-    connection.edges.extend(rows.into_iter().map(|row| Edge::new(encode_cursor(row.product.id), convert(row))));
-    Ok(connection)
+    Ok(connection(all(db, select, wants).await?, page, |row| row.product.id, convert))
 }
 
 /// Loads products by id, reading what the asking fields want (`Product.parent`): one statement per

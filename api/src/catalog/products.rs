@@ -195,7 +195,8 @@ pub struct ProductsOfSuppliers {
 }
 
 impl async_graphql::dataloader::Loader<SupplierPage> for ProductsOfSuppliers {
-    type Value = (Vec<product::Model>, bool);
+    /// Up to `first + 1` rows: the one past the page tells that there are more.
+    type Value = Vec<product::Model>;
     type Error = loaders::LoadError;
 
     async fn load(
@@ -239,10 +240,8 @@ impl async_graphql::dataloader::Loader<SupplierPage> for ProductsOfSuppliers {
                 by_supplier.entry(row.supplier_id.expect("filtered by supplier")).or_default().push(row);
             }
             for supplier in suppliers {
-                let mut rows = by_supplier.remove(&supplier).unwrap_or_default();
-                let has_next = rows.len() > first;
-                rows.truncate(first);
-                found.insert(SupplierPage { supplier, first, after }, (rows, has_next));
+                let rows = by_supplier.remove(&supplier).unwrap_or_default();
+                found.insert(SupplierPage { supplier, first, after }, rows);
             }
         }
         Ok(found)
@@ -262,12 +261,8 @@ pub async fn of_supplier(ctx: &Context<'_>, supplier: Uuid, page: Page) -> ApiRe
         granted_to,
     });
     let key = SupplierPage { supplier, first: page.first, after: page.after };
-    let (rows, has_next) = batcher.load_one(key).await?.unwrap_or_default();
-    let mut connection = Connection::new(page.after.is_some(), has_next);
-    connection.edges.extend(rows.into_iter().map(|row| {
-        async_graphql::connection::Edge::new(crate::graphql::pagination::encode_cursor(row.id), Product::from(row))
-    }));
-    Ok(connection)
+    let rows = batcher.load_one(key).await?.unwrap_or_default();
+    Ok(crate::graphql::pagination::connection(rows, page, |row| row.id, Product::from))
 }
 
 #[derive(InputObject, Default)]

@@ -45,7 +45,6 @@ struct Open<K, L: Loader<K>>
 where
     K: Send + Sync + Hash + Eq + Clone + 'static,
 {
-    number: u64,
     keys: Vec<K>,
     outcome: Shared<BoxFuture<'static, Outcome<K, L>>>,
 }
@@ -73,18 +72,15 @@ where
             batch.keys.push(key);
             return batch.outcome.clone();
         }
-        // Numbers tell a batch that was closed from the one that replaced it.
-        static NUMBERS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let number = NUMBERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let outcome = run(Arc::downgrade(&self.inner), number).boxed().shared();
-        *open = Some(Open { number, keys: vec![key], outcome: outcome.clone() });
+        let outcome = run(Arc::downgrade(&self.inner)).boxed().shared();
+        *open = Some(Open { keys: vec![key], outcome: outcome.clone() });
         outcome
     }
 }
 
 /// Waits while the request keeps adding keys, then closes the batch and reads it. It holds its batcher
 /// weakly: a request dropped with a batch open frees both.
-async fn run<K, L>(inner: Weak<Inner<K, L>>, number: u64) -> Outcome<K, L>
+async fn run<K, L>(inner: Weak<Inner<K, L>>) -> Outcome<K, L>
 where
     K: Send + Sync + Hash + Eq + Clone + 'static,
     L: Loader<K>,
@@ -104,7 +100,8 @@ where
     // Nobody can wait for a batch whose batcher is gone (waiting borrows the batcher).
     let Some(batcher) = inner.upgrade() else { return std::future::pending().await };
     let open = batcher.open.lock().expect("batcher lock").take();
-    let mut keys = open.filter(|batch| batch.number == number).expect("only a batch's own run closes it").keys;
+    // The open batch is this run's: a new one opens only after this takes it.
+    let mut keys = open.expect("only a batch's own run closes it").keys;
     let mut unique = HashSet::with_capacity(keys.len());
     keys.retain(|key| unique.insert(key.clone()));
     batcher.loader.load(&keys).await.map(Arc::new)

@@ -71,12 +71,22 @@ where
     if let Some(after) = page.after {
         select = select.filter(E::id_column().gt(after));
     }
-    let mut rows = select.all(db).await?;
+    Ok(connection(select.all(db).await?, page, |row| row.id(), convert))
+}
+
+/// The connection of `page` from the rows read for it: up to `first + 1` rows in id order, the one past
+/// the page telling that there is a next page.
+pub fn connection<R, T: OutputType>(
+    mut rows: Vec<R>,
+    page: Page,
+    id_of: impl Fn(&R) -> Uuid,
+    convert: impl Fn(R) -> T,
+) -> Connection<String, T> {
     let has_next = rows.len() > page.first;
     rows.truncate(page.first);
     let mut connection = Connection::new(page.after.is_some(), has_next);
-    connection.edges.extend(rows.into_iter().map(|row| Edge::new(encode_cursor(row.id()), convert(row))));
-    Ok(connection)
+    connection.edges.extend(rows.into_iter().map(|row| Edge::new(encode_cursor(id_of(&row)), convert(row))));
+    connection
 }
 
 #[cfg(test)]
