@@ -50,6 +50,12 @@ pub struct Config {
           value_parser = whole_number("KOPPEL_MAX_BODY_BYTES", 1024, u32::MAX))]
     pub max_body_bytes: u32,
 
+    /// Database connections in the pool. Default: 8 on SQLite, 16 on PostgreSQL. Behind a pooler such
+    /// as PgBouncer, size it to the pooler's share for this process.
+    #[arg(long = "db-max-connections", env = "KOPPEL_DB_MAX_CONNECTIONS",
+          value_parser = whole_number("KOPPEL_DB_MAX_CONNECTIONS", 1, 1000))]
+    pub db_max_connections: Option<u32>,
+
     /// Whether the schema can be introspected.
     #[arg(long, env = "KOPPEL_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set,
           value_parser = boolean("KOPPEL_INTROSPECTION"))]
@@ -138,6 +144,7 @@ impl Config {
             max_query_complexity: 5_000,
             max_batch_size: 10,
             max_body_bytes: 1_048_576,
+            db_max_connections: None,
             introspection: true,
             graphiql: true,
             master_key: None,

@@ -8,8 +8,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// Opens the database, creating the SQLite file's directory when needed, and counts every statement
-/// into `statements` (exported at `/metrics`).
-pub async fn connect(url: &str, statements: Arc<AtomicU64>) -> anyhow::Result<DatabaseConnection> {
+/// into `statements` (exported at `/metrics`). `max_connections` unset: 8 on SQLite, 16 on PostgreSQL.
+pub async fn connect(
+    url: &str,
+    max_connections: Option<u32>,
+    statements: Arc<AtomicU64>,
+) -> anyhow::Result<DatabaseConnection> {
     if let Some(path) = sqlite_path(url)
         && let Some(dir) = std::path::Path::new(path).parent().filter(|d| !d.as_os_str().is_empty())
     {
@@ -18,7 +22,7 @@ pub async fn connect(url: &str, statements: Arc<AtomicU64>) -> anyhow::Result<Da
     }
     let mut options = ConnectOptions::new(url.to_owned());
     options
-        .max_connections(if url.starts_with("sqlite") { 8 } else { 16 })
+        .max_connections(max_connections.unwrap_or(if url.starts_with("sqlite") { 8 } else { 16 }))
         .connect_timeout(Duration::from_secs(5))
         .acquire_timeout(Duration::from_secs(10))
         .sqlx_logging(false)

@@ -54,7 +54,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
     // The engine's figures (claim latency, pass durations, alerts, deliveries) for `/metrics`.
     koppel_daemon::telemetry::install();
     let statements = Arc::new(AtomicU64::new(0));
-    let db = crate::db::connect(&config.database_url(), statements.clone()).await?;
+    let db = crate::db::connect(&config.database_url(), config.db_max_connections, statements.clone()).await?;
     crate::db::migrate(&db).await?;
     let engine = koppel_daemon::Context {
         db: db.clone(),
