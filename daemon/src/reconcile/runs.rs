@@ -300,6 +300,7 @@ async fn checked(db: &impl ConnectionTrait, run: &sync_run::Model, changed: bool
                 entity: Set(run.entity),
                 last_checked_at: Set(Some(at)),
                 last_synced_at: Set(changed.then_some(at)),
+                cursor: Set(None),
             }
             .insert(db)
             .await?;

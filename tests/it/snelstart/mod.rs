@@ -2,7 +2,9 @@
 //! of them from SnelStart's B2B API, over real HTTP to a fake of that API (`fakes::snelstart`) whose
 //! behaviour `fake.rs` pins to what `../shared/REMOTES.md` says of the real one.
 
+mod connection;
 mod fake;
+mod setup;
 
 use serde_json::{Value, json};
 
