@@ -5,6 +5,7 @@
 mod connection;
 mod fake;
 mod setup;
+mod sync;
 
 use serde_json::{Value, json};
 
