@@ -22,6 +22,7 @@ pub mod import;
 pub mod jobs;
 pub mod links;
 pub mod mapping;
+pub mod matching;
 pub mod net;
 pub mod outbox;
 pub mod problems;

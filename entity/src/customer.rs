@@ -19,6 +19,8 @@ pub struct Model {
     /// A JSON array of `{kind, street, houseNumber, postcode, city, country}`.
     pub addresses: Json,
     pub extra_fields: Json,
+    /// Switched off when it left a remote it is synchronised from (the missing-record policy).
+    pub active: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

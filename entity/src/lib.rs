@@ -11,6 +11,7 @@ pub mod alert_webhook;
 pub mod api_token;
 pub mod contact_person;
 pub mod customer;
+pub mod customer_match;
 pub mod enums;
 pub mod extra_field;
 pub mod field_mapping;
@@ -124,6 +125,7 @@ scoped!(
     api_token,
     contact_person,
     customer,
+    customer_match,
     extra_field,
     field_mapping,
     flow,
@@ -156,6 +158,7 @@ macro_rules! integration_owned {
 }
 
 integration_owned!(
+    customer_match,
     field_mapping,
     flow_mapping,
     integration_credential,

@@ -15,6 +15,9 @@ pub struct Model {
     pub last_checked_at: Option<DateTimeUtc>,
     /// The last pass that changed something locally.
     pub last_synced_at: Option<DateTimeUtc>,
+    /// Where the next incremental pass goes on from, in the remote's own terms (SnelStart: the highest
+    /// `modifiedOn` seen, as SnelStart wrote it). None: from the start date.
+    pub cursor: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

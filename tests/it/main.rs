@@ -13,5 +13,6 @@ mod fakes;
 mod limits;
 mod peer;
 mod schema;
+mod snelstart;
 mod tenancy;
 mod validation;

@@ -1,5 +1,6 @@
 //! Customers (person or company debtor) with their addresses and contact persons.
 
+pub mod matches;
 mod service;
 
 pub use service::create;
@@ -89,6 +90,9 @@ pub struct Customer {
     pub email: Option<String>,
     pub phone: Option<String>,
     pub addresses: Vec<Address>,
+    /// False when it left a remote it is synchronised from and the integration deactivates such
+    /// customers.
+    pub active: bool,
     #[graphql(skip)]
     pub stored_extra_fields: serde_json::Value,
     pub created_at: DateTime<Utc>,
@@ -111,6 +115,7 @@ impl From<customer::Model> for Customer {
             email: m.email,
             phone: m.phone,
             addresses: serde_json::from_value(m.addresses).unwrap_or_default(),
+            active: m.active,
             stored_extra_fields: m.extra_fields.clone(),
             created_at: m.created_at,
             updated_at: m.updated_at,

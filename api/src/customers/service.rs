@@ -150,6 +150,7 @@ pub async fn create<C: ConnectionTrait + TransactionTrait>(
         account_id: Set(account_id),
         addresses: Set(serde_json::json!([])),
         extra_fields: Set(serde_json::json!({})),
+        active: Set(true),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()

@@ -36,6 +36,13 @@ pub enum SyncAction {
     /// At the remote in a state with no local counterpart (a sale status that is not mapped): left as it
     /// is, with a warning event naming it. Map it to sync it.
     Unmapped,
+    /// New at the remote with no local twin: created and linked (customers, when the integration
+    /// creates the unmatched).
+    Create,
+    /// New at the remote and matched by the matching key to an unlinked local record: linked.
+    Link,
+    /// New at the remote and matched to nothing, or unlinked by hand: waits in `customerMatches`.
+    Unmatched,
 }
 
 #[derive(SimpleObject, Clone)]
@@ -64,6 +71,12 @@ pub struct SyncReport {
     pub reactivated: i32,
     /// Sale statuses at the remote that are not mapped, so not applied.
     pub unmapped: i32,
+    /// Customers created from the remote.
+    pub created: i32,
+    /// Customers matched by the matching key and linked.
+    pub linked: i32,
+    /// Customers that matched nothing and wait for a person (`customerMatches`).
+    pub unmatched: i32,
     /// Why records gone at the remote were left alone (a partial read, or too many at once).
     pub held_back: Option<String>,
     pub policy: MissingRecordPolicy,
@@ -198,6 +211,9 @@ fn report(pass: PassReport) -> SyncReport {
         failed: count(ChangeAction::Failed),
         reactivated: count(ChangeAction::Reactivate),
         unmapped: count(ChangeAction::Unmapped),
+        created: count(ChangeAction::Create),
+        linked: count(ChangeAction::Link),
+        unmatched: count(ChangeAction::Unmatched),
         held_back: pass.held_back.map(|reason| reason.to_string()),
         policy: pass.policy.into(),
         last_synced_at: pass.last_synced_at,

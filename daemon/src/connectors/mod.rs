@@ -8,6 +8,7 @@
 pub mod peer;
 pub mod sale_settings;
 mod settings;
+pub mod snelstart;
 pub mod types;
 
 pub use settings::{FieldSpec, FieldType, SettingProblem, validate_settings};
@@ -158,6 +159,13 @@ pub trait Connector: Send + Sync {
     async fn sale_statuses(&self, _ids: &[String]) -> Result<Vec<RemoteSaleStatus>, ConnectorError> {
         Err(ConnectorError::Unsupported("report sale statuses"))
     }
+
+    /// One page of the remote's customers that changed after `request.changed_since` (every one when
+    /// it is none), from `request.after` on. Remotes without a total (SnelStart) end with an empty
+    /// page: `next` is none only then.
+    async fn customers(&self, _request: ListRequest) -> Result<Page<RemoteCustomer>, ConnectorError> {
+        Err(ConnectorError::Unsupported("list customers"))
+    }
 }
 
 /// Everything needed to build a connector.
@@ -279,7 +287,7 @@ pub const SCHEDULE_SETTINGS: &[ScheduleSetting] = &[
 
 /// Every kind Koppel can connect to.
 pub fn kinds() -> &'static [KindSpec] {
-    static KINDS: [KindSpec; 1] = [peer::SPEC];
+    static KINDS: [KindSpec; 2] = [peer::SPEC, snelstart::SPEC];
     &KINDS
 }
 

@@ -24,6 +24,8 @@ pub enum FieldType {
     MultiSelect(&'static [&'static str]),
     /// Sale conditions ([`super::sale_settings::SaleCondition`]).
     Conditions,
+    /// A calendar date, `YYYY-MM-DD`.
+    Date,
 }
 
 impl FieldType {
@@ -39,6 +41,7 @@ impl FieldType {
             Self::TimesOfDay => "times_of_day",
             Self::MultiSelect(_) => "multi_select",
             Self::Conditions => "conditions",
+            Self::Date => "date",
         }
     }
 }
@@ -143,6 +146,8 @@ pub fn validate_settings(specs: &[FieldSpec], given: &Value) -> (Value, Vec<(Str
                 Some(format!("{} must be a list of some of: {}", spec.label, options.join(", ")))
             }
             (FieldType::Conditions, value) => super::sale_settings::conditions_problem(spec.label, value),
+            (FieldType::Date, Value::String(s)) if chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok() => None,
+            (FieldType::Date, _) => Some(format!("{} must be a date like \"2019-05-28\"", spec.label)),
             (FieldType::TimesOfDay, _) => {
                 Some(format!("{} must be a list of times of day like [\"07:00\", \"19:00\"]", spec.label))
             }

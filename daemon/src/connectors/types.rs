@@ -174,3 +174,41 @@ pub struct RemoteSaleStatus {
     /// The remote status's key.
     pub status: String,
 }
+
+/// A customer as a bookkeeping remote keeps it (a SnelStart relatie), translated.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RemoteCustomer {
+    pub id: String,
+    /// The remote's own number for it (SnelStart's relatiecode).
+    pub code: Option<String>,
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub kvk_number: Option<String>,
+    pub vat_number: Option<String>,
+    /// `{kind, street, houseNumber, postcode, city, country}`, Koppel's address shape, when it has one.
+    pub address: Option<serde_json::Value>,
+    /// Switched off at the remote (SnelStart's `nonactief`).
+    pub inactive: bool,
+    /// When it last changed at the remote: incremental passes go on from the highest seen.
+    pub modified_at: Option<DateTime<Utc>>,
+}
+
+impl RemoteCustomer {
+    /// A hash of what is synced, to tell a changed customer from an unchanged one.
+    pub fn content_hash(&self) -> String {
+        let mut copy = self.clone();
+        copy.modified_at = None;
+        let json = serde_json::to_vec(&copy).expect("serialises");
+        Sha256::digest(&json).iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// How people know it, e.g. `1001 Bakkerij De Korenschoof`.
+    pub fn label(&self) -> String {
+        match &self.code {
+            Some(code) => format!("{code} {}", self.name),
+            None => self.name.clone(),
+        }
+    }
+}

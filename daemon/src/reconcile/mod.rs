@@ -7,9 +7,10 @@
 //! The engine is generic over entities: a pass is an [`EntitySync`], found by the run's entity in
 //! [`PASSES`]. The job queue, runs and events ([`job`], [`runs`]) only know the trait and its
 //! [`PassReport`], so customers, invoices and payments plug in by implementing it and adding it to
-//! [`PASSES`]. Products and the sale-status pull have a pass today; a run of any other entity fails at
-//! once with a permanent [`EngineError::NoPass`].
+//! [`PASSES`]. Products, customers and the sale-status pull have a pass today; a run of any other
+//! entity fails at once with a permanent [`EngineError::NoPass`].
 
+pub mod customers;
 pub mod job;
 mod plan;
 pub mod products;
@@ -68,7 +69,8 @@ pub trait EntitySync: Send + Sync {
 }
 
 /// Every pass the engine has, one per entity.
-pub static PASSES: &[&dyn EntitySync] = &[&products::ProductSync, &sale_statuses::SaleStatusSync];
+pub static PASSES: &[&dyn EntitySync] =
+    &[&products::ProductSync, &sale_statuses::SaleStatusSync, &customers::CustomerSync];
 
 /// The pass of `entity`, if the engine has one.
 pub fn pass_for(entity: LinkedEntity) -> Option<&'static dyn EntitySync> {
@@ -95,10 +97,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn each_entity_has_at_most_one_pass_and_only_products_and_sale_statuses_have_one_yet() {
+    fn each_entity_has_at_most_one_pass_and_only_products_customers_and_sale_statuses_have_one_yet() {
         use sea_orm::Iterable;
         let with_pass: Vec<LinkedEntity> = LinkedEntity::iter().filter(|e| pass_for(*e).is_some()).collect();
-        assert_eq!(with_pass, [LinkedEntity::Product, LinkedEntity::SaleStatus]);
+        assert_eq!(with_pass, [LinkedEntity::Product, LinkedEntity::Customer, LinkedEntity::SaleStatus]);
         assert_eq!(PASSES.len(), with_pass.len(), "one pass per entity");
     }
 }

@@ -26,11 +26,19 @@ pub enum ChangeAction {
     /// At the remote in a state with no local counterpart (a remote sale status that is not mapped):
     /// left as it is, with a warning naming it (map it to sync it).
     Unmapped,
+    /// New at the remote, with no local twin: created locally and linked (customers, when the
+    /// integration creates the unmatched).
+    Create,
+    /// New at the remote and matched to an unlinked local record by the matching key: linked and
+    /// refreshed.
+    Link,
+    /// New at the remote and matched to nothing (or unlinked by hand): left for a person to link.
+    Unmatched,
 }
 
 impl ChangeAction {
     /// Every action: a run's counts add up when each record has exactly one of them.
-    pub const ALL: [ChangeAction; 9] = [
+    pub const ALL: [ChangeAction; 12] = [
         Self::Update,
         Self::Unchanged,
         Self::Deactivate,
@@ -40,6 +48,9 @@ impl ChangeAction {
         Self::Failed,
         Self::Reactivate,
         Self::Unmapped,
+        Self::Create,
+        Self::Link,
+        Self::Unmatched,
     ];
 }
 

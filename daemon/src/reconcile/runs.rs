@@ -112,7 +112,12 @@ pub async fn finish<C: ConnectionTrait + TransactionTrait>(
     let rows: Vec<sync_event::ActiveModel> = report
         .changes
         .iter()
-        .filter(|c| matches!(c.action, ChangeAction::Ignore | ChangeAction::NotImported | ChangeAction::Unmapped))
+        .filter(|c| {
+            matches!(
+                c.action,
+                ChangeAction::Ignore | ChangeAction::NotImported | ChangeAction::Unmapped | ChangeAction::Unmatched
+            )
+        })
         .map(|change| event_row(&run, change_event(&run, change)))
         .collect();
     // A statement per 500 events rather than one per event (a large pass changes thousands).
@@ -141,23 +146,33 @@ pub async fn finish<C: ConnectionTrait + TransactionTrait>(
     active.state = Set(if adds_up { RunState::Succeeded } else { RunState::Failed });
     active.progress_done = Set(total);
     active.progress_total = Set(Some(total));
-    active.created = Set(0);
-    // A record switched on again counts as updated: the run's counts keep their shape.
-    active.updated = Set(told_of(ChangeAction::Update) + told_of(ChangeAction::Reactivate));
+    active.created = Set(told_of(ChangeAction::Create));
+    // A record switched on again, or linked to its twin, counts as updated: the counts keep their shape.
+    active.updated =
+        Set(told_of(ChangeAction::Update) + told_of(ChangeAction::Reactivate) + told_of(ChangeAction::Link));
     active.unchanged = Set(unchanged.max(0));
     active.deactivated = Set(told_of(ChangeAction::Deactivate));
     active.deleted = Set(told_of(ChangeAction::Delete));
     // What the pass only saw and left alone counts as ignored, unmapped statuses too.
-    active.ignored =
-        Set(count(ChangeAction::Ignore) + count(ChangeAction::NotImported) + count(ChangeAction::Unmapped));
+    active.ignored = Set(count(ChangeAction::Ignore)
+        + count(ChangeAction::NotImported)
+        + count(ChangeAction::Unmapped)
+        + count(ChangeAction::Unmatched));
     active.failed = Set(told_of(ChangeAction::Failed));
     active.held_back = Set(report.held_back.map(|h| h.to_string()));
     active.error = Set((!adds_up).then(|| format!("the counts ({counted}) do not add up to {total} records")));
     active.finished_at = Set(Some(Utc::now()));
     let run = active.update(db).await?;
-    let changed = [ChangeAction::Update, ChangeAction::Reactivate, ChangeAction::Deactivate, ChangeAction::Delete]
-        .into_iter()
-        .any(|action| told_of(action) > 0);
+    let changed = [
+        ChangeAction::Update,
+        ChangeAction::Reactivate,
+        ChangeAction::Deactivate,
+        ChangeAction::Delete,
+        ChangeAction::Create,
+        ChangeAction::Link,
+    ]
+    .into_iter()
+    .any(|action| told_of(action) > 0);
     checked(db, &run, changed).await?;
     observe_duration(&run);
     let message = format!("the pass finished: {}", run.state.as_str());
@@ -195,8 +210,10 @@ pub async fn progress<C: ConnectionTrait + TransactionTrait>(
 }
 
 /// The actions a pass writes, told batch by batch as they commit.
-const WRITTEN: [ChangeAction; 5] = [
+const WRITTEN: [ChangeAction; 7] = [
     ChangeAction::Update,
+    ChangeAction::Create,
+    ChangeAction::Link,
     ChangeAction::Reactivate,
     ChangeAction::Deactivate,
     ChangeAction::Delete,
@@ -230,6 +247,10 @@ fn change_event(run: &sync_run::Model, change: &super::Change) -> NewEvent {
         // Nothing changes until someone maps it: people must hear of it.
         ChangeAction::Unmapped => (EventLevel::Warn, "unmapped"),
         ChangeAction::Failed => (EventLevel::Warn, "failed"),
+        ChangeAction::Create => (EventLevel::Info, "create"),
+        ChangeAction::Link => (EventLevel::Info, "link"),
+        // A person has to link it: they must hear of it.
+        ChangeAction::Unmatched => (EventLevel::Warn, "unmatched"),
         ChangeAction::Unchanged => (EventLevel::Debug, "unchanged"),
     };
     let message = match (&change.label, &change.note) {
@@ -300,6 +321,7 @@ async fn checked(db: &impl ConnectionTrait, run: &sync_run::Model, changed: bool
                 entity: Set(run.entity),
                 last_checked_at: Set(Some(at)),
                 last_synced_at: Set(changed.then_some(at)),
+                cursor: Set(None),
             }
             .insert(db)
             .await?;
@@ -320,6 +342,9 @@ fn action_label(action: ChangeAction) -> &'static str {
         ChangeAction::NotImported => "not_imported",
         ChangeAction::Unmapped => "unmapped",
         ChangeAction::Failed => "failed",
+        ChangeAction::Create => "create",
+        ChangeAction::Link => "link",
+        ChangeAction::Unmatched => "unmatched",
     }
 }
 

@@ -7,6 +7,7 @@ mod held;
 mod oversized;
 mod receiver;
 mod silent;
+pub mod snelstart;
 
 pub use canned::{Headers, canned};
 pub use held::held_proxy;

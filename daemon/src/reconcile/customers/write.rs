@@ -1,0 +1,228 @@
+//! What a customer pass writes: Koppel customers from remote ones, their links, the cursor, the
+//! customers gone at the remote, and the relaties waiting for review that are gone too.
+
+use crate::connectors::RemoteCustomer;
+use crate::error::EngineResult;
+use crate::links;
+use crate::matching::{self, RELATIE_CODE_FIELD};
+use crate::reconcile::{Change, ChangeAction};
+use chrono::{DateTime, Utc};
+use koppel_entity::enums::{CustomerKind, LinkedEntity};
+use koppel_entity::{IntegrationOwned, Scoped, customer, integration, remote_link, sync_state};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, QueryFilter, Set};
+use std::collections::HashSet;
+use uuid::Uuid;
+
+pub(super) async fn cursor_of(
+    db: &impl ConnectionTrait,
+    integration: &integration::Model,
+) -> EngineResult<Option<DateTime<Utc>>> {
+    let state = sync_state::Entity::find_owned(integration.account_id, integration.id)
+        .filter(sync_state::Column::Entity.eq(LinkedEntity::Customer))
+        .one(db)
+        .await?;
+    Ok(state.and_then(|s| s.cursor).and_then(|c| DateTime::parse_from_rfc3339(&c).ok()).map(|c| c.to_utc()))
+}
+
+pub(super) async fn save_cursor(
+    db: &impl ConnectionTrait,
+    integration: &integration::Model,
+    cursor: DateTime<Utc>,
+) -> EngineResult<()> {
+    let text = cursor.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
+    let state = sync_state::Entity::find_owned(integration.account_id, integration.id)
+        .filter(sync_state::Column::Entity.eq(LinkedEntity::Customer))
+        .one(db)
+        .await?;
+    match state {
+        Some(state) => {
+            let mut state: sync_state::ActiveModel = state.into();
+            state.cursor = Set(Some(text));
+            state.update(db).await?;
+        }
+        None => {
+            sync_state::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                account_id: Set(integration.account_id),
+                integration_id: Set(integration.id),
+                entity: Set(LinkedEntity::Customer),
+                last_checked_at: Set(None),
+                last_synced_at: Set(None),
+                cursor: Set(Some(text)),
+            }
+            .insert(db)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes one change; returns whether it wrote a Koppel record (what the run's events tell as written).
+pub(super) async fn apply_change(
+    txn: &DatabaseTransaction,
+    integration: &integration::Model,
+    change: &mut Change,
+    remote: Option<&RemoteCustomer>,
+    now: DateTime<Utc>,
+) -> EngineResult<bool> {
+    match (change.action, remote) {
+        (ChangeAction::Update | ChangeAction::Link | ChangeAction::Create, Some(remote)) => {
+            let id = write_customer(txn, integration, change.local_id, remote, now).await?;
+            link(txn, integration, id, remote, now).await?;
+            matching::reviewed(txn, integration, &remote.id).await?;
+            change.local_id = Some(id);
+            change.payload = Some(serde_json::json!({ "remote": remote }));
+            Ok(true)
+        }
+        (ChangeAction::Unmatched, Some(remote)) => {
+            matching::wait_for_review(txn, integration, remote).await?;
+            Ok(false)
+        }
+        (ChangeAction::Deactivate, None) => {
+            set_active(txn, integration, change.local_id.expect("a linked customer"), false, now).await?;
+            Ok(true)
+        }
+        (ChangeAction::Delete, None) => {
+            delete_customer(txn, integration, change.local_id.expect("a linked customer")).await?;
+            Ok(true)
+        }
+        _ => Ok(false),
+    }
+}
+
+/// Writes a remote customer onto a Koppel customer (a new one when `id` is none); returns its id.
+/// SnelStart keeps one name: a relatie with a KvK or VAT number is a company, else a person whose
+/// first word is the first name.
+async fn write_customer(
+    db: &impl ConnectionTrait,
+    integration: &integration::Model,
+    id: Option<Uuid>,
+    remote: &RemoteCustomer,
+    now: DateTime<Utc>,
+) -> EngineResult<Uuid> {
+    let existing = match id {
+        Some(id) => customer::Entity::find_by_id_in(integration.account_id, id).one(db).await?,
+        None => None,
+    };
+    let company = remote.kvk_number.is_some() || remote.vat_number.is_some();
+    let (first_name, last_name) = match remote.name.split_once(' ') {
+        _ if company => (None, None),
+        Some((first, last)) => (Some(first.to_owned()), Some(last.trim().to_owned())),
+        None => (None, Some(remote.name.clone())),
+    };
+    let mut addresses: Vec<serde_json::Value> = existing
+        .as_ref()
+        .and_then(|c| c.addresses.as_array().cloned())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|a| remote.address.is_none() || a["kind"] != "visit")
+        .collect();
+    if let Some(address) = &remote.address {
+        addresses.insert(0, address.clone());
+    }
+    let mut extra_fields = existing.as_ref().map_or_else(|| serde_json::json!({}), |c| c.extra_fields.clone());
+    if let (Some(code), Some(fields)) = (&remote.code, extra_fields.as_object_mut()) {
+        fields.insert(RELATIE_CODE_FIELD.into(), code.clone().into());
+    }
+    let is_new = existing.is_none();
+    let mut active: customer::ActiveModel = match existing {
+        Some(found) => found.into(),
+        None => customer::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            account_id: Set(integration.account_id),
+            created_at: Set(now),
+            ..Default::default()
+        },
+    };
+    active.kind = Set(if company { CustomerKind::Company } else { CustomerKind::Person });
+    active.company_name = Set(company.then(|| remote.name.clone()));
+    active.first_name = Set(first_name);
+    active.last_name = Set(last_name);
+    active.kvk_number = Set(remote.kvk_number.clone());
+    active.email = Set(remote.email.clone());
+    active.phone = Set(remote.phone.clone());
+    active.addresses = Set(serde_json::Value::Array(addresses));
+    active.extra_fields = Set(extra_fields);
+    active.active = Set(!remote.inactive);
+    active.updated_at = Set(now);
+    let written = if is_new { active.insert(db).await? } else { active.update(db).await? };
+    Ok(written.id)
+}
+
+/// The link of a customer written by a pass: its hash, when it was seen; a link made by hand stays one.
+async fn link(
+    db: &impl ConnectionTrait,
+    integration: &integration::Model,
+    local_id: Uuid,
+    remote: &RemoteCustomer,
+    now: DateTime<Utc>,
+) -> EngineResult<()> {
+    let existing = links::of(integration, LinkedEntity::Customer)
+        .filter(remote_link::Column::RemoteId.eq(remote.id.as_str()))
+        .one(db)
+        .await?;
+    let hash = remote.content_hash();
+    let write =
+        links::LinkWrite { entity: LinkedEntity::Customer, local_id, remote_id: &remote.id, content_hash: &hash };
+    links::upsert(db, integration, write, existing, now).await?;
+    Ok(())
+}
+
+async fn set_active(
+    db: &impl ConnectionTrait,
+    integration: &integration::Model,
+    id: Uuid,
+    active: bool,
+    now: DateTime<Utc>,
+) -> EngineResult<()> {
+    customer::Entity::update_many_in(integration.account_id)
+        .col_expr(customer::Column::Active, Expr::value(active))
+        .col_expr(customer::Column::UpdatedAt, Expr::value(now))
+        .filter(customer::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    links::update_of(integration, LinkedEntity::Customer)
+        .col_expr(remote_link::Column::DeactivatedBySync, Expr::value(!active))
+        .filter(remote_link::Column::LocalId.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+async fn delete_customer(db: &impl ConnectionTrait, integration: &integration::Model, id: Uuid) -> EngineResult<()> {
+    links::delete_of(integration, LinkedEntity::Customer).filter(remote_link::Column::LocalId.eq(id)).exec(db).await?;
+    customer::Entity::delete_many_in(integration.account_id).filter(customer::Column::Id.eq(id)).exec(db).await?;
+    Ok(())
+}
+
+/// Moves the integration's `lastSyncedAt`.
+pub(super) async fn touch(
+    db: &impl ConnectionTrait,
+    integration: &integration::Model,
+    now: DateTime<Utc>,
+) -> EngineResult<()> {
+    integration::Entity::update_many_in(integration.account_id)
+        .col_expr(integration::Column::LastSyncedAt, Expr::value(Some(now)))
+        .filter(integration::Column::Id.eq(integration.id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+pub(super) async fn forget_gone_matches(
+    db: &impl ConnectionTrait,
+    integration: &integration::Model,
+    present: &HashSet<String>,
+) -> EngineResult<()> {
+    use koppel_entity::customer_match;
+    let waiting = customer_match::Entity::find_owned(integration.account_id, integration.id).all(db).await?;
+    let gone: Vec<Uuid> = waiting.into_iter().filter(|m| !present.contains(&m.remote_id)).map(|m| m.id).collect();
+    for chunk in gone.chunks(500) {
+        customer_match::Entity::delete_owned(integration.account_id, integration.id)
+            .filter(customer_match::Column::Id.is_in(chunk.to_vec()))
+            .exec(db)
+            .await?;
+    }
+    Ok(())
+}
