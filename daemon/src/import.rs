@@ -376,6 +376,7 @@ async fn local_supplier(
         phone: Set(remote.phone.clone()),
         website: Set(remote.website.clone()),
         logo_url: Set(remote.logo_url.clone()),
+        logo_file_id: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     }

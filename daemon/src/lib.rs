@@ -18,6 +18,7 @@ pub mod crypto;
 pub mod db;
 pub mod error;
 pub mod feed;
+pub mod files;
 pub mod import;
 pub mod jobs;
 pub mod links;

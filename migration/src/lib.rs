@@ -19,6 +19,7 @@ mod m20261202_000011_sale_request_hash;
 mod m20261202_000012_sale_notify;
 mod m20261202_000013_auth_notify;
 mod m20261202_000014_list_indexes;
+mod m20261202_000015_files;
 
 pub struct Migrator;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000012_sale_notify::Migration),
             Box::new(m20261202_000013_auth_notify::Migration),
             Box::new(m20261202_000014_list_indexes::Migration),
+            Box::new(m20261202_000015_files::Migration),
         ]
     }
 }
