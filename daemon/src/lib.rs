@@ -8,6 +8,7 @@
 //! [`connectors::types`].
 
 pub mod alerts;
+pub mod attachments;
 pub mod calendar;
 pub mod connect;
 pub mod connectors;

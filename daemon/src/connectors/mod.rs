@@ -158,6 +158,12 @@ pub trait Connector: Send + Sync {
     async fn sale_statuses(&self, _ids: &[String]) -> Result<Vec<RemoteSaleStatus>, ConnectorError> {
         Err(ConnectorError::Unsupported("report sale statuses"))
     }
+
+    /// Downloads a product attachment from its `url` ([`RemoteAttachment::url`]), refusing more than
+    /// `max_bytes`.
+    async fn download(&self, _url: &str, _max_bytes: u64) -> Result<bytes::Bytes, ConnectorError> {
+        Err(ConnectorError::Unsupported("download attachments"))
+    }
 }
 
 /// Everything needed to build a connector.
