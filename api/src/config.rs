@@ -55,6 +55,20 @@ pub struct Config {
     #[arg(long = "db-max-connections", env = "KOPPEL_DB_MAX_CONNECTIONS",
           value_parser = whole_number("KOPPEL_DB_MAX_CONNECTIONS", 1, 1000))]
     pub db_max_connections: Option<u32>,
+    /// The largest file accepted (an upload, or an attachment a peer pass downloads), in bytes.
+    #[arg(long = "max-file-bytes", env = "KOPPEL_MAX_FILE_BYTES", default_value_t = 10 * 1024 * 1024,
+          value_parser = byte_count("KOPPEL_MAX_FILE_BYTES", 1024, 1024 * 1024 * 1024))]
+    pub max_file_bytes: u64,
+
+    /// The most bytes of files one account stores (each content once), in bytes.
+    #[arg(long = "max-account-file-bytes", env = "KOPPEL_MAX_ACCOUNT_FILE_BYTES", default_value_t = 1024 * 1024 * 1024,
+          value_parser = byte_count("KOPPEL_MAX_ACCOUNT_FILE_BYTES", 1024, 1 << 50))]
+    pub max_account_file_bytes: u64,
+
+    /// How long a download link (`url` of an attachment or a logo) stays valid, in seconds.
+    #[arg(long = "file-link-ttl-seconds", env = "KOPPEL_FILE_LINK_TTL_SECONDS", default_value_t = 300,
+          value_parser = whole_number("KOPPEL_FILE_LINK_TTL_SECONDS", 10, 86_400))]
+    pub file_link_ttl_seconds: u32,
 
     /// Whether the schema can be introspected.
     #[arg(long, env = "KOPPEL_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set,
@@ -122,6 +136,19 @@ impl Config {
     }
 
     /// The rate limits in force (every value is at least 1, as the parsers check).
+    /// The largest body `/graphql` reads: a multipart upload of one file at the limit with room to spare,
+    /// so that a file somewhat over the limit gets its `TOO_LARGE` user error; far over it, HTTP 413.
+    /// JSON bodies stay held to `KOPPEL_MAX_BODY_BYTES`.
+    pub fn upload_body_limit(&self) -> usize {
+        let limit = self.max_file_bytes.saturating_mul(2).saturating_add(u64::from(self.max_body_bytes));
+        usize::try_from(limit).unwrap_or(usize::MAX)
+    }
+
+    /// Where the bytes of files live: `files` in the data directory.
+    pub fn files_dir(&self) -> PathBuf {
+        self.data_dir.join("files")
+    }
+
     pub fn rate_limits(&self) -> crate::rate_limit::Settings {
         let per_minute = |value: u32| std::num::NonZeroU32::new(value).unwrap_or(std::num::NonZeroU32::MIN);
         crate::rate_limit::Settings {
@@ -145,6 +172,9 @@ impl Config {
             max_batch_size: 10,
             max_body_bytes: 1_048_576,
             db_max_connections: None,
+            max_file_bytes: 10 * 1024 * 1024,
+            max_account_file_bytes: 1024 * 1024 * 1024,
+            file_link_ttl_seconds: 300,
             introspection: true,
             graphiql: true,
             master_key: None,
@@ -245,6 +275,18 @@ fn whole_number(
     move |value| match value.trim().parse::<u32>() {
         Ok(n) if (min..=max).contains(&n) => Ok(n),
         _ => Err(format!("{variable} must be a whole number from {min} to {max}, not {value:?}")),
+    }
+}
+
+/// A parser for a size in bytes within `min..=max`, whose error names the variable.
+fn byte_count(
+    variable: &'static str,
+    min: u64,
+    max: u64,
+) -> impl Fn(&str) -> Result<u64, String> + Clone + Send + Sync + 'static {
+    move |value| match value.trim().parse::<u64>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(n),
+        _ => Err(format!("{variable} must be a number of bytes from {min} to {max}, not {value:?}")),
     }
 }
 

@@ -60,6 +60,9 @@ pub enum UserErrorCode {
     Invalid,
     /// A value is longer than allowed.
     TooLong,
+    /// A file is larger than allowed (`KOPPEL_MAX_FILE_BYTES`), or does not fit in what the account may
+    /// store (`KOPPEL_MAX_ACCOUNT_FILE_BYTES`).
+    TooLarge,
     /// A value is not one of the allowed options.
     NotAnOption,
     /// A referenced record does not exist (in this account).
@@ -191,6 +194,7 @@ impl From<koppel_daemon::error::EngineError> for ApiError {
             no_pass @ EngineError::NoPass(_) => Self::BadUserInput(no_pass.to_string()),
             // Deliveries run in jobs, never for a request.
             EngineError::Delivery(delivery) => Self::internal(delivery),
+            EngineError::Storage(storage) => Self::internal(storage),
         }
     }
 }

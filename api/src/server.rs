@@ -60,9 +60,12 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
         db: db.clone(),
         master_key: Arc::new(master_key),
         http: remotes,
+        files: koppel_daemon::files::FileStore::directory(config.files_dir()),
         limits: koppel_daemon::Limits {
             allow_private_remotes: config.allow_private_remotes,
             product_sync_every: std::time::Duration::from_secs(u64::from(config.product_sync_minutes) * 60),
+            max_file_bytes: config.max_file_bytes,
+            max_account_file_bytes: config.max_account_file_bytes,
         },
     };
     Ok(AppState {
@@ -76,6 +79,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
         },
         db,
         jwt: Arc::new(JwtKeys::new(jwt_secret.as_bytes(), config.jwt_ttl_minutes)),
+        file_links: Arc::new(koppel_daemon::files::links::LinkSigner::from_secret(jwt_secret.as_bytes())),
         limits: Arc::new(RateLimits::new(config.rate_limits())),
         config: Arc::new(config),
         engine,

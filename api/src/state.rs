@@ -11,6 +11,8 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub config: Arc<Config>,
     pub jwt: Arc<JwtKeys>,
+    /// Signs and checks the download links of files (keyed from the JWT secret).
+    pub file_links: Arc<koppel_daemon::files::links::LinkSigner>,
     /// What engine functions receive: the same database, the master key, the HTTP client for remotes.
     pub engine: koppel_daemon::Context,
     /// Requests and login attempts per client, token and user.

@@ -61,7 +61,10 @@ async fn run(database_url: Option<&str>, products: usize) -> String {
         plan += at.elapsed();
         let at = Instant::now();
         let wanted = page.items.into_iter().map(|p| (format!("product {}", p.sku), p)).collect();
-        imported += store_products(&ctx.db, &integration, wanted).await.expect("stored").len();
+        imported += store_products(&ctx.db, &integration, wanted, &koppel_daemon::attachments::Fetched::none())
+            .await
+            .expect("stored")
+            .len();
         database += at.elapsed();
         if bench.postgres() && imported % 10_000 == 0 {
             // The PostgreSQL here runs without autovacuum: do what it would do as the tables grow, or the

@@ -1,5 +1,5 @@
 //! What engine code receives: the database, the master key for credentials, the HTTP client for
-//! remotes and the limits. The API's `AppState` holds one; `koppel daemon` builds its own.
+//! remotes, the file store and the limits. The API's `AppState` holds one; `koppel daemon` builds its own.
 
 use crate::crypto::MasterKey;
 use sea_orm::DatabaseConnection;
@@ -13,6 +13,8 @@ pub struct Context {
     pub master_key: Arc<MasterKey>,
     /// The HTTP client for remotes, with the SSRF guard ([`crate::net::client`]).
     pub http: reqwest::Client,
+    /// Where the bytes of attachments and logos live ([`crate::files`]).
+    pub files: crate::files::FileStore,
     pub limits: Limits,
 }
 
@@ -24,10 +26,19 @@ pub struct Limits {
     /// How often the products of an integration that sets no schedule are reconciled
     /// (`KOPPEL_PRODUCT_SYNC_MINUTES`): the schedule queues by it and the API shows it.
     pub product_sync_every: Duration,
+    /// The largest file stored (`KOPPEL_MAX_FILE_BYTES`): uploads, and attachments a pass downloads.
+    pub max_file_bytes: u64,
+    /// The most bytes of files one account stores (`KOPPEL_MAX_ACCOUNT_FILE_BYTES`).
+    pub max_account_file_bytes: u64,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { allow_private_remotes: false, product_sync_every: Duration::from_secs(15 * 60) }
+        Self {
+            allow_private_remotes: false,
+            product_sync_every: Duration::from_secs(15 * 60),
+            max_file_bytes: 10 * 1024 * 1024,
+            max_account_file_bytes: 1024 * 1024 * 1024,
+        }
     }
 }

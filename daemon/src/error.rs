@@ -26,6 +26,9 @@ pub enum EngineError {
     /// An alert webhook's receiver did not take the alert.
     #[error(transparent)]
     Delivery(#[from] DeliveryError),
+    /// The file store failed (disk, object storage).
+    #[error(transparent)]
+    Storage(#[from] StorageError),
 }
 
 /// Why an alert webhook delivery failed (timeouts and unreachable receivers are [`ConnectorError`]s).
@@ -40,6 +43,20 @@ pub enum DeliveryError {
     Address(AddressError),
     #[error("the alert webhook's secret cannot be decrypted with the master key")]
     Secret,
+}
+
+/// Why the file store failed (see the `files` module).
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StorageError {
+    /// Reading or writing the backend failed (disk, network); worth trying again.
+    #[error("file storage failed: {0}")]
+    Backend(String),
+    /// The stored bytes do not have the hash they are stored under.
+    #[error("the stored object {0} is damaged (its content does not match its SHA-256)")]
+    Corrupt(String),
+    /// Not a SHA-256 in lower-case hex.
+    #[error("{0:?} is not an object key")]
+    BadKey(String),
 }
 
 impl DeliveryError {
@@ -72,7 +89,7 @@ impl EngineError {
         match self {
             Self::Remote(error) => error.is_permanent(),
             Self::Rejected(_) | Self::NoPass(_) => true,
-            Self::Database(_) => false,
+            Self::Database(_) | Self::Storage(_) => false,
             Self::Delivery(error) => error.is_permanent(),
         }
     }
@@ -93,6 +110,7 @@ impl EngineError {
             Self::Database(_) => "DATABASE",
             Self::NoPass(_) => "NO_PASS",
             Self::Delivery(error) => error.code(),
+            Self::Storage(_) => "STORAGE",
         }
     }
 }

@@ -1,8 +1,10 @@
 //! Importing remote products: the chosen remote products become local products linked to their twins
 //! (seed 000: the supplier is created once and reused, extra fields go through the product data mapping,
-//! new products start not authorised). A reconcile pass refreshes changed products through the same path.
+//! new products start not authorised, attachments are downloaded when their content is new to the
+//! account). A reconcile pass refreshes changed products through the same path.
 
 use crate::Context;
+use crate::attachments::{self, Fetched, Synced};
 use crate::connect;
 use crate::connectors::{RemoteProduct as Remote, RemoteSupplier};
 use crate::content_hash::ContentHash;
@@ -53,19 +55,38 @@ pub async fn import_products(
         }
     }
     problems.into_result()?;
-    let wanted = wanted.into_iter().map(|(i, remote)| (format!("remoteIds.{i}"), remote)).collect();
-    store_products(&ctx.db, integration, wanted).await
+    let wanted: Vec<(String, Remote)> =
+        wanted.into_iter().map(|(i, remote)| (format!("remoteIds.{i}"), remote)).collect();
+    let fetched =
+        attachments::fetch(ctx, connector.as_ref(), integration.account_id, wanted.iter().map(|(_, r)| r)).await?;
+    let written = store_products(&ctx.db, integration, wanted, &fetched).await?;
+    let mut products = Vec::with_capacity(written.len());
+    for Written { product, attachments } in written {
+        crate::files::service::release(ctx, integration.account_id, &attachments.release).await?;
+        products.push(product);
+    }
+    Ok(products)
+}
+
+/// A product as [`store_products`] wrote it, with what changed in its attachments.
+#[derive(Debug, Clone)]
+pub struct Written {
+    pub product: product::Model,
+    /// The files it let go of are released by the caller once its transaction committed.
+    pub attachments: Synced,
 }
 
 /// Creates or refreshes local products from remote ones, all or nothing: the remote supplier becomes a
 /// local supplier once, extra fields go through the product data mapping, new products start not
-/// authorised, and each product is linked to its twin with the remote content hash. Problems name the
-/// `field` given with each remote product.
+/// authorised, each product is linked to its twin with the remote content hash, and its attachments
+/// follow the remote's (their contents known to the account or in `fetched`). Problems name the `field`
+/// given with each remote product.
 pub async fn store_products<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     integration: &integration::Model,
     wanted: Vec<(String, Remote)>,
-) -> EngineResult<Vec<product::Model>> {
+    fetched: &Fetched,
+) -> EngineResult<Vec<Written>> {
     let mut problems = Problems::new();
     let mapping_rows = stored::load(db, integration, Some("product")).await?;
     let mappings = stored::to_engine(&mapping_rows);
@@ -267,7 +288,14 @@ pub async fn store_products<C: ConnectionTrait + TransactionTrait>(
         let link =
             LinkWrite { entity: LinkedEntity::Product, local_id: model.id, remote_id: &remote.id, content_hash: &hash };
         links::upsert(&txn, integration, link, existing_link, now).await?;
-        imported.push(model);
+        match attachments::sync(&txn, integration.account_id, model.id, &remote.attachments, fetched).await? {
+            Ok(attachments) => imported.push(Written { product: model, attachments }),
+            Err(reasons) => {
+                for reason in reasons {
+                    problems.add(&field, ProblemCode::Invalid, format!("{}: {reason}", remote.sku));
+                }
+            }
+        }
     }
     if let Err(refused) = problems.into_result() {
         txn.rollback().await?;
@@ -376,6 +404,7 @@ async fn local_supplier(
         phone: Set(remote.phone.clone()),
         website: Set(remote.website.clone()),
         logo_url: Set(remote.logo_url.clone()),
+        logo_file_id: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     }

@@ -8,6 +8,7 @@
 //! [`connectors::types`].
 
 pub mod alerts;
+pub mod attachments;
 pub mod calendar;
 pub mod connect;
 pub mod connectors;
@@ -18,6 +19,7 @@ pub mod crypto;
 pub mod db;
 pub mod error;
 pub mod feed;
+pub mod files;
 pub mod import;
 pub mod jobs;
 pub mod links;

@@ -12,6 +12,8 @@ pub enum ProblemCode {
     Invalid,
     /// A value is longer than allowed.
     TooLong,
+    /// A file is larger than allowed, or does not fit in what the account may store.
+    TooLarge,
     /// A value is not one of the allowed options.
     NotAnOption,
     /// A referenced record does not exist (in this account, or at the remote).

@@ -69,6 +69,7 @@ impl JobHandler for Dispatch {
         match job.kind.as_str() {
             reconcile::job::KIND => reconcile::job::run(ctx, job).await,
             retention::KIND => retention::run(ctx, job, self.retention).await,
+            crate::files::sweep::KIND => crate::files::sweep::run(ctx, job).await,
             alerts::delivery::KIND => alerts::delivery::run(ctx, job).await,
             other => Err(EngineError::Rejected(Rejected(vec![Problem {
                 field: "kind".into(),

@@ -10,7 +10,8 @@
 //! sweep reads the enabled integrations once, computes for each integration and scheduled entity the
 //! latest slot at or before now ([`crate::slots`]), and queues the slots not queued yet, with the dedupe
 //! key `reconcile:<integration>:<entity>:<slot>` naming the slot's *scheduled* time; the night's
-//! retention job is queued the same way (`retention:<slot>`). Hence:
+//! retention job and the file sweep ([`crate::files::sweep`]) are queued the same way (`retention:<slot>`,
+//! `file_sweep:<slot>`). Hence:
 //! - any number of daemons on one PostgreSQL queue each slot exactly once (the dedupe key is unique);
 //! - a daemon that starts mid-slot queues the current slot at once (catch-up after a restart), but no
 //!   slot older than the retention (its job, once purged, would otherwise be queued again);
@@ -107,8 +108,12 @@ fn default_of(scheduled: &ScheduleSetting, default_every: Duration) -> Schedule 
 
 /// A job a sweep wants queued, under the key of its slot.
 enum Due<'a> {
-    Pass { integration: &'a integration::Model, entity: LinkedEntity },
-    Retention(NewJob),
+    Pass {
+        integration: &'a integration::Model,
+        entity: LinkedEntity,
+    },
+    /// A nightly maintenance job: log retention, the file sweep.
+    Nightly(NewJob),
 }
 
 /// One sweep: queues every slot that is due and not queued yet (each enabled integration's passes, and
@@ -134,7 +139,11 @@ pub async fn queue_due(db: &DatabaseConnection, now: DateTime<Utc>, timing: &Tim
         }
     }
     if let Some((_, job)) = retention::due(now) {
-        wanted.push((job.dedupe_key.clone().unwrap_or_default(), Due::Retention(job)));
+        wanted.push((job.dedupe_key.clone().unwrap_or_default(), Due::Nightly(job)));
+    }
+    // The file sweep runs in the same nightly slot.
+    if let Some(job) = crate::files::sweep::due(now) {
+        wanted.push((job.dedupe_key.clone().unwrap_or_default(), Due::Nightly(job)));
     }
     // Most ticks find every slot queued already: one read tells which, instead of a write transaction
     // per integration and tick.
@@ -158,7 +167,7 @@ pub async fn queue_due(db: &DatabaseConnection, now: DateTime<Utc>, timing: &Tim
             Due::Pass { integration, entity } => {
                 reconcile::job::queue_pass(db, integration, entity, RunTrigger::Schedule, Some(key)).await?.is_some()
             }
-            Due::Retention(new_job) => crate::jobs::enqueue(db, new_job).await?.is_some(),
+            Due::Nightly(new_job) => crate::jobs::enqueue(db, new_job).await?.is_some(),
         };
         queued += usize::from(new);
     }

@@ -203,6 +203,8 @@ mod scheduled_passes {
             db: db.clone(),
             master_key: Arc::new(MasterKey::from_base64(&MasterKey::generate()).unwrap()),
             http: koppel_daemon::net::client(true, Duration::from_secs(2)),
+            // Nothing here stores files: a directory that is never created.
+            files: koppel_daemon::files::FileStore::directory(std::env::temp_dir().join("koppel-no-files")),
             limits: Limits { allow_private_remotes: true, ..Limits::default() },
         }
     }
@@ -214,8 +216,8 @@ mod scheduled_passes {
         let on = peer_integration(&ctx, true).await;
         let off = peer_integration(&ctx, false).await;
         let now = Utc::now();
-        // One pass and the night's retention job.
-        assert_eq!(schedule::queue_due(&t.db, now, &timing()).await.unwrap(), 2);
+        // One pass, the night's retention job and the night's file sweep.
+        assert_eq!(schedule::queue_due(&t.db, now, &timing()).await.unwrap(), 3);
         assert_eq!(schedule::queue_due(&t.db, now, &timing()).await.unwrap(), 0, "the same slot again");
         let runs = sync_run::Entity::find().all(&t.db).await.unwrap();
         assert_eq!(runs.len(), 1);
@@ -577,8 +579,8 @@ mod scheduled_passes {
         let (first, second, timing) = (at("2026-12-02T07:20:00.250Z"), at("2026-12-02T07:20:01.875Z"), timing());
         let (a, b) =
             tokio::join!(schedule::queue_due(&t.db, first, &timing), schedule::queue_due(&t.db, second, &timing));
-        // Ten passes and one retention job, between them.
-        assert_eq!(a.unwrap() + b.unwrap(), 11);
+        // Ten passes, one retention job and one file sweep, between them.
+        assert_eq!(a.unwrap() + b.unwrap(), 12);
         let keys = pass_keys(&t.db).await;
         assert_eq!(keys.len(), 10);
         assert_eq!(keys.iter().collect::<HashSet<_>>().len(), 10);

@@ -147,3 +147,15 @@ string_enum!(
     /// Why a transmission failed: the sale could not be mapped, or the remote refused it.
     TransmissionFailure { Mapping = "mapping", Remote = "remote" }
 );
+
+string_enum!(
+    /// What a product attachment is (a supplier's logo is a `logo`).
+    AttachmentKind {
+        Conditions = "conditions",
+        Brochure = "brochure",
+        TariffSheet = "tariff_sheet",
+        Image = "image",
+        Logo = "logo",
+        Other = "other",
+    }
+);

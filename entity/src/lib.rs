@@ -15,6 +15,7 @@ pub mod customer_match;
 pub mod enums;
 pub mod extra_field;
 pub mod field_mapping;
+pub mod file;
 pub mod flow;
 pub mod flow_mapping;
 pub mod integration;
@@ -22,6 +23,7 @@ pub mod integration_credential;
 pub mod job;
 pub mod organisation;
 pub mod product;
+pub mod product_attachment;
 pub mod question;
 pub mod question_mapping;
 pub mod remote_link;
@@ -128,12 +130,14 @@ scoped!(
     customer_match,
     extra_field,
     field_mapping,
+    file,
     flow,
     flow_mapping,
     integration,
     integration_credential,
     organisation,
     product,
+    product_attachment,
     question,
     question_mapping,
     remote_link,

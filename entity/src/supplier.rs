@@ -15,6 +15,8 @@ pub struct Model {
     pub phone: Option<String>,
     pub website: Option<String>,
     pub logo_url: Option<String>,
+    /// The uploaded logo (a row of `files`), if any.
+    pub logo_file_id: Option<Uuid>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -20,6 +20,7 @@ mod m20261202_000012_sale_notify;
 mod m20261202_000013_auth_notify;
 mod m20261202_000014_list_indexes;
 mod m20261203_000015_customer_sync;
+mod m20261203_000016_files;
 
 pub struct Migrator;
 
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000013_auth_notify::Migration),
             Box::new(m20261202_000014_list_indexes::Migration),
             Box::new(m20261203_000015_customer_sync::Migration),
+            Box::new(m20261203_000016_files::Migration),
         ]
     }
 }

@@ -10,6 +10,7 @@ mod common;
 mod daemons;
 mod edge;
 mod fakes;
+mod files;
 mod limits;
 mod peer;
 mod schema;

@@ -98,13 +98,14 @@ macro_rules! supplier_names {
             concat!($prefix, "phone"),
             concat!($prefix, "website"),
             concat!($prefix, "logo_url"),
+            concat!($prefix, "logo_file_id"),
             concat!($prefix, "created_at"),
             concat!($prefix, "updated_at"),
         ]
     };
 }
 type ProductNames = [&'static str; 16];
-type SupplierNames = [&'static str; 11];
+type SupplierNames = [&'static str; 12];
 const SUPPLIER: SupplierNames = supplier_names!("supplier__");
 const PARENT: ProductNames = product_names!("parent__");
 const PARENT_SUPPLIER: SupplierNames = supplier_names!("parent_supplier__");
@@ -135,7 +136,7 @@ const PRODUCT_COLUMNS: [product::Column; 16] = {
 const SCALARS: usize = 14;
 
 /// The supplier columns in [`SUPPLIER`]'s order.
-const SUPPLIER_COLUMNS: [supplier::Column; 11] = {
+const SUPPLIER_COLUMNS: [supplier::Column; 12] = {
     use supplier::Column as S;
     [
         S::Id,
@@ -147,6 +148,7 @@ const SUPPLIER_COLUMNS: [supplier::Column; 11] = {
         S::Phone,
         S::Website,
         S::LogoUrl,
+        S::LogoFileId,
         S::CreatedAt,
         S::UpdatedAt,
     ]
@@ -262,6 +264,7 @@ fn supplier_at(columns: &mut Columns<'_>) -> Result<Option<supplier::Model>, DbE
         phone: columns.next()?,
         website: columns.next()?,
         logo_url: columns.next()?,
+        logo_file_id: columns.next()?,
         created_at: columns.next()?,
         updated_at: columns.next()?,
     }))

@@ -164,6 +164,12 @@ impl Product {
         Ok(batcher.load_one((id, product_reads::Wants::of(ctx, false, true))).await?.map(Product::from_read))
     }
 
+    /// The product's files (conditions, brochures, tariff sheets) in order, at most 50, each with a
+    /// short-lived download link.
+    async fn attachments(&self, ctx: &Context<'_>) -> ApiResult<Vec<super::Attachment>> {
+        super::attachments::of_product(ctx, self.uuid).await
+    }
+
     /// The questions asked when this product is sold (besides those of the flow).
     #[graphql(complexity = "crate::graphql::pagination::page_complexity(first, child_complexity)")]
     async fn questions(

@@ -28,10 +28,17 @@ pub struct Supplier {
     pub updated_at: DateTime<Utc>,
     #[graphql(skip)]
     pub uuid: Uuid,
+    #[graphql(skip)]
+    pub logo_file_id: Option<Uuid>,
 }
 
 #[ComplexObject]
 impl Supplier {
+    /// The uploaded logo (`setSupplierLogo`), with a download link.
+    async fn logo(&self, ctx: &Context<'_>) -> ApiResult<Option<super::Attachment>> {
+        super::attachments::logo(ctx, self.logo_file_id).await
+    }
+
     /// The supplier's products, oldest first. Through the provider surface: only those granted to the
     /// caller's organisation that are active and authorised. The products of a page of suppliers are read
     /// in one statement.
@@ -61,6 +68,7 @@ impl From<supplier::Model> for Supplier {
             created_at: m.created_at,
             updated_at: m.updated_at,
             uuid: m.id,
+            logo_file_id: m.logo_file_id,
         }
     }
 }
@@ -182,6 +190,7 @@ impl SupplierMutation {
             phone: Set(None),
             website: Set(None),
             logo_url: Set(None),
+            logo_file_id: Set(None),
             created_at: Set(now),
             updated_at: Set(now),
             ..Default::default()

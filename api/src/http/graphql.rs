@@ -1,7 +1,11 @@
 //! `/graphql` over HTTP, after the GraphQL-over-HTTP spec.
 //!
 //! - `POST` with `Content-Type: application/json` (UTF-8): one operation, or a batch as an array.
-//!   Any other content type is 415, which also keeps HTML forms (cross-site requests) out.
+//! - `POST` with `multipart/form-data`: file uploads, after the GraphQL multipart request spec
+//!   (`operations`, `map`, then the files), as Apollo's and urql's upload clients send them. An HTML form
+//!   on another site can send this content type with the browser's cookies, so multipart requests must
+//!   carry `Authorization: Bearer` (which no form can set) and are refused without it.
+//! - Any other content type is 415, which also keeps HTML forms out.
 //! - `GET` with `query` (and `operationName`, `variables`, `extensions`) runs queries only; a mutation
 //!   is 405 with `Allow: POST`. A browser (`Accept: text/html`), or a client that accepts anything and
 //!   sends no `query`, gets GraphiQL instead, when it is switched on.
@@ -43,20 +47,39 @@ pub async fn post(
     if let Err(error) = check_rate_limits(&state, peer, &headers) {
         return error_response(error, accept.media);
     }
-    if !media::is_json_body(&headers) {
+    let multipart = media::is_multipart(&headers);
+    if !multipart && !media::is_json_body(&headers) {
         let mut response = error_response(
-            ApiError::BadUserInput("send the request as `Content-Type: application/json` (UTF-8)".into()),
+            ApiError::BadUserInput(
+                "send the request as `Content-Type: application/json` (UTF-8), or an upload as `multipart/form-data`"
+                    .into(),
+            ),
             accept.media,
         );
         *response.status_mut() = StatusCode::UNSUPPORTED_MEDIA_TYPE;
-        response.headers_mut().insert("accept-post", HeaderValue::from_static(media::JSON));
+        response.headers_mut().insert("accept-post", HeaderValue::from_static("application/json, multipart/form-data"));
         return response;
+    }
+    if multipart && bearer(&headers).is_none() {
+        return error_response(
+            ApiError::Unauthenticated(
+                "uploads must be sent with `Authorization: Bearer <token>` (multipart requests without it are refused)"
+                    .into(),
+            ),
+            accept.media,
+        );
     }
     let body = match body {
         Ok(body) => body,
         // Over the body limit (413) or a broken connection.
         Err(rejection) => return rejection.into_response(),
     };
+    if multipart {
+        return match read_multipart(&state, &headers, &body).await {
+            Ok(batch) => execute(&state, &schema, &headers, peer, batch, accept.media).await,
+            Err(response) => response.unwrap_or_else(|error| error_response(error, accept.media)),
+        };
+    }
     match request::from_json_body(&body) {
         Ok(batch) => execute(&state, &schema, &headers, peer, batch, accept.media).await,
         Err(Unreadable(message)) => error_response(ApiError::BadUserInput(message), accept.media),
@@ -117,6 +140,28 @@ pub async fn get(
         return response;
     }
     execute(&state, &schema, &headers, peer, BatchRequest::Single(request), accept.media).await
+}
+
+/// The most files one multipart request carries.
+const MAX_UPLOADS: usize = 10;
+
+/// Reads a multipart request (GraphQL multipart request spec) into operations with their uploads. A file
+/// past the body limit is a 413 (`Ok(response)`); a malformed request a `BAD_USER_INPUT` (`Err(error)`).
+async fn read_multipart(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<BatchRequest, Result<Response, ApiError>> {
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let options = async_graphql::http::MultipartOptions::default()
+        .max_file_size(state.config.upload_body_limit())
+        .max_num_files(MAX_UPLOADS);
+    async_graphql::http::receive_batch_body(content_type, &body[..], options).await.map_err(|error| match error {
+        async_graphql::ParseRequestError::PayloadTooLarge => {
+            Ok((StatusCode::PAYLOAD_TOO_LARGE, "the upload is far larger than KOPPEL_MAX_FILE_BYTES").into_response())
+        }
+        other => Err(ApiError::BadUserInput(format!("the multipart request cannot be read: {other}"))),
+    })
 }
 
 /// Serves subscriptions on an upgraded connection; `connection_init` must carry a valid token.

@@ -5,6 +5,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 
 pub const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 pub const JSON: &str = "application/json";
+pub const MULTIPART: &str = "multipart/form-data";
 
 /// How a GraphQL response is sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,6 +82,16 @@ impl Accept {
         // Nothing acceptable: the spec lets the server disregard `Accept` and answer `application/json`.
         Self { media: best.map_or(ResponseMedia::Json, |(_, media)| media), html, anything }
     }
+}
+
+/// Whether a POST is a multipart request (`multipart/form-data`): a file upload after the GraphQL
+/// multipart request spec.
+pub fn is_multipart(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case(MULTIPART))
 }
 
 /// Whether a POST's `Content-Type` is JSON in UTF-8 (`application/json`, charset absent or `utf-8`).

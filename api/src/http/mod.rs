@@ -1,9 +1,11 @@
-//! The HTTP edge: `/graphql` (POST, and GET for queries and GraphiQL), `/healthz`, `/readyz`, `/metrics`.
+//! The HTTP edge: `/graphql` (POST, and GET for queries and GraphiQL), `/files/{id}` (downloads through
+//! signed links), `/healthz`, `/readyz`, `/metrics`.
 //!
 //! Serve [`router`] with `into_make_service_with_connect_info::<SocketAddr>()`: the rate limits key on
 //! the client's address.
 
 mod documents;
+mod files;
 mod graphql;
 pub mod media;
 mod request;
@@ -12,8 +14,9 @@ mod response;
 use crate::schema::KoppelSchema;
 use crate::state::AppState;
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use std::sync::atomic::Ordering;
@@ -26,13 +29,38 @@ pub fn router(state: AppState) -> Router {
     let body_limit = state.config.max_body_bytes as usize;
     Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))
-        // One limit, the configured one (axum's own default of 2 MiB would cap a larger setting).
+        // JSON bodies: the configured limit; multipart uploads: room for one file at its limit and more
+        // (a file over it gets its `TOO_LARGE` user error, far over it a 413). axum's own default of
+        // 2 MiB would cap a larger setting, so it is off.
+        .layer(axum::middleware::from_fn_with_state(body_limit, limit_json_bodies))
         .layer(DefaultBodyLimit::disable())
-        .layer(RequestBodyLimitLayer::new(body_limit))
+        .layer(RequestBodyLimitLayer::new(state.config.upload_body_limit()))
+        .route("/files/{id}", get(files::download))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .with_state((state, schema))
+}
+
+/// Holds every request body but a multipart upload's to `limit` bytes (`KOPPEL_MAX_BODY_BYTES`): a
+/// declared length over it is refused at once, a streamed body when it passes the limit (the reader
+/// sees `http_body_util::LengthLimitError`, which axum answers with 413).
+async fn limit_json_bodies(State(limit): State<usize>, request: Request, next: Next) -> Response {
+    if media::is_multipart(request.headers()) {
+        return next.run(request).await;
+    }
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit as u64) {
+        return (StatusCode::PAYLOAD_TOO_LARGE, "the request body is larger than KOPPEL_MAX_BODY_BYTES")
+            .into_response();
+    }
+    let (parts, body) = request.into_parts();
+    let limited = axum::body::Body::new(http_body_util::Limited::new(body, limit));
+    next.run(Request::from_parts(parts, limited)).await
 }
 
 async fn readyz(State((state, _)): State<Shared>) -> Response {

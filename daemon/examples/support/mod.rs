@@ -85,6 +85,8 @@ pub fn context(db: &DatabaseConnection) -> Context {
         db: db.clone(),
         master_key: Arc::new(MasterKey::from_base64(&MasterKey::generate()).expect("a key")),
         http: koppel_daemon::net::client(true, Duration::from_secs(30)),
+        // Nothing here stores files: a directory that is never created.
+        files: koppel_daemon::files::FileStore::directory(std::env::temp_dir().join("koppel-no-files")),
         limits: Limits { allow_private_remotes: true, ..Limits::default() },
     }
 }

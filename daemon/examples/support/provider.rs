@@ -79,6 +79,7 @@ pub fn product(i: usize, version: u32) -> RemoteProduct {
             logo_url: None,
         }),
         updated_at: None,
+        attachments: Vec::new(),
     }
 }
 

@@ -166,6 +166,12 @@ pub trait Connector: Send + Sync {
     async fn customers(&self, _request: ListRequest) -> Result<Page<RemoteCustomer>, ConnectorError> {
         Err(ConnectorError::Unsupported("list customers"))
     }
+
+    /// Downloads a product attachment from its `url` ([`RemoteAttachment::url`]), refusing more than
+    /// `max_bytes`.
+    async fn download(&self, _url: &str, _max_bytes: u64) -> Result<bytes::Bytes, ConnectorError> {
+        Err(ConnectorError::Unsupported("download attachments"))
+    }
 }
 
 /// Everything needed to build a connector.

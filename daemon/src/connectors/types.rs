@@ -40,6 +40,26 @@ pub struct RemoteProduct {
     pub incentive: Option<String>,
     pub supplier: Option<RemoteSupplier>,
     pub updated_at: Option<DateTime<Utc>>,
+    /// The product's files, in order. Left out of the serialised form when empty, so that the content
+    /// hash of a product without attachments is what it was before attachments existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<RemoteAttachment>,
+}
+
+/// A file attached to a remote product.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RemoteAttachment {
+    pub id: String,
+    pub title: String,
+    /// `conditions`, `brochure`, `tariff_sheet`, `image`, `other`.
+    pub kind: String,
+    pub size: i64,
+    /// The content's SHA-256 as the remote says it (checked against the bytes when downloaded).
+    pub sha256: String,
+    pub file_name: String,
+    /// Where to download it now: short-lived, so not part of the content hash (nor of what is recorded).
+    #[serde(skip_serializing, default)]
+    pub url: String,
 }
 
 impl RemoteProduct {

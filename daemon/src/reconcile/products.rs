@@ -14,10 +14,11 @@ use super::{
     ContentHash, EntitySync, LocalRecord, MissingAction, NoRecorder, Observed, PlanLimits, Planner, Progress, Recorder,
 };
 use crate::Context;
+use crate::attachments;
 use crate::connect;
 use crate::connectors::{Connector, ListRequest, RemoteProduct};
 use crate::error::{EngineError, EngineResult};
-use crate::import::{link_hash, store_products};
+use crate::import::{Written, link_hash, store_products};
 use crate::links;
 use crate::mapping::stored;
 use chrono::{DateTime, SubsecRound, Utc};
@@ -338,6 +339,10 @@ pub async fn reconcile_products_with(
         // In batches: a large pass does not hold the database (SQLite's one write lock) for its whole
         // apply, and each batch tells what it wrote in its own transaction, so a pass cut off after some
         // batches and run again tells every change once.
+        // Attachments whose content is new to the account are downloaded before any transaction opens.
+        let changed = plan.update.iter().filter_map(|(i, _)| remote.changed.get(&linked[*i as usize].remote_id));
+        let fetched = attachments::fetch(ctx, connector.as_ref(), integration.account_id, changed).await?;
+        let mut released = Vec::new();
         let mut batch = Batch::begin(db).await?;
         let total = changes.len() as u64;
         for i in &plan.reactivate {
@@ -354,11 +359,18 @@ pub async fn reconcile_products_with(
             let came = serde_json::to_value(&remote_product).ok();
             let wanted = vec![(format!("product {}", remote_product.sku), remote_product)];
             let at = entry_of.get(&entry.product_id).copied();
-            match store_products(&batch.txn, integration, wanted).await {
+            match store_products(&batch.txn, integration, wanted, &fetched).await {
                 Ok(stored) => {
                     batch.changed = true;
-                    if let (Some(change), Some(written)) = (at.map(|at| &mut changes[at]), stored.first()) {
+                    if let Some(written) = stored.first() {
+                        released.extend(written.attachments.release.iter().copied());
+                    }
+                    if let (Some(change), Some(Written { product: written, attachments })) =
+                        (at.map(|at| &mut changes[at]), stored.first())
+                    {
+                        change.note = attachments.describe();
                         change.payload = Some(serde_json::json!({
+                            "attachments": attachments,
                             "remote": came,
                             "written": {
                                 "sku": written.sku, "name": written.name, "active": written.active,
@@ -402,6 +414,8 @@ pub async fn reconcile_products_with(
         if batch.commit(&changes, recorder, integration, now).await? {
             last_synced_at = Some(now);
         }
+        // Files the remote replaced or removed, now that every batch committed.
+        crate::files::service::release(ctx, integration.account_id, &released).await?;
         tracing::info!(
             updated = plan.update.len(),
             missing = plan.missing.len(),
@@ -586,6 +600,7 @@ mod tests {
             incentive: None,
             supplier: None,
             updated_at: None,
+            attachments: Vec::new(),
         }
     }
 

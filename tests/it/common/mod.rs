@@ -6,6 +6,7 @@
 //! is dropped when the test ends (see `database.rs`).
 
 pub mod database;
+pub mod upload;
 
 use database::TestDb;
 use serde_json::{Value, json};

@@ -17,6 +17,11 @@ impl<'a> Client<'a> {
         Self { server, token: token.to_owned(), seen: Mutex::new(Vec::new()) }
     }
 
+    /// The bearer token, for requests the helpers do not cover (uploads).
+    pub(super) fn token(&self) -> &str {
+        &self.token
+    }
+
     /// The whole response, errors and all.
     pub(super) async fn raw(&self, query: &str, variables: Value) -> Value {
         let response = self

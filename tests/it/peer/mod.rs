@@ -5,6 +5,7 @@
 //! over real HTTP between real servers; secrets must never come back in a response or a log line.
 
 mod alerts;
+mod attachments;
 mod client;
 mod connection;
 mod crash;

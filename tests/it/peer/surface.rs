@@ -72,7 +72,20 @@ async fn the_integration_only_token_is_refused_everything_outside_the_provider_s
     }
     let mut allowed = Vec::new();
     for (name, query, variables) in &operations {
-        let body = token.raw(query, variables.clone()).await;
+        // Uploads arrive as multipart requests, with the file in place of the input's `file`.
+        let body = if matches!(name.as_str(), "addProductAttachment" | "setSupplierLogo") {
+            let mut variables = variables.clone();
+            variables["input"]["file"] = Value::Null;
+            let file = crate::common::upload::FilePart {
+                variable: "variables.input.file",
+                name: "logo.png",
+                content_type: "image/png",
+                bytes: b"\x89PNG\r\n\x1a\n",
+            };
+            server.upload(Some(&b.secret), query, variables, &[file]).await.1
+        } else {
+            token.raw(query, variables.clone()).await
+        };
         if TestServer::error_code(&body).as_deref() != Some("FORBIDDEN") {
             allowed.push(format!("{name}: {query} {variables} -> {body}"));
         }

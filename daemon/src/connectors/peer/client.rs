@@ -71,6 +71,38 @@ impl GraphqlClient {
         serde_json::from_value(body["data"].clone()).map_err(|e| ConnectorError::Protocol(e.to_string()))
     }
 
+    /// Downloads a file from a link the other Koppel handed out (`/files/{id}?…`, relative to its
+    /// origin), through the same guarded client, refusing more than `max_bytes`. A link to another origin
+    /// is refused: the other Koppel only ever links to itself, and the integration's base URL is the one
+    /// address it was given for. The link carries its own signature; the token is not sent.
+    pub async fn download(&self, link: &str, max_bytes: u64) -> Result<bytes::Bytes, ConnectorError> {
+        let url = self.endpoint.join(link).map_err(|_| ConnectorError::Protocol(format!("{link:?} is not a link")))?;
+        if url.origin() != self.endpoint.origin() {
+            return Err(ConnectorError::Protocol(format!("the attachment link {link:?} leads away from the remote")));
+        }
+        let mut response = self.http.get(url).send().await.map_err(transport_error)?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(match status.as_u16() {
+                429 => ConnectorError::RateLimited { retry_after_seconds: 60 },
+                code if status.is_server_error() => ConnectorError::Remote(format!("HTTP {code}")),
+                code => ConnectorError::Protocol(format!("the attachment download answered HTTP {code}")),
+            });
+        }
+        let too_large = || ConnectorError::Protocol(format!("the attachment is larger than {max_bytes} bytes"));
+        if response.content_length().is_some_and(|length| length > max_bytes) {
+            return Err(too_large());
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(transport_error)? {
+            if (body.len() + chunk.len()) as u64 > max_bytes {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body.into())
+    }
+
     /// Follows a connection field through all its pages and returns every node.
     pub async fn all_pages<T: DeserializeOwned>(&self, query: &str, field: &str) -> Result<Vec<T>, ConnectorError> {
         let mut nodes = Vec::new();

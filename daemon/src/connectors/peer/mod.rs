@@ -130,6 +130,10 @@ impl Connector for PeerConnector {
         Ok(AcceptedSale { id: accepted.id, status: accepted.status.map(|s| s.key) })
     }
 
+    async fn download(&self, url: &str, max_bytes: u64) -> Result<bytes::Bytes, ConnectorError> {
+        self.client.download(url, max_bytes).await
+    }
+
     async fn sale_statuses(&self, ids: &[String]) -> Result<Vec<RemoteSaleStatus>, ConnectorError> {
         let mut found = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(PAGE) {

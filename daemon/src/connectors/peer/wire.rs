@@ -1,6 +1,8 @@
 //! The other Koppel's GraphQL shapes (its provider surface), and their translation to neutral types.
 
-use super::super::{RemoteField, RemoteOption, RemoteProduct, RemoteQuestion, RemoteSupplier, RemoteTariff};
+use super::super::{
+    RemoteAttachment, RemoteField, RemoteOption, RemoteProduct, RemoteQuestion, RemoteSupplier, RemoteTariff,
+};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
@@ -122,6 +124,21 @@ pub struct Product {
     pub tariffs: Vec<RemoteTariff>,
     pub extra_fields: Vec<KeyValue>,
     pub supplier: Option<Supplier>,
+    /// Absent from providers older than attachments.
+    #[serde(default)]
+    pub attachments: Vec<Attachment>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Attachment {
+    pub id: String,
+    pub title: String,
+    pub kind: String,
+    pub size: i64,
+    pub sha256: String,
+    pub file_name: String,
+    pub url: String,
 }
 
 #[derive(Deserialize)]
@@ -164,6 +181,19 @@ impl From<Product> for RemoteProduct {
                 logo_url: s.logo_url,
             }),
             updated_at: p.updated_at,
+            attachments: p
+                .attachments
+                .into_iter()
+                .map(|a| RemoteAttachment {
+                    id: a.id,
+                    title: a.title,
+                    kind: a.kind.to_ascii_lowercase(),
+                    size: a.size,
+                    sha256: a.sha256,
+                    file_name: a.file_name,
+                    url: a.url,
+                })
+                .collect(),
         }
     }
 }
