@@ -613,17 +613,17 @@ mod scheduled_passes {
         let t = TestDb::new().await;
         let ctx = context(&t.db);
         let integration = peer_integration(&ctx, true).await;
-        let run = reconcile::job::queue_pass(&t.db, &integration, LinkedEntity::Customer, RunTrigger::Api, None)
+        let run = reconcile::job::queue_pass(&t.db, &integration, LinkedEntity::Invoice, RunTrigger::Api, None)
             .await
             .unwrap()
             .expect("queued");
         let claimed = jobs::claim(&t.db, "w", Duration::from_secs(60), Utc::now()).await.unwrap().expect("due");
-        let error = reconcile::job::run(&ctx, &claimed).await.expect_err("no customer pass yet");
+        let error = reconcile::job::run(&ctx, &claimed).await.expect_err("no invoice pass yet");
         assert!(error.is_permanent(), "retrying cannot help");
         assert_eq!(jobs::fail(&t.db, &claimed, "w", &error).await.unwrap(), Failed::Dead);
         let run = sync_run::Entity::find_by_id(run.id).one(&t.db).await.unwrap().unwrap();
         assert_eq!(run.state, RunState::Failed);
-        assert_eq!(run.error.as_deref(), Some("NO_PASS: Koppel has no customer pass yet"));
+        assert_eq!(run.error.as_deref(), Some("NO_PASS: Koppel has no invoice pass yet"));
         t.drop_database().await;
     }
 
