@@ -16,7 +16,7 @@ use super::report::{Change, ChangeAction, PassReport};
 use super::{ContentHash, EntitySync, LocalRecord, MissingAction, PlanLimits, Planner, Progress, Recorder};
 use crate::Context;
 use crate::connect;
-use crate::connectors::{Capability, Connector, ConnectorError, ListRequest, RemoteCustomer};
+use crate::connectors::{Connector, ConnectorError, ListRequest, RemoteCustomer};
 use crate::error::EngineResult;
 use crate::links;
 use crate::matching::{self, MatchIndex, MatchingKey};
@@ -159,8 +159,9 @@ pub async fn reconcile_customers(
     recorder: &dyn Recorder,
 ) -> EngineResult<PassReport> {
     let db = &ctx.db;
-    // A kind that keeps no customers says so before its settings are looked at.
-    if !crate::connectors::kind(&integration.kind).is_some_and(|k| k.capabilities.contains(&Capability::Customers)) {
+    // A kind that does not sync customers (a peer) has nothing to pass over: permanent, not retried.
+    if !crate::connectors::kind(&integration.kind).is_some_and(|k| k.synced_entities.contains(&LinkedEntity::Customer))
+    {
         return Err(ConnectorError::Unsupported("list customers").into());
     }
     let settings = customer_settings(integration)?;
