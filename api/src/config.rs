@@ -70,6 +70,31 @@ pub struct Config {
           value_parser = whole_number("KOPPEL_FILE_LINK_TTL_SECONDS", 10, 86_400))]
     pub file_link_ttl_seconds: u32,
 
+    /// Keep files in this S3 bucket (any S3-compatible storage) instead of the data directory: for API
+    /// replicas and daemons that share no disk.
+    #[arg(long = "s3-bucket", env = "KOPPEL_S3_BUCKET")]
+    pub s3_bucket: Option<String>,
+
+    /// The S3 endpoint, e.g. `https://s3.eu-central-1.amazonaws.com` or a MinIO server; unset: AWS.
+    #[arg(long = "s3-endpoint", env = "KOPPEL_S3_ENDPOINT")]
+    pub s3_endpoint: Option<String>,
+
+    /// The bucket's region.
+    #[arg(long = "s3-region", env = "KOPPEL_S3_REGION", default_value = "us-east-1")]
+    pub s3_region: String,
+
+    /// The access key id for the bucket (required with KOPPEL_S3_BUCKET).
+    #[arg(long = "s3-access-key-id", env = "KOPPEL_S3_ACCESS_KEY_ID", hide_env_values = true)]
+    pub s3_access_key_id: Option<String>,
+
+    /// The secret access key for the bucket (required with KOPPEL_S3_BUCKET).
+    #[arg(long = "s3-secret-access-key", env = "KOPPEL_S3_SECRET_ACCESS_KEY", hide_env_values = true)]
+    pub s3_secret_access_key: Option<String>,
+
+    /// Where in the bucket the files go.
+    #[arg(long = "s3-prefix", env = "KOPPEL_S3_PREFIX", default_value = "koppel/files")]
+    pub s3_prefix: String,
+
     /// Whether the schema can be introspected.
     #[arg(long, env = "KOPPEL_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set,
           value_parser = boolean("KOPPEL_INTROSPECTION"))]
@@ -149,6 +174,30 @@ impl Config {
         self.data_dir.join("files")
     }
 
+    /// The file store in force: the S3 bucket when `KOPPEL_S3_BUCKET` is set, else [`Config::files_dir`].
+    pub fn file_store(&self) -> Result<koppel_daemon::files::FileStore, String> {
+        let Some(bucket) = self.s3_bucket.as_deref().map(str::trim).filter(|b| !b.is_empty()) else {
+            return Ok(koppel_daemon::files::FileStore::directory(self.files_dir()));
+        };
+        let required = |value: &Option<String>, variable: &str| {
+            value
+                .clone()
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| format!("{variable} must be set with KOPPEL_S3_BUCKET"))
+        };
+        let settings = koppel_daemon::files::s3::S3Settings {
+            bucket: bucket.to_owned(),
+            endpoint: self.s3_endpoint.clone().filter(|e| !e.is_empty()),
+            region: self.s3_region.clone(),
+            access_key_id: required(&self.s3_access_key_id, "KOPPEL_S3_ACCESS_KEY_ID")?,
+            secret_access_key: required(&self.s3_secret_access_key, "KOPPEL_S3_SECRET_ACCESS_KEY")?,
+            prefix: self.s3_prefix.clone(),
+        };
+        let storage = koppel_daemon::files::s3::S3Storage::new(&settings)
+            .map_err(|e| format!("the S3 settings (KOPPEL_S3_*) are not usable: {e}"))?;
+        Ok(koppel_daemon::files::FileStore::new(std::sync::Arc::new(storage)))
+    }
+
     pub fn rate_limits(&self) -> crate::rate_limit::Settings {
         let per_minute = |value: u32| std::num::NonZeroU32::new(value).unwrap_or(std::num::NonZeroU32::MIN);
         crate::rate_limit::Settings {
@@ -175,6 +224,12 @@ impl Config {
             max_file_bytes: 10 * 1024 * 1024,
             max_account_file_bytes: 1024 * 1024 * 1024,
             file_link_ttl_seconds: 300,
+            s3_bucket: None,
+            s3_endpoint: None,
+            s3_region: "us-east-1".into(),
+            s3_access_key_id: None,
+            s3_secret_access_key: None,
+            s3_prefix: "koppel/files".into(),
             introspection: true,
             graphiql: true,
             master_key: None,

@@ -60,7 +60,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
         db: db.clone(),
         master_key: Arc::new(master_key),
         http: remotes,
-        files: koppel_daemon::files::FileStore::directory(config.files_dir()),
+        files: config.file_store().map_err(|e| anyhow::anyhow!(e))?,
         limits: koppel_daemon::Limits {
             allow_private_remotes: config.allow_private_remotes,
             product_sync_every: std::time::Duration::from_secs(u64::from(config.product_sync_minutes) * 60),

@@ -14,6 +14,7 @@
 pub mod content;
 pub mod directory;
 pub mod links;
+pub mod s3;
 pub mod service;
 pub mod sweep;
 
