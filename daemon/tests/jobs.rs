@@ -203,6 +203,8 @@ mod scheduled_passes {
             db: db.clone(),
             master_key: Arc::new(MasterKey::from_base64(&MasterKey::generate()).unwrap()),
             http: koppel_daemon::net::client(true, Duration::from_secs(2)),
+            // Nothing here stores files: a directory that is never created.
+            files: koppel_daemon::files::FileStore::directory(std::env::temp_dir().join("koppel-no-files")),
             limits: Limits { allow_private_remotes: true, ..Limits::default() },
         }
     }
@@ -214,8 +216,8 @@ mod scheduled_passes {
         let on = peer_integration(&ctx, true).await;
         let off = peer_integration(&ctx, false).await;
         let now = Utc::now();
-        // One pass and the night's retention job.
-        assert_eq!(schedule::queue_due(&t.db, now, &timing()).await.unwrap(), 2);
+        // One pass, the night's retention job and the night's file sweep.
+        assert_eq!(schedule::queue_due(&t.db, now, &timing()).await.unwrap(), 3);
         assert_eq!(schedule::queue_due(&t.db, now, &timing()).await.unwrap(), 0, "the same slot again");
         let runs = sync_run::Entity::find().all(&t.db).await.unwrap();
         assert_eq!(runs.len(), 1);
@@ -577,8 +579,8 @@ mod scheduled_passes {
         let (first, second, timing) = (at("2026-12-02T07:20:00.250Z"), at("2026-12-02T07:20:01.875Z"), timing());
         let (a, b) =
             tokio::join!(schedule::queue_due(&t.db, first, &timing), schedule::queue_due(&t.db, second, &timing));
-        // Ten passes and one retention job, between them.
-        assert_eq!(a.unwrap() + b.unwrap(), 11);
+        // Ten passes, one retention job and one file sweep, between them.
+        assert_eq!(a.unwrap() + b.unwrap(), 12);
         let keys = pass_keys(&t.db).await;
         assert_eq!(keys.len(), 10);
         assert_eq!(keys.iter().collect::<HashSet<_>>().len(), 10);
@@ -613,17 +615,17 @@ mod scheduled_passes {
         let t = TestDb::new().await;
         let ctx = context(&t.db);
         let integration = peer_integration(&ctx, true).await;
-        let run = reconcile::job::queue_pass(&t.db, &integration, LinkedEntity::Invoice, RunTrigger::Api, None)
+        let run = reconcile::job::queue_pass(&t.db, &integration, LinkedEntity::Order, RunTrigger::Api, None)
             .await
             .unwrap()
             .expect("queued");
         let claimed = jobs::claim(&t.db, "w", Duration::from_secs(60), Utc::now()).await.unwrap().expect("due");
-        let error = reconcile::job::run(&ctx, &claimed).await.expect_err("no invoice pass yet");
+        let error = reconcile::job::run(&ctx, &claimed).await.expect_err("no order pass yet");
         assert!(error.is_permanent(), "retrying cannot help");
         assert_eq!(jobs::fail(&t.db, &claimed, "w", &error).await.unwrap(), Failed::Dead);
         let run = sync_run::Entity::find_by_id(run.id).one(&t.db).await.unwrap().unwrap();
         assert_eq!(run.state, RunState::Failed);
-        assert_eq!(run.error.as_deref(), Some("NO_PASS: Koppel has no invoice pass yet"));
+        assert_eq!(run.error.as_deref(), Some("NO_PASS: Koppel has no order pass yet"));
         t.drop_database().await;
     }
 
