@@ -103,7 +103,7 @@ const LAST_SYNCED: &str = "query($id: ID!) { integration(id: $id) { lastSyncedAt
 
 impl Client<'_> {
     /// `syncNow` as a person presses it: queues the product pass, which the daemon runs; returns the
-    /// run once it finished (succeeded or failed), waiting up to 30 s.
+    /// run once it finished (succeeded or failed), waiting up to 60 s.
     pub(super) async fn sync(&self, integration: &str) -> Value {
         let run = self.queue_sync(integration).await;
         self.finished_run(&run).await
@@ -117,9 +117,10 @@ impl Client<'_> {
         runs[0]["id"].clone()
     }
 
-    /// The run `id` once it finished, waiting up to 30 s.
+    /// The run `id` once it finished, waiting up to 60 s (a pass takes a second or two; a build beside
+    /// the tests once stretched one past 30 s).
     pub(super) async fn finished_run(&self, id: &Value) -> Value {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
         loop {
             let run = self.data(SYNC_RUN, json!({"id": id})).await["syncRun"].clone();
             if run["state"] == "SUCCEEDED" || run["state"] == "FAILED" {
