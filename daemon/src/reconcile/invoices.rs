@@ -21,12 +21,14 @@ use chrono::{DateTime, SubsecRound, Utc};
 use koppel_entity::enums::{LinkedEntity, MissingRecordPolicy};
 use koppel_entity::{Scoped, integration, invoice, remote_link};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, QueryFilter, QuerySelect, QueryTrait, Set};
 use std::collections::HashMap;
 use uuid::Uuid;
 
 /// Ids per `IN (…)` list.
 const CHUNK: usize = 500;
+/// Records written per transaction.
+const APPLY_BATCH: usize = 200;
 
 /// The invoice pass, as the engine runs it by entity.
 pub struct InvoiceSync;
@@ -119,8 +121,10 @@ pub async fn reconcile_invoices(
     let mut last_synced_at = integration.last_synced_at;
     if apply {
         let now = Utc::now().trunc_subsecs(6);
-        let txn = crate::db::begin_write(db).await?;
+        // In batches, each telling what it wrote in its own transaction (see the product pass).
+        let mut txn = crate::db::begin_write(db).await?;
         let mut written: Vec<usize> = Vec::new();
+        let mut any_written = false;
         for (n, remote) in changed.iter().enumerate() {
             let change = &mut changes[n];
             if !matches!(change.action, ChangeAction::Create | ChangeAction::Update) {
@@ -133,12 +137,23 @@ pub async fn reconcile_invoices(
             let paid = before.map(|b| b.open_cents - remote.open_cents).filter(|p| *p != 0);
             change.payload = Some(serde_json::json!({ "remote": remote, "paymentCents": paid }));
             written.push(n);
+            any_written = true;
+            if written.len() >= APPLY_BATCH {
+                let told: Vec<&Change> = written.iter().map(|at| &changes[*at]).collect();
+                recorder.written(&txn, &told).await?;
+                touch(&txn, integration, now).await?;
+                txn.commit().await?;
+                txn = crate::db::begin_write(db).await?;
+                written.clear();
+            }
         }
         let told: Vec<&Change> = written.iter().map(|at| &changes[*at]).collect();
         recorder.written(&txn, &told).await?;
         fill_customers(&txn, integration, &customers).await?;
         if !written.is_empty() {
             touch(&txn, integration, now).await?;
+        }
+        if any_written {
             last_synced_at = Some(now);
         }
         // Only past a listing read to its end: a page not read may hold older records.
@@ -246,13 +261,17 @@ async fn write_invoice(
     Ok(written.id)
 }
 
-/// Invoices whose relatie was linked to a customer after they were written get that customer.
+/// The integration's invoices whose relatie was linked to a customer after they were written get that
+/// customer.
 async fn fill_customers(
     db: &impl ConnectionTrait,
     integration: &integration::Model,
     customers: &HashMap<String, Uuid>,
 ) -> EngineResult<()> {
+    let of_integration =
+        links::of(integration, LinkedEntity::Invoice).select_only().column(remote_link::Column::LocalId).into_query();
     let waiting: Vec<invoice::Model> = invoice::Entity::find_in(integration.account_id)
+        .filter(invoice::Column::Id.in_subquery(of_integration))
         .filter(invoice::Column::CustomerId.is_null())
         .filter(invoice::Column::RemoteCustomerId.is_not_null())
         .all(db)
