@@ -13,6 +13,7 @@ pub mod extra_fields;
 pub mod graphql;
 pub mod http;
 pub mod integrations;
+pub mod invoices;
 pub mod organisations;
 pub mod provider;
 pub mod rate_limit;

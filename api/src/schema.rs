@@ -17,6 +17,7 @@ pub struct Query(
     crate::catalog::CatalogQuery,
     crate::customers::CustomerQuery,
     crate::customers::matches::CustomerMatchQuery,
+    crate::invoices::InvoiceQuery,
     crate::sales::SaleQuery,
     crate::provider::ProviderQuery,
     crate::integrations::IntegrationQuery,

@@ -20,6 +20,7 @@ pub mod flow;
 pub mod flow_mapping;
 pub mod integration;
 pub mod integration_credential;
+pub mod invoice;
 pub mod job;
 pub mod organisation;
 pub mod product;
@@ -135,6 +136,7 @@ scoped!(
     flow_mapping,
     integration,
     integration_credential,
+    invoice,
     organisation,
     product,
     product_attachment,

@@ -21,6 +21,7 @@ mod m20261202_000013_auth_notify;
 mod m20261202_000014_list_indexes;
 mod m20261203_000015_customer_sync;
 mod m20261203_000016_files;
+mod m20261203_000017_invoices;
 
 pub struct Migrator;
 
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000014_list_indexes::Migration),
             Box::new(m20261203_000015_customer_sync::Migration),
             Box::new(m20261203_000016_files::Migration),
+            Box::new(m20261203_000017_invoices::Migration),
         ]
     }
 }

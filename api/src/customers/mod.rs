@@ -9,6 +9,7 @@ use crate::error::ApiResult;
 use crate::extra_fields::{ExtraFieldValue, ExtraFieldValueInput, visible_values};
 use crate::graphql::pagination::{Page, paginate};
 use crate::graphql::{ContextExt, ids, search};
+use crate::invoices::Invoice;
 use async_graphql::connection::Connection;
 use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
@@ -154,6 +155,18 @@ impl Customer {
         let select =
             contact_person::Entity::find_in(self.account_id).filter(contact_person::Column::CustomerId.eq(self.uuid));
         paginate(ctx.db(), select, Page::new(first, after)?, ContactPerson::from).await
+    }
+
+    /// Its sales invoices synchronised from a bookkeeping remote; `open` as on `Query.invoices`.
+    #[graphql(complexity = "crate::graphql::pagination::page_complexity(first, child_complexity)")]
+    async fn invoices(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        open: Option<bool>,
+    ) -> ApiResult<Connection<String, Invoice>> {
+        crate::invoices::page(ctx, crate::invoices::select(self.account_id, Some(self.uuid), open), first, after).await
     }
 }
 

@@ -167,6 +167,12 @@ pub trait Connector: Send + Sync {
         Err(ConnectorError::Unsupported("list customers"))
     }
 
+    /// One page of the remote's sales invoices that changed after `request.changed_since`, paged like
+    /// [`Connector::customers`].
+    async fn invoices(&self, _request: ListRequest) -> Result<Page<RemoteInvoice>, ConnectorError> {
+        Err(ConnectorError::Unsupported("list invoices"))
+    }
+
     /// Downloads a product attachment from its `url` ([`RemoteAttachment::url`]), refusing more than
     /// `max_bytes`.
     async fn download(&self, _url: &str, _max_bytes: u64) -> Result<bytes::Bytes, ConnectorError> {

@@ -232,3 +232,30 @@ impl RemoteCustomer {
         }
     }
 }
+
+/// A sales invoice as a bookkeeping remote keeps it (a SnelStart verkoopfactuur), translated. Amounts
+/// are cents.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RemoteInvoice {
+    pub id: String,
+    pub number: String,
+    /// The remote customer's id (SnelStart's relatie).
+    pub customer_id: Option<String>,
+    pub date: Option<chrono::NaiveDate>,
+    pub due_date: Option<chrono::NaiveDate>,
+    pub amount_cents: i64,
+    /// What is still to be paid (SnelStart's `openstaandSaldo`).
+    pub open_cents: i64,
+    pub modified_at: Option<DateTime<Utc>>,
+}
+
+impl RemoteInvoice {
+    /// A hash of what is synced, to tell a changed invoice from an unchanged one.
+    pub fn content_hash(&self) -> String {
+        let mut copy = self.clone();
+        copy.modified_at = None;
+        let json = serde_json::to_vec(&copy).expect("serialises");
+        Sha256::digest(&json).iter().map(|b| format!("{b:02x}")).collect()
+    }
+}

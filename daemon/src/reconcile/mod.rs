@@ -11,6 +11,7 @@
 //! entity fails at once with a permanent [`EngineError::NoPass`].
 
 pub mod customers;
+pub mod invoices;
 pub mod job;
 mod plan;
 pub mod products;
@@ -70,7 +71,7 @@ pub trait EntitySync: Send + Sync {
 
 /// Every pass the engine has, one per entity.
 pub static PASSES: &[&dyn EntitySync] =
-    &[&products::ProductSync, &sale_statuses::SaleStatusSync, &customers::CustomerSync];
+    &[&products::ProductSync, &sale_statuses::SaleStatusSync, &customers::CustomerSync, &invoices::InvoiceSync];
 
 /// The pass of `entity`, if the engine has one.
 pub fn pass_for(entity: LinkedEntity) -> Option<&'static dyn EntitySync> {
@@ -97,10 +98,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn each_entity_has_at_most_one_pass_and_only_products_customers_and_sale_statuses_have_one_yet() {
+    fn each_entity_has_at_most_one_pass_and_only_products_customers_invoices_and_sale_statuses_have_one_yet() {
         use sea_orm::Iterable;
         let with_pass: Vec<LinkedEntity> = LinkedEntity::iter().filter(|e| pass_for(*e).is_some()).collect();
-        assert_eq!(with_pass, [LinkedEntity::Product, LinkedEntity::Customer, LinkedEntity::SaleStatus]);
+        assert_eq!(
+            with_pass,
+            [LinkedEntity::Product, LinkedEntity::Customer, LinkedEntity::Invoice, LinkedEntity::SaleStatus]
+        );
         assert_eq!(PASSES.len(), with_pass.len(), "one pass per entity");
     }
 }

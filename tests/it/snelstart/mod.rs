@@ -4,6 +4,7 @@
 
 mod connection;
 mod fake;
+mod invoices;
 mod setup;
 mod sync;
 

@@ -11,7 +11,7 @@ pub use client::KEY_ADVICE;
 
 use super::{
     Capability, ConnectionCheck, Connector, ConnectorConfig, ConnectorError, FieldSpec, FieldType, KindSpec,
-    ListRequest, Page, RemoteCustomer,
+    ListRequest, Page, RemoteCustomer, RemoteInvoice,
 };
 use async_trait::async_trait;
 use client::SnelStartClient;
@@ -23,8 +23,9 @@ pub const MATCHING_KEYS: &[&str] = &["email", "kvk_number", "relatie_code", "nam
 pub const SPEC: KindSpec = KindSpec {
     kind: "snelstart",
     label: "SnelStart",
-    description: "SnelStart bookkeeping (B2B API v2): customers (relaties), matched with Koppel's customers.",
-    capabilities: &[Capability::Customers, Capability::IncrementalSince],
+    description: "SnelStart bookkeeping (B2B API v2): customers (relaties), matched with Koppel's customers, and \
+                  sales invoices (verkoopfacturen) with what is paid and open of each.",
+    capabilities: &[Capability::Customers, Capability::Invoices, Capability::Payments, Capability::IncrementalSince],
     settings: &[
         FieldSpec {
             name: "matchingKey",
@@ -51,7 +52,7 @@ pub const SPEC: KindSpec = KindSpec {
             field_type: FieldType::Date,
             required: true,
             default: None,
-            help: "Relaties changed on or after this date (YYYY-MM-DD) are synchronised; the older the date, \
+            help: "Relaties and invoices changed on or after this date (YYYY-MM-DD) are synchronised; the older the date, \
                    the more the first sync loads.",
         },
     ],
@@ -75,7 +76,7 @@ pub const SPEC: KindSpec = KindSpec {
                    connection.",
         },
     ],
-    synced_entities: &[LinkedEntity::Customer],
+    synced_entities: &[LinkedEntity::Customer, LinkedEntity::Invoice],
     connect,
 };
 
@@ -141,25 +142,7 @@ impl Connector for SnelStartConnector {
     }
 
     async fn customers(&self, request: ListRequest) -> Result<Page<RemoteCustomer>, ConnectorError> {
-        let skip: usize = match &request.after {
-            Some(after) => after.parse().map_err(|_| ConnectorError::Protocol(format!("a bad page mark {after}")))?,
-            None => 0,
-        };
-        let top = request.first.clamp(1, MAX_TOP);
-        let mut query = vec![("$skip", skip.to_string()), ("$top", top.to_string())];
-        if let Some(since) = request.changed_since {
-            query.push(("$filter", wire::modified_after(since)));
-        }
-        let answer = self.client.get("relaties", &query).await?;
-        let rows = match answer {
-            serde_json::Value::Array(rows) => rows,
-            other => {
-                let start: String = other.to_string().chars().take(80).collect();
-                return Err(ConnectorError::Protocol(format!("relaties answered {start}, not a list")));
-            }
-        };
-        // No total and no next link: the list ends with an empty page.
-        let next = (!rows.is_empty()).then(|| (skip + rows.len()).to_string());
+        let (rows, next) = self.list("relaties", &request).await?;
         let mut items = Vec::with_capacity(rows.len());
         for row in rows {
             let relatie: wire::Relatie =
@@ -169,5 +152,48 @@ impl Connector for SnelStartConnector {
             }
         }
         Ok(Page { items, next })
+    }
+
+    async fn invoices(&self, request: ListRequest) -> Result<Page<RemoteInvoice>, ConnectorError> {
+        let (rows, next) = self.list("verkoopfacturen", &request).await?;
+        let items = rows
+            .into_iter()
+            .map(|row| {
+                serde_json::from_value::<wire::Verkoopfactuur>(row)
+                    .map(RemoteInvoice::from)
+                    .map_err(|e| ConnectorError::Protocol(format!("a verkoopfactuur: {e}")))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Page { items, next })
+    }
+}
+
+impl SnelStartConnector {
+    /// One page of a list: SnelStart answers a bare array, without a total or a next link, so the list
+    /// ends with an empty page; the page mark is the `$skip` of the next page.
+    async fn list(
+        &self,
+        path: &str,
+        request: &ListRequest,
+    ) -> Result<(Vec<serde_json::Value>, Option<String>), ConnectorError> {
+        let skip: usize = match &request.after {
+            Some(after) => after.parse().map_err(|_| ConnectorError::Protocol(format!("a bad page mark {after}")))?,
+            None => 0,
+        };
+        let top = request.first.clamp(1, MAX_TOP);
+        let mut query = vec![("$skip", skip.to_string()), ("$top", top.to_string())];
+        if let Some(since) = request.changed_since {
+            query.push(("$filter", wire::modified_after(since)));
+        }
+        match self.client.get(path, &query).await? {
+            serde_json::Value::Array(rows) => {
+                let next = (!rows.is_empty()).then(|| (skip + rows.len()).to_string());
+                Ok((rows, next))
+            }
+            other => {
+                let start: String = other.to_string().chars().take(80).collect();
+                Err(ConnectorError::Protocol(format!("{path} answered {start}, not a list")))
+            }
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! SnelStart's JSON shapes (B2B API v2) and their translation into the connectors' neutral shapes.
 
-use crate::connectors::RemoteCustomer;
-use chrono::{DateTime, NaiveDateTime, Utc};
+use crate::connectors::{RemoteCustomer, RemoteInvoice};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -80,6 +80,58 @@ impl From<Relatie> for RemoteCustomer {
     }
 }
 
+/// A verkoopfactuur as `GET /v2/verkoopfacturen` lists it (`factuurDatum` in camel case, as SnelStart's
+/// OpenAPI document spells it).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Verkoopfactuur {
+    pub id: String,
+    pub modified_on: Option<String>,
+    /// A number or a text at SnelStart; kept as text.
+    pub factuurnummer: Option<Value>,
+    pub factuur_datum: Option<String>,
+    pub verval_datum: Option<String>,
+    pub factuur_bedrag: Option<f64>,
+    pub openstaand_saldo: Option<f64>,
+    pub relatie: Option<Reference>,
+}
+
+/// `{id, uri}`: another record of SnelStart.
+#[derive(Debug, Deserialize)]
+pub struct Reference {
+    pub id: String,
+}
+
+impl From<Verkoopfactuur> for RemoteInvoice {
+    fn from(f: Verkoopfactuur) -> Self {
+        let number = match f.factuurnummer {
+            Some(Value::Number(n)) => n.to_string(),
+            Some(Value::String(s)) => s.trim().to_owned(),
+            _ => String::new(),
+        };
+        RemoteInvoice {
+            modified_at: f.modified_on.as_deref().and_then(parse_time),
+            number: if number.is_empty() { f.id.clone() } else { number },
+            id: f.id,
+            customer_id: f.relatie.map(|r| r.id),
+            date: f.factuur_datum.as_deref().and_then(parse_date),
+            due_date: f.verval_datum.as_deref().and_then(parse_date),
+            amount_cents: cents(f.factuur_bedrag.unwrap_or(0.0)),
+            open_cents: cents(f.openstaand_saldo.unwrap_or(0.0)),
+        }
+    }
+}
+
+/// Euros as SnelStart writes them (a JSON number with two decimals) in cents.
+fn cents(euros: f64) -> i64 {
+    (euros * 100.0).round() as i64
+}
+
+/// A date, or the date of a date-time (`2024-03-01T00:00:00`).
+fn parse_date(text: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(text.get(..10)?, "%Y-%m-%d").ok()
+}
+
 /// `Dorpsstraat 1a` → (`Dorpsstraat`, `1a`): SnelStart keeps the house number in the street line.
 fn split_house_number(line: &str) -> (String, String) {
     match line.rsplit_once(' ') {
@@ -127,5 +179,20 @@ mod tests {
         assert_eq!(customer.label(), "1001 Bakkerij De Korenschoof");
         let at = customer.modified_at.unwrap();
         assert_eq!(modified_after(at), "ModifiedOn gt datetime'2024-03-01T10:15:30.123'");
+    }
+
+    #[test]
+    fn a_verkoopfactuur_becomes_a_remote_invoice() {
+        let factuur: Verkoopfactuur = serde_json::from_value(json!({
+            "id": "f1", "modifiedOn": "2024-03-02T08:00:00", "factuurnummer": 2024001,
+            "factuurDatum": "2024-03-01T00:00:00", "vervalDatum": "2024-03-31T00:00:00",
+            "factuurBedrag": 121.1, "openstaandSaldo": 21.1, "relatie": {"id": "8c3e", "uri": "/relaties/8c3e"},
+        }))
+        .unwrap();
+        let invoice = RemoteInvoice::from(factuur);
+        assert_eq!(invoice.number, "2024001");
+        assert_eq!((invoice.amount_cents, invoice.open_cents), (12110, 2110));
+        assert_eq!(invoice.customer_id.as_deref(), Some("8c3e"));
+        assert_eq!(invoice.due_date, NaiveDate::from_ymd_opt(2024, 3, 31));
     }
 }

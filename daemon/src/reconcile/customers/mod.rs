@@ -16,7 +16,7 @@ use super::report::{Change, ChangeAction, PassReport};
 use super::{ContentHash, EntitySync, LocalRecord, MissingAction, PlanLimits, Planner, Progress, Recorder};
 use crate::Context;
 use crate::connect;
-use crate::connectors::{Connector, ConnectorError, ListRequest, RemoteCustomer};
+use crate::connectors::{Connector, ConnectorError, ListRequest, Page, RemoteCustomer};
 use crate::error::EngineResult;
 use crate::links;
 use crate::matching::{self, MatchIndex, MatchingKey};
@@ -28,7 +28,8 @@ use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter, QuerySelect, QueryTrait
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 use uuid::Uuid;
-use write::{apply_change, cursor_of, forget_gone_matches, save_cursor, touch};
+use write::{apply_change, forget_gone_matches};
+pub(super) use write::{cursor_of, save_cursor, touch};
 
 /// SnelStart's largest page.
 const PAGE: usize = 500;
@@ -63,6 +64,27 @@ impl EntitySync for CustomerSync {
     }
 }
 
+/// Which list of the remote [`read_pages`] reads.
+#[async_trait::async_trait]
+pub(super) trait Listing: Send + Sync {
+    type Item: Send;
+
+    async fn page(&self, connector: &dyn Connector, request: ListRequest) -> Result<Page<Self::Item>, ConnectorError>;
+}
+
+#[async_trait::async_trait]
+impl Listing for CustomerSync {
+    type Item = RemoteCustomer;
+
+    async fn page(
+        &self,
+        connector: &dyn Connector,
+        request: ListRequest,
+    ) -> Result<Page<RemoteCustomer>, ConnectorError> {
+        connector.customers(request).await
+    }
+}
+
 /// What the integration's settings say about customers.
 struct CustomerSettings {
     key: MatchingKey,
@@ -73,27 +95,33 @@ struct CustomerSettings {
 
 fn customer_settings(integration: &integration::Model) -> EngineResult<CustomerSettings> {
     let settings = &integration.settings;
-    let start = settings["startDate"]
-        .as_str()
-        .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
-        .ok_or_else(|| ConnectorError::Configuration("the start date is not set".into()))?;
     Ok(CustomerSettings {
         key: MatchingKey::of_settings(settings),
         create_unmatched: settings["unmatchedCustomers"] == "create",
-        // Strictly after the last millisecond of the day before: the start date itself is included.
-        start: start.and_hms_opt(0, 0, 0).expect("midnight").and_utc() - chrono::Duration::milliseconds(1),
+        start: start_of(integration)?,
     })
 }
 
-/// Reads every page of customers changed after `since` (all when none), giving each page to `take`.
-/// Returns whether the listing was read to its end; a failure on the first page fails the pass, one
-/// later gives what was read. A rate limit is waited out.
-async fn read_pages(
+/// The integration's start date as the moment a `changed after` filter starts from: strictly after the
+/// last millisecond of the day before, so the start date itself is included.
+pub(super) fn start_of(integration: &integration::Model) -> EngineResult<DateTime<Utc>> {
+    let start = integration.settings["startDate"]
+        .as_str()
+        .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+        .ok_or_else(|| ConnectorError::Configuration("the start date is not set".into()))?;
+    Ok(start.and_hms_opt(0, 0, 0).expect("midnight").and_utc() - chrono::Duration::milliseconds(1))
+}
+
+/// Reads every page `list` gives of the records changed after `since` (all when none), giving each
+/// page to `take`. Returns whether the listing was read to its end; a failure on the first page fails
+/// the pass, one later gives what was read. A rate limit is waited out.
+pub(super) async fn read_pages<L: Listing>(
+    listing: L,
     connector: &dyn Connector,
     since: Option<DateTime<Utc>>,
     progress: &Progress,
     read_before: u64,
-    mut take: impl FnMut(Vec<RemoteCustomer>),
+    mut take: impl FnMut(Vec<L::Item>),
 ) -> EngineResult<(bool, u64)> {
     let mut after: Option<String> = None;
     let mut records = 0u64;
@@ -101,7 +129,7 @@ async fn read_pages(
     let mut page_number = 0usize;
     while page_number < MAX_PAGES {
         let request = ListRequest { first: PAGE, after: after.clone(), changed_since: since };
-        let page = match connector.customers(request).await {
+        let page = match listing.page(connector, request).await {
             Ok(page) => page,
             Err(ConnectorError::RateLimited { retry_after_seconds }) if waits < MAX_WAITS => {
                 waits += 1;
@@ -112,7 +140,7 @@ async fn read_pages(
             }
             Err(error) if page_number == 0 => return Err(error.into()),
             Err(error) => {
-                tracing::warn!(%error, pages = page_number, "customers read only in part");
+                tracing::warn!(%error, pages = page_number, "listing read only in part");
                 return Ok((false, records));
             }
         };
@@ -126,7 +154,7 @@ async fn read_pages(
             None => return Ok((true, records)),
         }
     }
-    tracing::warn!(pages = MAX_PAGES, "customer listing did not end: read in part");
+    tracing::warn!(pages = MAX_PAGES, "listing did not end: read in part");
     Ok((false, records))
 }
 
@@ -167,13 +195,13 @@ pub async fn reconcile_customers(
     let settings = customer_settings(integration)?;
     let connector = connect::connector_for(ctx, integration, integration.mode).await?;
     let policy = missing_policy(integration, LinkedEntity::Customer);
-    let cursor = cursor_of(db, integration).await?.filter(|c| *c > settings.start);
+    let cursor = cursor_of(db, integration, LinkedEntity::Customer).await?.filter(|c| *c > settings.start);
     let from_start = cursor.is_none();
 
     // What changed since the cursor (the last of each id counts).
     let mut changed: Vec<RemoteCustomer> = Vec::new();
     let (changed_complete, read) =
-        read_pages(connector.as_ref(), Some(cursor.unwrap_or(settings.start)), progress, 0, |page| {
+        read_pages(CustomerSync, connector.as_ref(), Some(cursor.unwrap_or(settings.start)), progress, 0, |page| {
             changed.extend(page)
         })
         .await?;
@@ -193,10 +221,11 @@ pub async fn reconcile_customers(
         (Some(changed.iter().map(|r| r.id.clone()).collect::<HashSet<String>>()), changed_complete)
     } else {
         let mut ids = HashSet::new();
-        let (complete, _) = read_pages(connector.as_ref(), Some(settings.start), progress, read, |page| {
-            ids.extend(page.into_iter().map(|r| r.id))
-        })
-        .await?;
+        let (complete, _) =
+            read_pages(CustomerSync, connector.as_ref(), Some(settings.start), progress, read, |page| {
+                ids.extend(page.into_iter().map(|r| r.id))
+            })
+            .await?;
         (Some(ids), complete)
     };
 
@@ -339,7 +368,7 @@ pub async fn reconcile_customers(
         // The cursor moves only past a listing read to its end: the records of a page not read may be
         // older than the newest one read.
         if changed_complete && let Some(highest) = highest {
-            save_cursor(&txn, integration, highest).await?;
+            save_cursor(&txn, integration, LinkedEntity::Customer, highest).await?;
         }
         // Relaties waiting for review that are gone at SnelStart wait no more.
         if let Some(present) = present.as_ref().filter(|_| present_complete) {

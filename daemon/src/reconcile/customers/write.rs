@@ -14,25 +14,28 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransactio
 use std::collections::HashSet;
 use uuid::Uuid;
 
-pub(super) async fn cursor_of(
+/// Where the incremental pass of `entity` goes on from.
+pub(in crate::reconcile) async fn cursor_of(
     db: &impl ConnectionTrait,
     integration: &integration::Model,
+    entity: LinkedEntity,
 ) -> EngineResult<Option<DateTime<Utc>>> {
     let state = sync_state::Entity::find_owned(integration.account_id, integration.id)
-        .filter(sync_state::Column::Entity.eq(LinkedEntity::Customer))
+        .filter(sync_state::Column::Entity.eq(entity))
         .one(db)
         .await?;
     Ok(state.and_then(|s| s.cursor).and_then(|c| DateTime::parse_from_rfc3339(&c).ok()).map(|c| c.to_utc()))
 }
 
-pub(super) async fn save_cursor(
+pub(in crate::reconcile) async fn save_cursor(
     db: &impl ConnectionTrait,
     integration: &integration::Model,
+    entity: LinkedEntity,
     cursor: DateTime<Utc>,
 ) -> EngineResult<()> {
     let text = cursor.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
     let state = sync_state::Entity::find_owned(integration.account_id, integration.id)
-        .filter(sync_state::Column::Entity.eq(LinkedEntity::Customer))
+        .filter(sync_state::Column::Entity.eq(entity))
         .one(db)
         .await?;
     match state {
@@ -46,7 +49,7 @@ pub(super) async fn save_cursor(
                 id: Set(Uuid::now_v7()),
                 account_id: Set(integration.account_id),
                 integration_id: Set(integration.id),
-                entity: Set(LinkedEntity::Customer),
+                entity: Set(entity),
                 last_checked_at: Set(None),
                 last_synced_at: Set(None),
                 cursor: Set(Some(text)),
@@ -197,7 +200,7 @@ async fn delete_customer(db: &impl ConnectionTrait, integration: &integration::M
 }
 
 /// Moves the integration's `lastSyncedAt`.
-pub(super) async fn touch(
+pub(in crate::reconcile) async fn touch(
     db: &impl ConnectionTrait,
     integration: &integration::Model,
     now: DateTime<Utc>,
