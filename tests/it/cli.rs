@@ -196,9 +196,13 @@ async fn the_demo_connects_a_consumer_to_a_provider_with_products_to_import() {
     // Not on a terminal: plain progress lines on stderr, ending with the records the pass went through.
     let progress = String::from_utf8_lossy(&synced.stderr).into_owned();
     assert!(progress.lines().any(|l| l == "progress: 20 of 20 records"), "{progress}");
-    let wrong = sync(&["--integration", &id, "--entity", "invoices"]).unwrap();
+    let wrong = sync(&["--integration", &id, "--entity", "orders"]).unwrap();
     assert!(!wrong.status.success());
     assert!(String::from_utf8_lossy(&wrong.stderr).contains("--entity must be one of products"), "{wrong:?}");
+    // Koppel has an invoice pass, but a peer keeps no invoices.
+    let unsupported = sync(&["--integration", &id, "--entity", "invoices"]).unwrap();
+    assert!(!unsupported.status.success());
+    assert!(String::from_utf8_lossy(&unsupported.stderr).contains("cannot list invoices"), "{unsupported:?}");
     let unknown = sync(&["--integration", "not-an-id"]).unwrap();
     assert!(!unknown.status.success());
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("--integration must be an integration id"));
