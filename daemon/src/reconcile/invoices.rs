@@ -74,9 +74,6 @@ pub async fn reconcile_invoices(
     recorder: &dyn Recorder,
 ) -> EngineResult<PassReport> {
     let db = &ctx.db;
-    if !crate::connectors::kind(&integration.kind).is_some_and(|k| k.synced_entities.contains(&LinkedEntity::Invoice)) {
-        return Err(ConnectorError::Unsupported("list invoices").into());
-    }
     let start = start_of(integration)?;
     let connector = connect::connector_for(ctx, integration, integration.mode).await?;
     let cursor = cursor_of(db, integration, LinkedEntity::Invoice).await?.filter(|c| *c > start);

@@ -78,7 +78,8 @@ pub fn pass_for(entity: LinkedEntity) -> Option<&'static dyn EntitySync> {
     PASSES.iter().copied().find(|pass| pass.entity() == entity)
 }
 
-/// Runs the pass of `entity` over one integration; an entity without a pass is a permanent error.
+/// Runs the pass of `entity` over one integration. An entity without a pass, or one the integration's
+/// kind does not keep (customers of a peer), is a permanent error, before any setting is looked at.
 pub async fn reconcile(
     ctx: &Context,
     integration: &integration::Model,
@@ -87,9 +88,24 @@ pub async fn reconcile(
     progress: &Progress,
     recorder: &dyn Recorder,
 ) -> EngineResult<PassReport> {
-    match pass_for(entity) {
-        Some(pass) => pass.pass(ctx, integration, apply, progress, recorder).await,
-        None => Err(EngineError::NoPass(entity)),
+    let pass = pass_for(entity).ok_or(EngineError::NoPass(entity))?;
+    if !crate::connectors::kind(&integration.kind).is_some_and(|k| k.pass_entities().contains(&entity)) {
+        return Err(crate::connectors::ConnectorError::Unsupported(unsupported(entity)).into());
+    }
+    pass.pass(ctx, integration, apply, progress, recorder).await
+}
+
+/// What a kind without the pass of `entity` cannot do, in [`crate::connectors::ConnectorError::Unsupported`]'s words.
+fn unsupported(entity: LinkedEntity) -> &'static str {
+    match entity {
+        LinkedEntity::Product => "list products",
+        LinkedEntity::Supplier => "list suppliers",
+        LinkedEntity::Customer => "list customers",
+        LinkedEntity::Invoice => "list invoices",
+        LinkedEntity::Payment => "list payments",
+        LinkedEntity::Order => "list orders",
+        LinkedEntity::Sale => "receive sales",
+        LinkedEntity::SaleStatus => "report sale statuses",
     }
 }
 

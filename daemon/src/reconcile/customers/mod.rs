@@ -187,11 +187,6 @@ pub async fn reconcile_customers(
     recorder: &dyn Recorder,
 ) -> EngineResult<PassReport> {
     let db = &ctx.db;
-    // A kind that does not sync customers (a peer) has nothing to pass over: permanent, not retried.
-    if !crate::connectors::kind(&integration.kind).is_some_and(|k| k.synced_entities.contains(&LinkedEntity::Customer))
-    {
-        return Err(ConnectorError::Unsupported("list customers").into());
-    }
     let settings = customer_settings(integration)?;
     let connector = connect::connector_for(ctx, integration, integration.mode).await?;
     let policy = missing_policy(integration, LinkedEntity::Customer);
