@@ -27,6 +27,8 @@ pub enum Capability {
     Invoices,
     Payments,
     SalePush,
+    /// Sales go out as ERP sales orders ([`crate::outbox::orders`]): the kind also declares `SalePush`.
+    OrderPush,
     SaleStatusPull,
     InquirySend,
     DeletedRecordsFeed,
@@ -152,6 +154,26 @@ pub trait Connector: Send + Sync {
     /// sale made the first time. A refusal of the remote's validation is [`ConnectorError::Refused`].
     async fn submit_sale(&self, _sale: &OutboundSale) -> Result<AcceptedSale, ConnectorError> {
         Err(ConnectorError::Unsupported("receive sales"))
+    }
+
+    /// The ERP's order made under `reference` (its `YourRef`), when there is one.
+    async fn find_order(&self, _reference: &str) -> Result<Option<AcceptedSale>, ConnectorError> {
+        Err(ConnectorError::Unsupported("receive orders"))
+    }
+
+    /// The ERP's item ids of these item codes (SKUs); codes it does not know are left out.
+    async fn items_by_code(&self, _codes: &[String]) -> Result<HashMap<String, String>, ConnectorError> {
+        Err(ConnectorError::Unsupported("receive orders"))
+    }
+
+    /// Creates or updates the customer of an order at the ERP; returns its id there.
+    async fn upsert_customer(&self, _customer: &OutboundCustomer) -> Result<String, ConnectorError> {
+        Err(ConnectorError::Unsupported("receive orders"))
+    }
+
+    /// Creates a sales order.
+    async fn create_order(&self, _order: &OutboundOrder) -> Result<AcceptedSale, ConnectorError> {
+        Err(ConnectorError::Unsupported("receive orders"))
     }
 
     /// The statuses of sales submitted before, by their remote ids; ids the remote does not know are

@@ -143,6 +143,9 @@ pub struct OutboundSale {
     pub idempotency_key: String,
     /// The product's id at the remote.
     pub product_id: String,
+    /// The product's SKU (ERPs order items by their code).
+    #[serde(default)]
+    pub product_sku: String,
     /// The flow's id at the remote (the flow mapping).
     pub flow_id: Option<String>,
     pub customer: Option<OutboundCustomer>,
@@ -175,6 +178,30 @@ pub struct OutboundContact {
     pub email: Option<String>,
     pub phone: Option<String>,
     pub flags: Vec<String>,
+}
+
+/// A sales order as it goes to an ERP: the ERP's customer and item ids.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OutboundOrder {
+    /// How the ERP finds the order again (Exact's `YourRef`): the transmission's idempotency key.
+    pub reference: String,
+    /// The customer's id at the ERP.
+    pub customer_id: String,
+    pub description: Option<String>,
+    pub lines: Vec<OrderLine>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderLine {
+    /// The item's id at the ERP.
+    pub item_id: String,
+    /// The item's code at the ERP (the product's SKU).
+    pub code: String,
+    pub quantity: f64,
+    /// A decimal amount in euros, e.g. `"12.50"`; none: the ERP's own price.
+    pub unit_price: Option<String>,
 }
 
 /// What the remote made of a sale it accepted.

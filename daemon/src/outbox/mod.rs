@@ -12,6 +12,7 @@
 //! - [`send_now`] and [`retry`] are the manual side: `sendSale` and `retryTransmission`.
 
 pub mod conditions;
+pub mod orders;
 pub mod prepare;
 pub mod relay;
 

@@ -228,6 +228,7 @@ pub fn prepare(
     Ok(OutboundSale {
         idempotency_key: idempotency_key.to_owned(),
         product_id: remote_product.cloned().unwrap_or_default(),
+        product_sku: product.map(|p| p.sku.clone()).unwrap_or_default(),
         flow_id: remote_flow,
         customer,
         answers: outgoing,

@@ -8,11 +8,12 @@
 //! runs out they are claimed again and sent with the same idempotency key, so the remote returns the
 //! sale it already made instead of a second one.
 
+use super::orders;
 use super::prepare::{Known, prepare};
 use crate::Context;
 use crate::alerts::{self, Alert};
 use crate::connectors::sale_settings::SaleSettings;
-use crate::connectors::{Connector, ConnectorError, RemoteQuestion};
+use crate::connectors::{self, Connector, ConnectorError, RemoteQuestion};
 use crate::problems::Problem;
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
@@ -166,9 +167,15 @@ async fn send_all(
         }
     }
     let connector: &dyn Connector = connector.as_ref();
+    let as_orders = connectors::kind(&integration.kind).is_some_and(orders::takes_orders);
     let sent: Vec<_> = futures_util::stream::iter(ready)
         .map(|(transmission, outbound)| async move {
-            let outcome = match connector.submit_sale(&outbound).await {
+            let submitted = if as_orders {
+                orders::push(connector, &outbound).await
+            } else {
+                connector.submit_sale(&outbound).await
+            };
+            let outcome = match submitted {
                 Ok(accepted) => Outcome::Sent { remote_id: accepted.id, remote_status: accepted.status },
                 Err(error) => connector_outcome(&error),
             };
