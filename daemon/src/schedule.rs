@@ -1,9 +1,10 @@
 //! The schedule: it only queues jobs, never runs a pass itself.
 //!
 //! Each integration says when its passes run, per entity, in its settings
-//! ([`crate::connectors::SCHEDULE_SETTINGS`]: products on a cron expression, sale statuses at times of
-//! day, both on Amsterdam's clock); an integration that sets nothing gets the setting's default, or for
-//! products the operator's interval (`KOPPEL_PRODUCT_SYNC_MINUTES`). Log retention runs nightly
+//! ([`crate::connectors::SCHEDULE_SETTINGS`]: products, customers and invoices on a cron expression,
+//! sale statuses at times of day, all on Amsterdam's clock); an integration that sets nothing gets the
+//! setting's default (customers hourly on the hour, invoices hourly at ten past), or for products the
+//! operator's interval (`KOPPEL_PRODUCT_SYNC_MINUTES`). Log retention runs nightly
 //! ([`crate::retention`]).
 //!
 //! **Shape.** tokio-cron-scheduler drives one short job, the *sweep*, every tick (and once at start). A

@@ -249,7 +249,8 @@ impl KindSpec {
     }
 
     /// What the kind runs on a schedule, with the setting that says when: the passes of its synced
-    /// entities that have a schedule setting (products), and the sale-status pull when it can pull them.
+    /// entities that have a schedule setting (products, customers, invoices), and the sale-status pull
+    /// when it can pull them.
     pub fn schedules(&self) -> Vec<&'static ScheduleSetting> {
         SCHEDULE_SETTINGS
             .iter()
@@ -303,6 +304,33 @@ pub const SCHEDULE_SETTINGS: &[ScheduleSetting] = &[
                    weekday) on Europe/Amsterdam's clock, e.g. */15 * * * * for every 15 minutes or \
                    0 6-18 * * 1-5 for every hour from 06:00 to 18:00 on working days. Empty: the server's \
                    default, every 15 minutes unless the operator changed it.",
+        },
+    },
+    ScheduleSetting {
+        entity: LinkedEntity::Customer,
+        setting: &FieldSpec {
+            name: "customerSyncSchedule",
+            label: "Customer sync schedule",
+            field_type: FieldType::CronSchedule,
+            required: false,
+            default: Some(r#""0 * * * *""#),
+            help: "When customers are synchronised (changes since the last pass; relaties gone at the remote \
+                   follow the missing-record policy): a cron expression of five fields on Europe/Amsterdam's \
+                   clock. Default 0 * * * *: every hour on the hour.",
+        },
+    },
+    ScheduleSetting {
+        entity: LinkedEntity::Invoice,
+        setting: &FieldSpec {
+            name: "invoiceSyncSchedule",
+            label: "Invoice sync schedule",
+            field_type: FieldType::CronSchedule,
+            required: false,
+            // Ten minutes after the customers: the invoices of a new relatie find its customer linked.
+            default: Some(r#""10 * * * *""#),
+            help: "When invoices and what is paid of them are synchronised: a cron expression of five fields \
+                   on Europe/Amsterdam's clock. Default 10 * * * *: every hour at ten past, after the \
+                   customers, so that the invoices of a new relatie find its customer.",
         },
     },
     ScheduleSetting {

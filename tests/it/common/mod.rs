@@ -84,20 +84,28 @@ impl TestServer {
     /// stays the requests' own; it queues no scheduled passes (tests queue what they need).
     pub async fn with_daemon(configure: impl FnOnce(&mut koppel_api::Config)) -> Self {
         let mut server = Self::start_with(configure).await;
-        let engine = server.server.state.engine.clone();
-        let db = sea_orm::Database::connect(server.database_url()).await.expect("the daemon's database connection");
+        server.start_daemon(false).await;
+        server
+    }
+
+    /// Starts the in-process daemon of [`TestServer::with_daemon`] now; with `schedule`, its schedule
+    /// queues the integrations' passes too, looking for due slots every second.
+    pub async fn start_daemon(&mut self, schedule: bool) {
+        assert!(self.daemon.is_none(), "one daemon per test server");
+        let engine = self.server.state.engine.clone();
+        let db = sea_orm::Database::connect(self.database_url()).await.expect("the daemon's database connection");
         let context = koppel_daemon::Context { db, ..engine };
         let options = koppel_daemon::process::DaemonOptions {
             idle_poll: Duration::from_millis(50),
-            schedule: false,
+            schedule,
+            schedule_tick: Duration::from_secs(1),
             // A sale that could not be sent is tried again after about a second (tests wait for it).
             send_retry_base: Duration::from_secs(1),
             ..Default::default()
         };
         let (stop, stopped) = tokio::sync::watch::channel(false);
         tokio::spawn(koppel_daemon::process::run(context, options, stopped));
-        server.daemon = Some(DaemonStop(stop));
-        server
+        self.daemon = Some(DaemonStop(stop));
     }
 
     /// The server's database, for another process (a separate `koppel daemon`) to share.

@@ -2,8 +2,8 @@
 //! then only what changed), a payment at SnelStart (a lower `openstaandSaldo`) shown as paid, and
 //! another account never seeing them. Real HTTP to the fake, through the daemon's runs.
 
-use super::relatie;
 use super::setup::Setup;
+use super::{factuur, relatie};
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -18,16 +18,6 @@ const CUSTOMER_INVOICES: &str = "{ customers(first: 100) { edges { node { id ema
   invoices(first: 10) { edges { node { number paymentState } } } } } } }";
 const EVENTS: &str = "query($id: ID!, $run: ID) { syncEvents(integrationId: $id, runId: $run, first: 100) {
   edges { node { entity action remoteId message payload } } } }";
-
-/// A verkoopfactuur as SnelStart lists it.
-fn factuur(id: &str, number: i64, relatie: &str, amount: f64, open: f64) -> Value {
-    json!({
-        "id": id, "factuurnummer": number, "factuurDatum": "2024-03-01T00:00:00",
-        "vervalDatum": "2024-03-31T00:00:00", "factuurBedrag": amount, "openstaandSaldo": open,
-        "relatie": {"id": relatie, "uri": format!("/relaties/{relatie}")}, "verkoopBoeking": null,
-        "verkoopOrders": [], "uri": format!("/verkoopfacturen/{id}"),
-    })
-}
 
 fn counts(created: i64, updated: i64, unchanged: i64) -> Value {
     json!({"created": created, "updated": updated, "unchanged": unchanged, "deactivated": 0, "deleted": 0,

@@ -5,6 +5,7 @@
 mod connection;
 mod fake;
 mod invoices;
+mod schedules;
 mod setup;
 mod sync;
 
@@ -27,5 +28,15 @@ pub(super) fn relatie(id: &str, code: i64, naam: &str, email: &str, kvk: &str) -
         "kvkNummer": kvk,
         "iban": null,
         "nonactief": false,
+    })
+}
+
+/// A verkoopfactuur as SnelStart lists it.
+pub(super) fn factuur(id: &str, number: i64, relatie: &str, amount: f64, open: f64) -> Value {
+    json!({
+        "id": id, "factuurnummer": number, "factuurDatum": "2024-03-01T00:00:00",
+        "vervalDatum": "2024-03-31T00:00:00", "factuurBedrag": amount, "openstaandSaldo": open,
+        "relatie": {"id": relatie, "uri": format!("/relaties/{relatie}")}, "verkoopBoeking": null,
+        "verkoopOrders": [], "uri": format!("/verkoopfacturen/{id}"),
     })
 }

@@ -20,7 +20,11 @@ pub(super) struct Setup {
 impl Setup {
     /// `settings` go over the defaults (matching by e-mail, from 2019-05-28).
     pub(super) async fn new(settings: Value) -> Self {
-        let server = TestServer::with_daemon(|c| c.allow_private_remotes = true).await;
+        Self::on(TestServer::with_daemon(|c| c.allow_private_remotes = true).await, settings).await
+    }
+
+    /// Like [`Setup::new`], on `server` (with a daemon of its own or none yet).
+    pub(super) async fn on(server: TestServer, settings: Value) -> Self {
         let admin = server.admin("bakkerij").await;
         let fake = snelstart().await;
         let mut all = json!({"matchingKey": "email", "startDate": "2019-05-28"});
