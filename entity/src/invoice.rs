@@ -21,6 +21,9 @@ pub struct Model {
     pub open_cents: i64,
     /// When it last changed at the remote.
     pub modified_on: Option<DateTimeUtc>,
+    /// When a pass found it gone at the remote (missing-record policy `deactivate`); none while the
+    /// remote lists it.
+    pub removed_at_remote: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

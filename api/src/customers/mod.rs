@@ -157,7 +157,8 @@ impl Customer {
         paginate(ctx.db(), select, Page::new(first, after)?, ContactPerson::from).await
     }
 
-    /// Its sales invoices synchronised from a bookkeeping remote; `open` as on `Query.invoices`.
+    /// Its sales invoices synchronised from a bookkeeping remote; `open` as on `Query.invoices`. The
+    /// invoices of a page of customers are read in one statement.
     #[graphql(complexity = "crate::graphql::pagination::page_complexity(first, child_complexity)")]
     async fn invoices(
         &self,
@@ -166,7 +167,7 @@ impl Customer {
         after: Option<String>,
         open: Option<bool>,
     ) -> ApiResult<Connection<String, Invoice>> {
-        crate::invoices::page(ctx, crate::invoices::select(self.account_id, Some(self.uuid), open), first, after).await
+        crate::invoices::of_customer(ctx, self.uuid, Page::new(first, after)?, open).await
     }
 }
 

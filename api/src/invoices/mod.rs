@@ -3,13 +3,17 @@
 //! (`121.10`), like the catalogue's.
 
 use crate::error::ApiResult;
-use crate::graphql::pagination::{Page, paginate};
+use crate::graphql::loaders::{self, LoadError};
+use crate::graphql::pagination::{Page, connection, paginate};
 use crate::graphql::{ContextExt, ids};
 use async_graphql::connection::Connection;
 use async_graphql::{Context, Enum, ID, Object, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 use koppel_entity::{Scoped, invoice};
-use sea_orm::{ColumnTrait, QueryFilter, Select};
+use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Query};
+use sea_orm::{ColumnTrait, FromQueryResult, QueryFilter, QuerySelect, QueryTrait, Select};
+use std::collections::HashMap;
+use std::sync::Arc;
 use uuid::Uuid;
 
 /// What is paid of an invoice.
@@ -38,6 +42,9 @@ pub struct Invoice {
     pub payment_state: PaymentState,
     /// When it last changed at the remote.
     pub modified_on: Option<DateTime<Utc>>,
+    /// When Koppel found it gone at the remote (the integration's missing-record policy for invoices is
+    /// `DEACTIVATE`); null while the remote lists it.
+    pub removed_at_remote: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
 }
 
@@ -67,6 +74,7 @@ impl From<invoice::Model> for Invoice {
             paid_amount: euros(m.amount_cents - m.open_cents),
             payment_state,
             modified_on: m.modified_on,
+            removed_at_remote: m.removed_at_remote,
             updated_at: m.updated_at,
         }
     }
@@ -94,6 +102,82 @@ pub async fn page(
     after: Option<String>,
 ) -> ApiResult<Connection<String, Invoice>> {
     paginate(ctx.db(), select, Page::new(first, after)?, Invoice::from).await
+}
+
+/// The key of one customer's page of invoices (`Customer.invoices`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CustomerPage {
+    customer: Uuid,
+    first: usize,
+    after: Option<Uuid>,
+    open: Option<bool>,
+}
+
+/// A page of each of many customers' invoices, in one statement per page size, cursor and `open`
+/// filter (a window function numbers each customer's invoices; the row past the page's end tells that
+/// there are more), like the products of suppliers.
+pub struct InvoicesOfCustomers {
+    db: sea_orm::DatabaseConnection,
+    account_id: Uuid,
+}
+
+impl async_graphql::dataloader::Loader<CustomerPage> for InvoicesOfCustomers {
+    /// Up to `first + 1` rows: the one past the page tells that there are more.
+    type Value = Vec<invoice::Model>;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[CustomerPage]) -> Result<HashMap<CustomerPage, Self::Value>, Self::Error> {
+        let mut pages: HashMap<(usize, Option<Uuid>, Option<bool>), Vec<Uuid>> = HashMap::new();
+        for key in keys {
+            pages.entry((key.first, key.after, key.open)).or_default().push(key.customer);
+        }
+        let mut found = HashMap::with_capacity(keys.len());
+        for ((first, after, open), customers) in pages {
+            let mut inner = select(self.account_id, None, open)
+                .filter(invoice::Column::CustomerId.is_in(customers.iter().copied()));
+            if let Some(after) = after {
+                inner = inner.filter(invoice::Column::Id.gt(after));
+            }
+            let inner = inner
+                .column_as(Expr::cust("ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY id)"), "page_row")
+                .into_query();
+            let ranked = Alias::new("ranked");
+            let outer = Query::select()
+                .column(Asterisk)
+                .from_subquery(inner, ranked.clone())
+                .and_where(Expr::col((ranked.clone(), Alias::new("page_row"))).lte(first as u64 + 1))
+                .order_by((ranked.clone(), invoice::Column::CustomerId), sea_orm::Order::Asc)
+                .order_by((ranked, invoice::Column::Id), sea_orm::Order::Asc)
+                .to_owned();
+            let statement = self.db.get_database_backend().build(&outer);
+            let rows =
+                invoice::Model::find_by_statement(statement).all(&self.db).await.map_err(|e| LoadError(Arc::new(e)))?;
+            let mut by_customer: HashMap<Uuid, Vec<invoice::Model>> = HashMap::new();
+            for row in rows {
+                by_customer.entry(row.customer_id.expect("filtered by customer")).or_default().push(row);
+            }
+            for customer in customers {
+                let rows = by_customer.remove(&customer).unwrap_or_default();
+                found.insert(CustomerPage { customer, first, after, open }, rows);
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// One page of a customer's invoices (`Customer.invoices`), read with the other customers' of the
+/// same request in one statement.
+pub async fn of_customer(
+    ctx: &Context<'_>,
+    customer: Uuid,
+    page: Page,
+    open: Option<bool>,
+) -> ApiResult<Connection<String, Invoice>> {
+    let batcher = loaders::of(ctx)?
+        .batcher(|request| InvoicesOfCustomers { db: request.db.clone(), account_id: request.account_id });
+    let key = CustomerPage { customer, first: page.first, after: page.after, open };
+    let rows = batcher.load_one(key).await?.unwrap_or_default();
+    Ok(connection(rows, page, |row| row.id, Invoice::from))
 }
 
 #[derive(Default)]

@@ -142,6 +142,11 @@ impl SnelStart {
         }
     }
 
+    /// Deletes a verkoopfactuur (no deletion feed either: it is simply no longer listed).
+    pub fn delete_factuur(&self, id: &str) {
+        self.state.lock().unwrap().verkoopfacturen.retain(|f| f["id"] != id);
+    }
+
     /// A payment booked against an invoice: what is still open goes down, and `modifiedOn` moves.
     pub fn pay(&self, id: &str, amount: f64) {
         let mut state = self.state.lock().unwrap();

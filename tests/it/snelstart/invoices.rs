@@ -9,11 +9,12 @@ use std::time::Duration;
 
 const SYNC_NOW: &str = "mutation($id: ID!, $entities: [SyncEntity!]) {
   syncNow(input: {integrationId: $id, entities: $entities}) { runs { id entity } userErrors { field message } } }";
-const RUN: &str = "query($id: ID!) { syncRun(id: $id) { id entity state error
+const RUN: &str = "query($id: ID!) { syncRun(id: $id) { id entity state error heldBack
   counts { created updated unchanged deactivated deleted ignored failed } } }";
 const INVOICES: &str =
     "query($open: Boolean, $customer: ID) { invoices(first: 100, open: $open, customerId: $customer) {
-  edges { node { id customerId number invoiceDate dueDate amount openAmount paidAmount paymentState } } } }";
+  edges { node { id customerId number invoiceDate dueDate amount openAmount paidAmount paymentState
+  removedAtRemote } } } }";
 const CUSTOMER_INVOICES: &str = "{ customers(first: 100) { edges { node { id email
   invoices(first: 10) { edges { node { number paymentState } } } } } } }";
 const EVENTS: &str = "query($id: ID!, $run: ID) { syncEvents(integrationId: $id, runId: $run, first: 100) {
@@ -113,8 +114,10 @@ async fn the_first_sync_pulls_customers_then_invoices_and_then_only_what_changed
     assert_eq!(by_number(&setup.invoices(None).await, "2024002")["dueDate"], "2024-04-30");
     let lists: Vec<String> = fake.requests().into_iter().filter(|r| r.starts_with("GET /v2/verkoopfacturen")).collect();
     assert!(lists[0].contains("$filter=ModifiedOn gt datetime'2019-05-27T23:59:59.999'"), "{lists:#?}");
-    let last = lists.iter().rev().find(|r| r.contains("$skip=0")).unwrap();
-    assert!(!last.contains("2019-05-27") && last.contains("$filter=ModifiedOn gt datetime'20"), "{lists:#?}");
+    // Later passes ask for what changed since the highest modifiedOn seen; the listing from the start
+    // date that finds deleted invoices (no deletion feed) keeps only their ids.
+    let since_cursor = lists.iter().rev().find(|r| r.contains("$skip=0") && !r.contains("2019-05-27"));
+    assert!(since_cursor.is_some_and(|r| r.contains("$filter=ModifiedOn gt datetime'20")), "{lists:#?}");
     assert!(lists.iter().all(|r| r.contains("$top=500")), "{lists:#?}");
 }
 
@@ -156,4 +159,113 @@ async fn another_account_never_sees_the_invoices() {
     let customer = by_number(&setup.invoices(None).await, "2024001")["customerId"].clone();
     let seen = setup.server.gql_ok(Some(&other.token), INVOICES, json!({"customer": customer})).await;
     assert_eq!(seen["invoices"]["edges"], json!([]));
+}
+
+#[tokio::test]
+async fn an_invoice_deleted_at_snelstart_follows_the_missing_record_policy() {
+    let setup = with_invoices().await;
+    let fake = &setup.fake;
+    fake.put_factuur(factuur("f3", 2024003, "r2", 30.0, 30.0));
+    fake.put_factuur(factuur("f4", 2024004, "r2", 40.0, 40.0));
+    setup.sync_entities(Value::Null).await;
+    assert!(setup.invoices(None).await.iter().all(|i| i["removedAtRemote"].is_null()));
+
+    // Deactivate (the default): the invoice stays, marked as removed at SnelStart, and an event says so.
+    fake.delete_factuur("f1");
+    let runs = setup.sync_entities(json!(["INVOICE"])).await;
+    let run = &runs[0];
+    assert_eq!((run["counts"]["deactivated"].clone(), run["counts"]["updated"].clone()), (json!(1), json!(0)));
+    let invoices = setup.invoices(None).await;
+    assert!(by_number(&invoices, "2024001")["removedAtRemote"].is_string(), "{invoices:#?}");
+    assert!(by_number(&invoices, "2024002")["removedAtRemote"].is_null());
+    let events = setup.ok(EVENTS, json!({"id": setup.integration, "run": run["id"]})).await;
+    let events = events["syncEvents"]["edges"].as_array().unwrap();
+    let told = events.iter().find(|e| e["node"]["remoteId"] == "f1").expect("an event of f1");
+    assert_eq!(
+        (told["node"]["entity"].clone(), told["node"]["action"].clone()),
+        (json!("INVOICE"), json!("deactivate"))
+    );
+    // Nothing else changed, and the next pass leaves the removed invoice as it is.
+    assert_eq!(setup.invoices_synced().await, counts(0, 0, 0));
+
+    // Back at SnelStart: no longer marked.
+    fake.put_factuur(factuur("f1", 2024001, "r1", 121.0, 121.0));
+    assert_eq!(setup.invoices_synced().await, counts(0, 1, 0));
+    assert!(by_number(&setup.invoices(None).await, "2024001")["removedAtRemote"].is_null());
+
+    // The brake: three of four gone is more than the 50 % one pass may remove: nothing is, and the run
+    // says why.
+    for id in ["f1", "f2", "f3"] {
+        fake.delete_factuur(id);
+    }
+    let runs = setup.sync_entities(json!(["INVOICE"])).await;
+    assert_eq!(runs[0]["counts"]["deactivated"], 0, "{:#}", runs[0]);
+    assert!(runs[0]["heldBack"].as_str().unwrap().contains("3 of 4"), "{:#}", runs[0]);
+    assert!(setup.invoices(None).await.iter().all(|i| i["removedAtRemote"].is_null()));
+
+    // Delete: the invoice goes.
+    let policies = json!([{"entity": "invoice", "policy": "DELETE"}]);
+    let update = "mutation($i: UpdateIntegrationInput!) { updateIntegration(input: $i) { userErrors { field } } }";
+    let settings = json!({"startDate": "2019-05-28", "unmatchedCustomers": "create", "maxRemovalPercent": 100});
+    let input = json!({"i": {"id": setup.integration, "missingRecordPolicies": policies, "settings": settings}});
+    assert_eq!(setup.ok(update, input).await["updateIntegration"]["userErrors"], json!([]));
+    let runs = setup.sync_entities(json!(["INVOICE"])).await;
+    assert_eq!(runs[0]["counts"]["deleted"], 3, "{:#}", runs[0]);
+    let left: Vec<Value> = setup.invoices(None).await.into_iter().map(|i| i["number"].clone()).collect();
+    assert_eq!(left, [json!("2024004")]);
+}
+
+const CUSTOMER_PAGE: &str = "query($first: Int, $per: Int) { customers(first: $first) { nodes { email
+  invoices(first: $per) { nodes { number } pageInfo { hasNextPage } } } } }";
+
+#[tokio::test]
+async fn a_page_of_customers_with_their_invoices_costs_a_constant_number_of_statements() {
+    let setup = Setup::new(json!({"unmatchedCustomers": "create"})).await;
+    // Relatie i has i invoices.
+    for i in 0..12i64 {
+        let relatie_id = format!("r{i:02}");
+        setup.fake.put_relatie(relatie(
+            &relatie_id,
+            1000 + i,
+            &format!("Klant {i:02}"),
+            &format!("k{i:02}@example.nl"),
+            "",
+        ));
+        for k in 0..i {
+            let number = 20240000 + i * 100 + k;
+            setup.fake.put_factuur(factuur(&format!("f{i:02}-{k:02}"), number, &relatie_id, 10.0, 10.0));
+        }
+    }
+    setup.sync_entities(json!(["CUSTOMER"])).await;
+    setup.sync_entities(json!(["INVOICE"])).await;
+
+    let data = setup.ok(CUSTOMER_PAGE, json!({"first": 12, "per": 3})).await;
+    let customers = data["customers"]["nodes"].as_array().unwrap();
+    assert_eq!(customers.len(), 12);
+    for customer in customers {
+        let i: i64 = customer["email"].as_str().unwrap()[1..3].parse().unwrap();
+        let numbers: Vec<String> = customer["invoices"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["number"].as_str().unwrap().to_owned())
+            .collect();
+        let expected: Vec<String> = (0..i.min(3)).map(|k| (20240000 + i * 100 + k).to_string()).collect();
+        assert_eq!(numbers, expected, "customer {i}: the first three by id (the order they were written)");
+        assert_eq!(customer["invoices"]["pageInfo"]["hasNextPage"], i > 3, "customer {i}");
+    }
+    // Open and paid ones narrow per customer too, in the same one statement.
+    let open = "{ customers(first: 12) { nodes { paid: invoices(open: false) { nodes { number } }
+      open: invoices(open: true, first: 1) { nodes { number } } } } }";
+    let data = setup.ok(open, json!({})).await;
+    assert!(data["customers"]["nodes"].as_array().unwrap().iter().all(|c| c["paid"]["nodes"] == json!([])));
+
+    let mut counts = Vec::new();
+    for variables in [json!({"first": 2, "per": 1}), json!({"first": 12, "per": 10})] {
+        let before = setup.server.metrics_statements().await;
+        setup.ok(CUSTOMER_PAGE, variables).await;
+        counts.push(setup.server.metrics_statements().await - before);
+    }
+    // The customers, then their invoices: two statements however many customers and invoices.
+    assert_eq!(counts, [2, 2], "statements per request: {counts:?}");
 }

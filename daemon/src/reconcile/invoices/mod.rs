@@ -8,22 +8,31 @@
 //! and reflected on the invoice (paid = amount − open). An invoice's customer is the Koppel customer
 //! linked to its relatie: the customer pass may run at the same time, so an invoice whose relatie was
 //! not linked yet gets its customer on a later pass.
+//!
+//! Invoices gone at the remote: SnelStart has no deletion feed, so, like the customer pass, a pass whose
+//! missing-record policy acts (deactivate, the default, or delete) also lists every invoice id since the
+//! start date (or, on the first pass, uses the listing it read anyway). A linked invoice that listing
+//! no longer shows is marked removed (`removed_at_remote`, shown as `Invoice.removedAtRemote`) or
+//! deleted, within the engine's brake (`maxRemovalPercent`); one that comes back is unmarked.
+
+mod write;
 
 use super::customers::{Listing, cursor_of, read_pages, save_cursor, start_of, touch};
 use super::report::{Change, ChangeAction, PassReport};
-use super::{EntitySync, Progress, Recorder};
+use super::{ContentHash, EntitySync, LocalRecord, MissingAction, PlanLimits, Planner, Progress, Recorder};
 use crate::Context;
 use crate::connect;
 use crate::connectors::{Connector, ConnectorError, ListRequest, Page, RemoteInvoice};
 use crate::error::EngineResult;
 use crate::links;
-use chrono::{DateTime, SubsecRound, Utc};
+use crate::reconcile::products::missing_policy;
+use chrono::{SubsecRound, Utc};
 use koppel_entity::enums::{LinkedEntity, MissingRecordPolicy};
 use koppel_entity::{Scoped, integration, invoice, remote_link};
-use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, QueryFilter, QuerySelect, QueryTrait, Set};
-use std::collections::HashMap;
+use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter, QuerySelect, QueryTrait};
+use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
+use write::{delete_invoice, fill_customers, set_removed, write_invoice};
 
 /// Ids per `IN (…)` list.
 const CHUNK: usize = 500;
@@ -76,10 +85,11 @@ pub async fn reconcile_invoices(
     let db = &ctx.db;
     let start = start_of(integration)?;
     let connector = connect::connector_for(ctx, integration, integration.mode).await?;
+    let policy = missing_policy(integration, LinkedEntity::Invoice);
     let cursor = cursor_of(db, integration, LinkedEntity::Invoice).await?.filter(|c| *c > start);
 
     let mut changed: Vec<RemoteInvoice> = Vec::new();
-    let (complete, _) =
+    let (complete, read) =
         read_pages(InvoiceSync, connector.as_ref(), Some(cursor.unwrap_or(start)), progress, 0, |page| {
             changed.extend(page)
         })
@@ -93,6 +103,20 @@ pub async fn reconcile_invoices(
         changed.into_iter().enumerate().filter(|(i, r)| last[&r.id] == *i).map(|(_, r)| r).collect();
     let highest = changed.iter().filter_map(|r| r.modified_at).max();
 
+    // Which remote ids exist, when the policy acts on the missing: the listing from the start date.
+    let (present, present_complete) = if policy == MissingRecordPolicy::Ignore {
+        (None, true)
+    } else if cursor.is_none() {
+        (Some(changed.iter().map(|r| r.id.clone()).collect::<HashSet<String>>()), complete)
+    } else {
+        let mut ids = HashSet::new();
+        let (listed, _) = read_pages(InvoiceSync, connector.as_ref(), Some(start), progress, read, |page| {
+            ids.extend(page.into_iter().map(|r| r.id))
+        })
+        .await?;
+        (Some(ids), listed)
+    };
+
     let linked = linked_invoices(db, integration, &changed).await?;
     let customers = linked_customers(db, integration).await?;
     let mut changes: Vec<Change> = Vec::with_capacity(changed.len());
@@ -102,6 +126,9 @@ pub async fn reconcile_invoices(
         let (action, note) = match local {
             None => (ChangeAction::Create, None),
             Some(local) if same(local, remote, customer_id) => (ChangeAction::Unchanged, None),
+            Some(local) if local.removed_at_remote.is_some() => {
+                (ChangeAction::Reactivate, Some("listed at the remote again".to_owned()))
+            }
             Some(local) => (ChangeAction::Update, payment_note(local.open_cents, remote.open_cents)),
         };
         changes.push(Change {
@@ -113,6 +140,13 @@ pub async fn reconcile_invoices(
             payload: None,
         });
     }
+    let written_from_remote = changes.len();
+    let mut held_back = None;
+    if let Some(present) = &present {
+        let (missing, held) = gone(db, integration, policy, present, present_complete).await?;
+        held_back = held;
+        changes.extend(missing);
+    }
     progress.advanced(changes.len() as u64, Some(changes.len() as u64));
 
     let mut last_synced_at = integration.last_synced_at;
@@ -122,17 +156,26 @@ pub async fn reconcile_invoices(
         let mut txn = crate::db::begin_write(db).await?;
         let mut written: Vec<usize> = Vec::new();
         let mut any_written = false;
-        for (n, remote) in changed.iter().enumerate() {
+        for n in 0..changes.len() {
             let change = &mut changes[n];
-            if !matches!(change.action, ChangeAction::Create | ChangeAction::Update) {
-                continue;
+            match change.action {
+                ChangeAction::Create | ChangeAction::Update | ChangeAction::Reactivate if n < written_from_remote => {
+                    let remote = &changed[n];
+                    let customer_id = remote.customer_id.as_ref().and_then(|id| customers.get(id)).copied();
+                    let before = linked.get(&remote.id);
+                    let id = write_invoice(&txn, integration, before, remote, customer_id, now).await?;
+                    change.local_id = Some(id);
+                    let paid = before.map(|b| b.open_cents - remote.open_cents).filter(|p| *p != 0);
+                    change.payload = Some(serde_json::json!({ "remote": remote, "paymentCents": paid }));
+                }
+                ChangeAction::Deactivate => {
+                    set_removed(&txn, integration, change.local_id.expect("a linked invoice"), Some(now)).await?;
+                }
+                ChangeAction::Delete => {
+                    delete_invoice(&txn, integration, change.local_id.expect("a linked invoice")).await?;
+                }
+                _ => continue,
             }
-            let customer_id = remote.customer_id.as_ref().and_then(|id| customers.get(id)).copied();
-            let before = linked.get(&remote.id);
-            let id = write_invoice(&txn, integration, before, remote, customer_id, now).await?;
-            change.local_id = Some(id);
-            let paid = before.map(|b| b.open_cents - remote.open_cents).filter(|p| *p != 0);
-            change.payload = Some(serde_json::json!({ "remote": remote, "paymentCents": paid }));
             written.push(n);
             any_written = true;
             if written.len() >= APPLY_BATCH {
@@ -158,9 +201,9 @@ pub async fn reconcile_invoices(
             save_cursor(&txn, integration, LinkedEntity::Invoice, highest).await?;
         }
         txn.commit().await?;
-        tracing::info!(changes = changes.len(), "invoices synced");
+        tracing::info!(changes = changes.len(), held_back = held_back.is_some(), "invoices synced");
     }
-    Ok(PassReport { applied: apply, held_back: None, policy: MissingRecordPolicy::Ignore, last_synced_at, changes })
+    Ok(PassReport { applied: apply, held_back, policy, last_synced_at, changes })
 }
 
 /// Whether the remote invoice says what the Koppel one already does.
@@ -171,6 +214,7 @@ fn same(local: &invoice::Model, remote: &RemoteInvoice, customer_id: Option<Uuid
         && local.amount_cents == remote.amount_cents
         && local.open_cents == remote.open_cents
         && local.remote_customer_id == remote.customer_id
+        && local.removed_at_remote.is_none()
         && (customer_id.is_none() || local.customer_id == customer_id)
 }
 
@@ -182,6 +226,96 @@ fn payment_note(open_before: i64, open_now: i64) -> Option<String> {
         paid if paid > 0 => Some(format!("paid {}; {} open", euros(paid), euros(open_now))),
         more => Some(format!("open balance up by {}; {} open", euros(-more), euros(open_now))),
     }
+}
+
+/// The linked invoices the remote no longer lists (`present`), with what the policy does to each,
+/// within the brake; and why nothing is done, when held back.
+async fn gone(
+    db: &impl ConnectionTrait,
+    integration: &integration::Model,
+    policy: MissingRecordPolicy,
+    present: &HashSet<String>,
+    present_complete: bool,
+) -> EngineResult<(Vec<Change>, Option<super::HeldBack>)> {
+    let links = links::of(integration, LinkedEntity::Invoice).all(db).await?;
+    let of_integration =
+        links::of(integration, LinkedEntity::Invoice).select_only().column(remote_link::Column::LocalId).into_query();
+    let removed: HashSet<Uuid> = invoice::Entity::find_in(integration.account_id)
+        .select_only()
+        .column(invoice::Column::Id)
+        .filter(invoice::Column::Id.in_subquery(of_integration))
+        .filter(invoice::Column::RemovedAtRemote.is_not_null())
+        .into_tuple::<Uuid>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    let local = links
+        .iter()
+        .enumerate()
+        .map(|(i, l)| LocalRecord {
+            local_id: i,
+            remote_id: l.remote_id.clone(),
+            content_hash: ContentHash::from_stored(&l.content_hash),
+            active: !removed.contains(&l.local_id),
+            deletable: true,
+            deactivated_by_sync: l.deactivated_by_sync,
+        })
+        .collect();
+    let mut planner = Planner::new(local);
+    for link in links.iter().filter(|l| present.contains(&l.remote_id)) {
+        planner.observe(&link.remote_id, ContentHash::from_stored(&link.content_hash));
+    }
+    let limits = PlanLimits {
+        remote_complete: present_complete,
+        max_missing_share: crate::connectors::max_removal_share(&integration.settings),
+    };
+    let action = match policy {
+        MissingRecordPolicy::Ignore => MissingAction::Ignore,
+        MissingRecordPolicy::Deactivate => MissingAction::Deactivate,
+        MissingRecordPolicy::Delete => MissingAction::Delete,
+    };
+    let plan = planner.finish(action, limits);
+    // The numbers of the gone invoices, for their events.
+    let ids: Vec<Uuid> = plan.missing.iter().map(|(at, _)| links[*at].local_id).collect();
+    let mut numbers: HashMap<Uuid, String> = HashMap::new();
+    for chunk in ids.chunks(CHUNK) {
+        let found: Vec<(Uuid, String)> = invoice::Entity::find_by_ids_in(integration.account_id, chunk.to_vec())
+            .select_only()
+            .column(invoice::Column::Id)
+            .column(invoice::Column::Number)
+            .into_tuple()
+            .all(db)
+            .await?;
+        numbers.extend(found);
+    }
+    let changes = plan
+        .missing
+        .iter()
+        .filter_map(|(at, action)| {
+            let link = &links[*at];
+            // A link whose invoice was deleted by hand has nothing left to remove; one marked removed
+            // before is not told again.
+            let number = numbers.get(&link.local_id)?;
+            if *action == MissingAction::Ignore && removed.contains(&link.local_id) {
+                return None;
+            }
+            let action = match action {
+                MissingAction::Ignore => ChangeAction::Ignore,
+                MissingAction::Deactivate => ChangeAction::Deactivate,
+                MissingAction::Delete => ChangeAction::Delete,
+            };
+            Some(Change {
+                remote_id: link.remote_id.clone(),
+                label: Some(number.clone()),
+                local_id: Some(link.local_id),
+                action,
+                note: Some("no longer listed at the remote".to_owned()),
+                payload: None,
+            })
+        })
+        .collect();
+    Ok((changes, plan.held_back))
 }
 
 /// The Koppel invoices linked to the changed remote ones, by remote id.
@@ -213,73 +347,4 @@ async fn linked_customers(
 ) -> EngineResult<HashMap<String, Uuid>> {
     let links = links::of(integration, LinkedEntity::Customer).all(db).await?;
     Ok(links.into_iter().map(|l| (l.remote_id, l.local_id)).collect())
-}
-
-/// Writes a remote invoice onto its Koppel invoice (a new one, linked, when `before` is none).
-async fn write_invoice(
-    db: &impl ConnectionTrait,
-    integration: &integration::Model,
-    before: Option<&invoice::Model>,
-    remote: &RemoteInvoice,
-    customer_id: Option<Uuid>,
-    now: DateTime<Utc>,
-) -> EngineResult<Uuid> {
-    let mut active: invoice::ActiveModel = match before {
-        Some(found) => found.clone().into(),
-        None => invoice::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            account_id: Set(integration.account_id),
-            created_at: Set(now),
-            ..Default::default()
-        },
-    };
-    active.customer_id = Set(customer_id.or(before.and_then(|b| b.customer_id)));
-    active.remote_customer_id = Set(remote.customer_id.clone());
-    active.number = Set(remote.number.clone());
-    active.invoice_date = Set(remote.date);
-    active.due_date = Set(remote.due_date);
-    active.amount_cents = Set(remote.amount_cents);
-    active.open_cents = Set(remote.open_cents);
-    active.modified_on = Set(remote.modified_at);
-    active.updated_at = Set(now);
-    let written = if before.is_some() { active.update(db).await? } else { active.insert(db).await? };
-    let existing = links::of(integration, LinkedEntity::Invoice)
-        .filter(remote_link::Column::RemoteId.eq(remote.id.as_str()))
-        .one(db)
-        .await?;
-    let hash = remote.content_hash();
-    let link = links::LinkWrite {
-        entity: LinkedEntity::Invoice,
-        local_id: written.id,
-        remote_id: &remote.id,
-        content_hash: &hash,
-    };
-    links::upsert(db, integration, link, existing, now).await?;
-    Ok(written.id)
-}
-
-/// The integration's invoices whose relatie was linked to a customer after they were written get that
-/// customer.
-async fn fill_customers(
-    db: &impl ConnectionTrait,
-    integration: &integration::Model,
-    customers: &HashMap<String, Uuid>,
-) -> EngineResult<()> {
-    let of_integration =
-        links::of(integration, LinkedEntity::Invoice).select_only().column(remote_link::Column::LocalId).into_query();
-    let waiting: Vec<invoice::Model> = invoice::Entity::find_in(integration.account_id)
-        .filter(invoice::Column::Id.in_subquery(of_integration))
-        .filter(invoice::Column::CustomerId.is_null())
-        .filter(invoice::Column::RemoteCustomerId.is_not_null())
-        .all(db)
-        .await?;
-    for found in waiting {
-        let Some(customer_id) = found.remote_customer_id.as_ref().and_then(|r| customers.get(r)) else { continue };
-        invoice::Entity::update_many_in(integration.account_id)
-            .col_expr(invoice::Column::CustomerId, Expr::value(Some(*customer_id)))
-            .filter(invoice::Column::Id.eq(found.id))
-            .exec(db)
-            .await?;
-    }
-    Ok(())
 }

@@ -1,0 +1,123 @@
+//! What an invoice pass writes: Koppel invoices from remote ones and their links, the customers of
+//! invoices whose relatie was linked later, and the invoices gone at the remote.
+
+use crate::connectors::RemoteInvoice;
+use crate::error::EngineResult;
+use crate::links;
+use chrono::{DateTime, Utc};
+use koppel_entity::enums::LinkedEntity;
+use koppel_entity::{Scoped, integration, invoice, remote_link};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, QueryFilter, QuerySelect, QueryTrait, Set};
+use std::collections::HashMap;
+use uuid::Uuid;
+
+/// Writes a remote invoice onto its Koppel invoice (a new one, linked, when `before` is none). An
+/// invoice marked removed that the remote lists again is no longer marked.
+pub(super) async fn write_invoice(
+    db: &impl ConnectionTrait,
+    integration: &integration::Model,
+    before: Option<&invoice::Model>,
+    remote: &RemoteInvoice,
+    customer_id: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> EngineResult<Uuid> {
+    let mut active: invoice::ActiveModel = match before {
+        Some(found) => found.clone().into(),
+        None => invoice::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            account_id: Set(integration.account_id),
+            created_at: Set(now),
+            ..Default::default()
+        },
+    };
+    active.customer_id = Set(customer_id.or(before.and_then(|b| b.customer_id)));
+    active.remote_customer_id = Set(remote.customer_id.clone());
+    active.number = Set(remote.number.clone());
+    active.invoice_date = Set(remote.date);
+    active.due_date = Set(remote.due_date);
+    active.amount_cents = Set(remote.amount_cents);
+    active.open_cents = Set(remote.open_cents);
+    active.modified_on = Set(remote.modified_at);
+    active.removed_at_remote = Set(None);
+    active.updated_at = Set(now);
+    let written = if before.is_some() { active.update(db).await? } else { active.insert(db).await? };
+    let existing = links::of(integration, LinkedEntity::Invoice)
+        .filter(remote_link::Column::RemoteId.eq(remote.id.as_str()))
+        .one(db)
+        .await?;
+    let was_removed = existing.as_ref().is_some_and(|l| l.deactivated_by_sync);
+    let hash = remote.content_hash();
+    let link = links::LinkWrite {
+        entity: LinkedEntity::Invoice,
+        local_id: written.id,
+        remote_id: &remote.id,
+        content_hash: &hash,
+    };
+    links::upsert(db, integration, link, existing, now).await?;
+    if was_removed {
+        set_removed(db, integration, written.id, None).await?;
+    }
+    Ok(written.id)
+}
+
+/// Marks an invoice removed at the remote (`Some(when)`), or no longer (`None`), with its link.
+pub(super) async fn set_removed(
+    db: &impl ConnectionTrait,
+    integration: &integration::Model,
+    id: Uuid,
+    removed_at: Option<DateTime<Utc>>,
+) -> EngineResult<()> {
+    invoice::Entity::update_many_in(integration.account_id)
+        .col_expr(invoice::Column::RemovedAtRemote, Expr::value(removed_at))
+        .filter(invoice::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    links::update_of(integration, LinkedEntity::Invoice)
+        .col_expr(remote_link::Column::DeactivatedBySync, Expr::value(removed_at.is_some()))
+        .filter(remote_link::Column::LocalId.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Deletes an invoice gone at the remote, with its link.
+pub(super) async fn delete_invoice(
+    db: &impl ConnectionTrait,
+    integration: &integration::Model,
+    id: Uuid,
+) -> EngineResult<()> {
+    links::delete_of(integration, LinkedEntity::Invoice).filter(remote_link::Column::LocalId.eq(id)).exec(db).await?;
+    invoice::Entity::delete_many_in(integration.account_id).filter(invoice::Column::Id.eq(id)).exec(db).await?;
+    Ok(())
+}
+
+/// The integration's invoices whose relatie was linked to a customer after they were written get that
+/// customer.
+pub(super) async fn fill_customers(
+    db: &impl ConnectionTrait,
+    integration: &integration::Model,
+    customers: &HashMap<String, Uuid>,
+) -> EngineResult<()> {
+    let of_integration =
+        links::of(integration, LinkedEntity::Invoice).select_only().column(remote_link::Column::LocalId).into_query();
+    let waiting: Vec<(Uuid, Option<String>)> = invoice::Entity::find_in(integration.account_id)
+        .select_only()
+        .column(invoice::Column::Id)
+        .column(invoice::Column::RemoteCustomerId)
+        .filter(invoice::Column::Id.in_subquery(of_integration))
+        .filter(invoice::Column::CustomerId.is_null())
+        .filter(invoice::Column::RemoteCustomerId.is_not_null())
+        .into_tuple()
+        .all(db)
+        .await?;
+    for (id, remote_customer) in waiting {
+        let Some(customer_id) = remote_customer.as_ref().and_then(|r| customers.get(r)) else { continue };
+        invoice::Entity::update_many_in(integration.account_id)
+            .col_expr(invoice::Column::CustomerId, Expr::value(Some(*customer_id)))
+            .filter(invoice::Column::Id.eq(id))
+            .exec(db)
+            .await?;
+    }
+    Ok(())
+}
