@@ -27,7 +27,7 @@ pub enum Capability {
     Invoices,
     Payments,
     SalePush,
-    /// Sales go out as ERP sales orders ([`crate::outbox::orders`]): the kind also declares `SalePush`.
+    /// Sales go out as ERP sales orders (the outbox's order push): the kind also declares `SalePush`.
     OrderPush,
     SaleStatusPull,
     InquirySend,
