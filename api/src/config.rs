@@ -146,12 +146,28 @@ pub struct Config {
           value_parser = whole_number("KOPPEL_PRODUCT_SYNC_MINUTES", 1, 1440))]
     pub product_sync_minutes: u32,
 
+    /// The address people and remotes reach this server at, e.g. `https://koppel.example.com`: OAuth2
+    /// remotes (Exact Online) send the admin's browser back to `{KOPPEL_PUBLIC_URL}/oauth/callback`,
+    /// which must be the redirect URI registered with the remote. Unset: OAuth2 integrations cannot be
+    /// connected.
+    #[arg(long = "public-url", env = "KOPPEL_PUBLIC_URL", value_parser = parse_public_url)]
+    pub public_url: Option<String>,
+
     /// Log format: `text` or `json`.
     #[arg(long = "log-format", env = "KOPPEL_LOG_FORMAT", default_value = "text", value_parser = log_format)]
     pub log_format: String,
 }
 
+/// Where OAuth2 remotes send the admin's browser back to, below `KOPPEL_PUBLIC_URL`.
+pub const OAUTH_CALLBACK_PATH: &str = "/oauth/callback";
+
 impl Config {
+    /// The redirect URI of OAuth2 remotes: `{KOPPEL_PUBLIC_URL}/oauth/callback`, when the public URL is set.
+    pub fn oauth_redirect_uri(&self) -> Option<String> {
+        let public = self.public_url.as_deref()?;
+        Some(format!("{}{OAUTH_CALLBACK_PATH}", public.trim_end_matches('/')))
+    }
+
     /// The database URL in force: the configured one, or the embedded SQLite file.
     pub fn database_url(&self) -> String {
         match &self.database_url {
@@ -240,6 +256,7 @@ impl Config {
             login_rate_limit: 10,
             login_rate_limit_per_address: 60,
             product_sync_minutes: 15,
+            public_url: None,
             log_format: "text".into(),
         }
     }
@@ -247,6 +264,20 @@ impl Config {
 
 fn parse_bind(value: &str) -> Result<SocketAddr, String> {
     value.parse().map_err(|_| format!("KOPPEL_BIND must be an address like 127.0.0.1:8080, not {value:?}"))
+}
+
+fn parse_public_url(value: &str) -> Result<String, String> {
+    let problem = || {
+        format!(
+            "KOPPEL_PUBLIC_URL must be the http(s) address of this server without a query, e.g. \
+             https://koppel.example.com, not {value:?}"
+        )
+    };
+    let url = url::Url::parse(value.trim()).map_err(|_| problem())?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() || url.query().is_some() {
+        return Err(problem());
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
 }
 
 fn parse_jwt_secret(value: &str) -> Result<String, String> {

@@ -67,6 +67,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
             max_file_bytes: config.max_file_bytes,
             max_account_file_bytes: config.max_account_file_bytes,
         },
+        shared: Default::default(),
     };
     Ok(AppState {
         feed: koppel_daemon::feed::Feed::start(db.clone(), std::time::Duration::from_millis(250)),

@@ -1,6 +1,7 @@
 //! Building the connector of an integration: its kind, its checked base URL, its decrypted credentials.
 
 use crate::Context;
+use crate::connectors::oauth_tokens::TokenStore;
 use crate::connectors::{self, Connector, ConnectorConfig, ConnectorError};
 use koppel_entity::enums::IntegrationMode;
 use koppel_entity::integration;
@@ -30,5 +31,7 @@ pub async fn connector_for(
         settings: integration.settings.clone(),
         credentials,
         http: ctx.http.clone(),
+        tokens: TokenStore::new(ctx.db.clone(), ctx.master_key.clone(), integration, mode),
+        shared: ctx.shared.of(integration.id),
     })
 }

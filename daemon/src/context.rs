@@ -16,6 +16,8 @@ pub struct Context {
     /// Where the bytes of attachments and logos live ([`crate::files`]).
     pub files: crate::files::FileStore,
     pub limits: Limits,
+    /// What the connectors of one integration share in this process (rate limits, the OAuth refresh).
+    pub shared: crate::connectors::shared::SharedByIntegration,
 }
 
 /// Operator settings the engine obeys.

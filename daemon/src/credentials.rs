@@ -56,6 +56,8 @@ pub async fn replace(
 /// Removes every credential of an integration, e.g. when its base URL moves to another host.
 pub async fn remove_all(db: &impl ConnectionTrait, integration: &integration::Model) -> Result<(), DbErr> {
     integration_credential::Entity::delete_owned(integration.account_id, integration.id).exec(db).await?;
+    // The OAuth tokens too: they were given by the old remote.
+    koppel_entity::oauth_connection::Entity::delete_owned(integration.account_id, integration.id).exec(db).await?;
     Ok(())
 }
 

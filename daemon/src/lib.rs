@@ -26,6 +26,7 @@ pub mod links;
 pub mod mapping;
 pub mod matching;
 pub mod net;
+pub mod oauth;
 pub mod outbox;
 pub mod problems;
 pub mod process;

@@ -22,6 +22,8 @@ pub mod integration;
 pub mod integration_credential;
 pub mod invoice;
 pub mod job;
+pub mod oauth_connection;
+pub mod oauth_state;
 pub mod organisation;
 pub mod product;
 pub mod product_attachment;
@@ -137,6 +139,8 @@ scoped!(
     integration,
     integration_credential,
     invoice,
+    oauth_connection,
+    oauth_state,
     organisation,
     product,
     product_attachment,
@@ -168,6 +172,8 @@ integration_owned!(
     field_mapping,
     flow_mapping,
     integration_credential,
+    oauth_connection,
+    oauth_state,
     question_mapping,
     remote_link,
     status_mapping,

@@ -22,6 +22,7 @@ mod m20261202_000014_list_indexes;
 mod m20261203_000015_customer_sync;
 mod m20261203_000016_files;
 mod m20261203_000017_invoices;
+mod m20261203_000018_oauth;
 mod m20261203_000020_invoice_removal;
 
 pub struct Migrator;
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000015_customer_sync::Migration),
             Box::new(m20261203_000016_files::Migration),
             Box::new(m20261203_000017_invoices::Migration),
+            Box::new(m20261203_000018_oauth::Migration),
             Box::new(m20261203_000020_invoice_removal::Migration),
         ]
     }

@@ -9,6 +9,7 @@ mod cli;
 mod common;
 mod daemons;
 mod edge;
+mod exact_online;
 mod fakes;
 mod files;
 mod limits;

@@ -1,5 +1,5 @@
 //! The HTTP edge: `/graphql` (POST, and GET for queries and GraphiQL), `/files/{id}` (downloads through
-//! signed links), `/healthz`, `/readyz`, `/metrics`.
+//! signed links), `/oauth/callback` (OAuth2 remotes send the browser back there), `/healthz`, `/readyz`, `/metrics`.
 //!
 //! Serve [`router`] with `into_make_service_with_connect_info::<SocketAddr>()`: the rate limits key on
 //! the client's address.
@@ -8,6 +8,7 @@ mod documents;
 mod files;
 mod graphql;
 pub mod media;
+mod oauth;
 mod request;
 mod response;
 
@@ -36,6 +37,7 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::disable())
         .layer(RequestBodyLimitLayer::new(state.config.upload_body_limit()))
         .route("/files/{id}", get(files::download))
+        .route(crate::config::OAUTH_CALLBACK_PATH, get(oauth::callback))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))

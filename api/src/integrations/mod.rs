@@ -1,6 +1,7 @@
 //! Integrations with remote systems (consumer side): kinds, typed settings, encrypted credentials per
 //! mode, live connection tests, browsing and importing the remote catalogue, and the mappings.
 
+pub mod authorization;
 mod import;
 mod kinds;
 mod mappings;
@@ -117,6 +118,13 @@ impl Integration {
     }
 
     /// Per entity the kind synchronises: when a pass last checked the remote, and last changed something.
+    /// The OAuth2 connection per mode, for kinds connected by signing in at the remote (Exact Online):
+    /// whether it is connected, the division, until when the refresh token is known to be valid. The
+    /// tokens are never shown.
+    async fn authorizations(&self, ctx: &Context<'_>) -> ApiResult<Vec<authorization::IntegrationAuthorization>> {
+        authorization::of(ctx.db(), &self.model).await
+    }
+
     async fn sync_states(&self, ctx: &Context<'_>) -> ApiResult<Vec<crate::runs::EntitySyncState>> {
         let entities = koppel_daemon::connectors::kind(&self.model.kind).map(|k| k.synced_entities).unwrap_or_default();
         crate::runs::sync_states(ctx.db(), &self.model, entities).await
@@ -332,6 +340,7 @@ pub struct IntegrationQuery(IntegrationQueryRoot, remote::RemoteQuery, sync::Syn
 #[derive(MergedObject, Default)]
 pub struct IntegrationMutation(
     IntegrationMutationRoot,
+    authorization::AuthorizationMutation,
     import::ImportMutation,
     mappings::MappingMutation,
     sync::SyncMutation,

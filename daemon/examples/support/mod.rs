@@ -88,6 +88,7 @@ pub fn context(db: &DatabaseConnection) -> Context {
         // Nothing here stores files: a directory that is never created.
         files: koppel_daemon::files::FileStore::directory(std::env::temp_dir().join("koppel-no-files")),
         limits: Limits { allow_private_remotes: true, ..Limits::default() },
+        shared: Default::default(),
     }
 }
 

@@ -5,9 +5,12 @@
 //! schedule settings are common to every kind ([`SCHEDULE_SETTINGS`]): a kind gets the ones of the
 //! entities it runs on a schedule ([`KindSpec::schedules`]), so that no kind repeats them.
 
+pub mod exact_online;
+pub mod oauth_tokens;
 pub mod peer;
 pub mod sale_settings;
 mod settings;
+pub mod shared;
 pub mod snelstart;
 pub mod types;
 
@@ -209,6 +212,10 @@ pub struct ConnectorConfig {
     /// Decrypted credentials of the integration's mode, by field name.
     pub credentials: HashMap<String, String>,
     pub http: reqwest::Client,
+    /// The integration's OAuth2 tokens for the mode (kinds that connect over OAuth2: Exact Online).
+    pub tokens: oauth_tokens::TokenStore,
+    /// What the connectors of the integration share in this process: rate limits, the refresh lock.
+    pub shared: std::sync::Arc<shared::IntegrationShared>,
 }
 
 /// A kind of remote: what it can do, what it needs, and how to connect.
@@ -349,7 +356,7 @@ pub const SCHEDULE_SETTINGS: &[ScheduleSetting] = &[
 
 /// Every kind Koppel can connect to.
 pub fn kinds() -> &'static [KindSpec] {
-    static KINDS: [KindSpec; 2] = [peer::SPEC, snelstart::SPEC];
+    static KINDS: [KindSpec; 3] = [peer::SPEC, snelstart::SPEC, exact_online::SPEC];
     &KINDS
 }
 

@@ -3,6 +3,7 @@
 //! stops serving when dropped.
 
 mod canned;
+pub mod exact_online;
 mod held;
 mod oversized;
 mod receiver;

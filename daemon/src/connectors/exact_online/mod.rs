@@ -1,0 +1,199 @@
+//! The `exact-online` connector: Exact Online's REST API (seed 002, an ERP-to-ERP sync of orders,
+//! customers and items). Connecting is OAuth2's authorization-code flow (the engine's `oauth` module runs
+//! it; this module knows Exact's side of it): the admin registers an app in Exact's App Center, sets its client
+//! id and secret as the integration's credentials, follows the link Koppel gives and signs in at Exact;
+//! Exact sends the browser back to Koppel's callback with a code that Koppel exchanges for tokens.
+//! Access tokens live 10 minutes, refresh tokens are single use ([`client`] handles both), and the
+//! division comes from `current/Me`.
+
+mod client;
+mod token;
+pub mod wire;
+
+pub use client::{ExactClient, NOT_CONNECTED};
+pub use token::TokenRefusal;
+
+use super::oauth_tokens::OAuthTokens;
+use super::{ConnectionCheck, Connector, ConnectorConfig, ConnectorError, FieldSpec, FieldType, KindSpec};
+use async_trait::async_trait;
+use std::collections::HashMap;
+
+/// How long Exact keeps a refresh token valid. Exact does not publish it; its partner documentation and
+/// public clients speak of 30 days without use, so Koppel shows "valid until" as 30 days after the last
+/// rotation (docs/DECISIONS.md).
+pub const REFRESH_TOKEN_DAYS: i64 = 30;
+
+/// The credential fields: the app registered in Exact's App Center.
+pub const CLIENT_ID: &str = "clientId";
+pub const CLIENT_SECRET: &str = "clientSecret";
+
+pub const SPEC: KindSpec = KindSpec {
+    kind: "exact-online",
+    label: "Exact Online",
+    description: "Exact Online (REST API, OAuth2): connect with startIntegrationAuthorization after setting the client \
+                  id and secret of your app in Exact's App Center. The base URL is your region's host, e.g. \
+                  https://start.exactonline.nl.",
+    capabilities: &[],
+    settings: &[],
+    credentials: &[
+        FieldSpec {
+            name: CLIENT_ID,
+            label: "Client ID",
+            field_type: FieldType::Secret,
+            required: true,
+            default: None,
+            help: "The Client ID of the app you registered in Exact's App Center (apps.exactonline.com), whose \
+                   redirect URI is Koppel's callback: KOPPEL_PUBLIC_URL followed by /oauth/callback.",
+        },
+        FieldSpec {
+            name: CLIENT_SECRET,
+            label: "Client secret",
+            field_type: FieldType::Secret,
+            required: true,
+            default: None,
+            help: "The Client secret of that app. The tokens Exact gives when you connect are stored encrypted \
+                   and never shown; they are not set here.",
+        },
+    ],
+    synced_entities: &[],
+    connect,
+};
+
+/// The base URL with a trailing slash, so that API paths join below it.
+fn api_base(base_url: &url::Url) -> url::Url {
+    let mut base = base_url.clone();
+    if !base.path().ends_with('/') {
+        base.set_path(&format!("{}/", base.path()));
+    }
+    base.set_query(None);
+    base
+}
+
+fn credential<'a>(credentials: &'a HashMap<String, String>, name: &str) -> Result<&'a str, ConnectorError> {
+    credentials
+        .get(name)
+        .map(String::as_str)
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| ConnectorError::Configuration(format!("{name} is not set for this mode")))
+}
+
+fn connect(config: ConnectorConfig) -> Result<Box<dyn Connector>, ConnectorError> {
+    let client = ExactClient {
+        http: config.http,
+        base: api_base(&config.base_url),
+        client_id: credential(&config.credentials, CLIENT_ID)?.to_owned(),
+        client_secret: credential(&config.credentials, CLIENT_SECRET)?.to_owned(),
+        tokens: config.tokens,
+        shared: config.shared,
+    };
+    Ok(Box::new(ExactOnlineConnector { client }))
+}
+
+pub struct ExactOnlineConnector {
+    client: ExactClient,
+}
+
+impl ExactOnlineConnector {
+    /// The client, for calls of new files of this module (the Sync API, sales orders).
+    pub fn client(&self) -> &ExactClient {
+        &self.client
+    }
+}
+
+#[async_trait]
+impl Connector for ExactOnlineConnector {
+    /// `current/Me` (who, which division), then one account of the stored division
+    /// (`crm/Accounts?$top=1`), which fails when that division is no longer the user's.
+    async fn test_connection(&self) -> Result<ConnectionCheck, ConnectorError> {
+        let me = self.client.me().await?;
+        let division = self.client.division().await?;
+        self.client.get("crm/Accounts", &[("$top", "1".into()), ("$select", "ID".into())]).await?;
+        Ok(ConnectionCheck {
+            identity: format!("{} in division {division} (current division {})", me.identity(), me.current_division),
+        })
+    }
+}
+
+/// What a completed authorization gives: the tokens and who they belong to.
+pub struct Authorized {
+    pub tokens: OAuthTokens,
+    pub division: String,
+    pub identity: String,
+}
+
+/// Exact's sign-in page for the app, which sends the browser back to `redirect_uri` with a code and
+/// `state`.
+pub fn authorization_url(
+    base_url: &url::Url,
+    credentials: &HashMap<String, String>,
+    redirect_uri: &str,
+    state: &str,
+) -> Result<url::Url, ConnectorError> {
+    let mut url = api_base(base_url).join("api/oauth2/auth").expect("a valid path");
+    url.query_pairs_mut()
+        .append_pair("client_id", credential(credentials, CLIENT_ID)?)
+        .append_pair("redirect_uri", redirect_uri)
+        .append_pair("response_type", "code")
+        .append_pair("state", state)
+        .append_pair("force_login", "0");
+    Ok(url)
+}
+
+/// Exchanges the code the callback received for tokens, and asks `current/Me` for the division.
+pub async fn authorize(
+    http: &reqwest::Client,
+    base_url: &url::Url,
+    credentials: &HashMap<String, String>,
+    code: &str,
+    redirect_uri: &str,
+) -> Result<Authorized, ConnectorError> {
+    let base = api_base(base_url);
+    let endpoint = token::TokenEndpoint {
+        http,
+        url: base.join("api/oauth2/token").expect("a valid path"),
+        client_id: credential(credentials, CLIENT_ID)?,
+        client_secret: credential(credentials, CLIENT_SECRET)?,
+    };
+    let tokens = endpoint.exchange_code(code, redirect_uri).await.map_err(|refusal| match refusal {
+        TokenRefusal::Refused(said) => ConnectorError::WrongCredentials(format!(
+            "Exact Online refused the authorization code ({said}): check the client id and secret, and that the \
+             app's redirect URI is {redirect_uri}"
+        )),
+        TokenRefusal::TooEarly => {
+            ConnectorError::Protocol("the token endpoint answered TooEarlyToRefreshTokens".into())
+        }
+        TokenRefusal::Failed(error) => error,
+    })?;
+    let response = http
+        .get(base.join("api/v1/current/Me").expect("a valid path"))
+        .bearer_auth(&tokens.access_token)
+        .header(reqwest::header::ACCEPT, "application/json")
+        .send()
+        .await
+        .map_err(transport_error)?;
+    let status = response.status();
+    if !status.is_success() {
+        return Err(ConnectorError::Protocol(format!("current/Me answered HTTP {status} to a new access token")));
+    }
+    let body = response.json().await.map_err(|e| ConnectorError::Protocol(format!("current/Me: {e}")))?;
+    let me: wire::Me = serde_json::from_value(wire::single(body, "current/Me")?)
+        .map_err(|e| ConnectorError::Protocol(format!("current/Me: {e}")))?;
+    Ok(Authorized { division: me.current_division.to_string(), identity: me.identity(), tokens })
+}
+
+fn transport_error(error: reqwest::Error) -> ConnectorError {
+    let error = error.without_url();
+    if error.is_timeout() {
+        ConnectorError::Timeout
+    } else if error.is_connect() || error.is_request() || error.is_redirect() {
+        let mut message = error.to_string();
+        let mut source = std::error::Error::source(&error);
+        while let Some(cause) = source {
+            message = format!("{message}: {cause}");
+            source = cause.source();
+        }
+        ConnectorError::Unreachable(message)
+    } else {
+        ConnectorError::Remote(error.to_string())
+    }
+}

@@ -1,0 +1,215 @@
+//! Pins the Exact Online fake to the real service as `../shared/REMOTES.md` describes it, so that the
+//! connector's tests test against Exact's behaviour and not against whatever the fake happened to do.
+
+use crate::fakes::exact_online::{CLIENT_ID, CLIENT_SECRET, DIVISION, ExactOnline, exact_online};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use std::time::Duration;
+
+const REDIRECT: &str = "https://koppel.example/oauth/callback";
+
+/// Signs in (the browser's part) and answers the code Exact sends back.
+async fn code(fake: &ExactOnline) -> String {
+    let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let mut url = url::Url::parse(&format!("{}/api/oauth2/auth", fake.base_url())).unwrap();
+    url.query_pairs_mut()
+        .append_pair("client_id", CLIENT_ID)
+        .append_pair("redirect_uri", REDIRECT)
+        .append_pair("response_type", "code")
+        .append_pair("state", "s-1");
+    let answer = browser.get(url).send().await.unwrap();
+    assert_eq!(answer.status(), StatusCode::FOUND);
+    let back = url::Url::parse(answer.headers()["location"].to_str().unwrap()).unwrap();
+    assert!(back.as_str().starts_with(REDIRECT));
+    let query: std::collections::HashMap<_, _> = back.query_pairs().into_owned().collect();
+    assert_eq!(query["state"], "s-1", "the state comes back as it was sent");
+    query["code"].clone()
+}
+
+async fn token(fake: &ExactOnline, grant: &[(&str, &str)]) -> reqwest::Response {
+    let mut form = grant.to_vec();
+    form.extend([("client_id", CLIENT_ID), ("client_secret", CLIENT_SECRET)]);
+    reqwest::Client::new().post(format!("{}/api/oauth2/token", fake.base_url())).form(&form).send().await.unwrap()
+}
+
+async fn api(fake: &ExactOnline, path: &str, bearer: Option<&str>, json_accepted: bool) -> reqwest::Response {
+    let mut request = reqwest::Client::new().get(format!("{}{path}", fake.base_url()));
+    if let Some(bearer) = bearer {
+        request = request.bearer_auth(bearer);
+    }
+    if json_accepted {
+        request = request.header("accept", "application/json");
+    }
+    request.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn oauth_codes_are_single_use_and_refresh_tokens_rotate() {
+    let fake = exact_online().await;
+    fake.set_token_lifetime(Duration::from_secs(1));
+    let code = code(&fake).await;
+    let grant = [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", REDIRECT)];
+    let answer = token(&fake, &grant).await;
+    assert_eq!(answer.status(), StatusCode::OK);
+    let tokens: Value = answer.json().await.unwrap();
+    assert_eq!(tokens["token_type"], "bearer");
+    assert_eq!(tokens["expires_in"], "1", "expires_in is a string at Exact");
+    let again = token(&fake, &grant).await;
+    assert_eq!(again.status(), StatusCode::BAD_REQUEST, "a code is single use");
+    assert_eq!(again.json::<Value>().await.unwrap()["error"], "invalid_grant");
+
+    // Too early: 400 access_denied with the Reason header.
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+    let early = token(&fake, &[("grant_type", "refresh_token"), ("refresh_token", refresh)]).await;
+    assert_eq!(early.status(), StatusCode::BAD_REQUEST);
+    assert!(early.headers()["reason"].to_str().unwrap().starts_with("TooEarlyToRefreshTokens"));
+    assert_eq!(early.json::<Value>().await.unwrap()["error"], "access_denied");
+
+    // At 95 % of the life a refresh is allowed, gives new tokens and voids the old refresh token.
+    tokio::time::sleep(Duration::from_millis(960)).await;
+    let fresh = token(&fake, &[("grant_type", "refresh_token"), ("refresh_token", refresh)]).await;
+    assert_eq!(fresh.status(), StatusCode::OK);
+    let fresh: Value = fresh.json().await.unwrap();
+    assert_ne!(fresh["refresh_token"].as_str().unwrap(), refresh);
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let old = token(&fake, &[("grant_type", "refresh_token"), ("refresh_token", refresh)]).await;
+    assert_eq!(old.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        old.json::<Value>().await.unwrap(),
+        json!({"error": "unauthorized_client", "error_description": "Old refresh token used."})
+    );
+    let counts = fake.token_counts();
+    assert_eq!((counts.refreshes, counts.too_early, counts.old_refresh_token_used), (1, 1, 1));
+
+    let wrong = reqwest::Client::new()
+        .post(format!("{}/api/oauth2/token", fake.base_url()))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", "x"),
+            ("client_id", CLIENT_ID),
+            ("client_secret", "no"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.json::<Value>().await.unwrap()["error"], "invalid_client");
+}
+
+#[tokio::test]
+async fn the_api_wants_a_live_token_json_and_the_right_division() {
+    let fake = exact_online().await;
+    let code = code(&fake).await;
+    let tokens: Value =
+        token(&fake, &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT)])
+            .await
+            .json()
+            .await
+            .unwrap();
+    let bearer = tokens["access_token"].as_str().unwrap();
+
+    let me = api(&fake, "/api/v1/current/Me", Some(bearer), true).await;
+    assert_eq!(me.status(), StatusCode::OK);
+    let me: Value = me.json().await.unwrap();
+    assert_eq!(me["d"]["results"][0]["CurrentDivision"], DIVISION);
+    assert!(me["d"]["results"][0]["__metadata"]["type"].is_string());
+
+    // XML unless JSON is asked for.
+    let xml = api(&fake, "/api/v1/current/Me", Some(bearer), false).await;
+    assert!(xml.headers()["content-type"].to_str().unwrap().contains("xml"));
+
+    // No token, an unknown one: 401 with an HTML page, not JSON.
+    for bearer in [None, Some("unknown")] {
+        let refused = api(&fake, "/api/v1/current/Me", bearer, true).await;
+        assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+        assert!(refused.text().await.unwrap().contains("Object moved"));
+    }
+
+    // Another division: 403 with the Reason header.
+    let other = api(&fake, "/api/v1/999/crm/Accounts?$top=1", Some(bearer), true).await;
+    assert_eq!(other.status(), StatusCode::FORBIDDEN);
+    assert_eq!(other.headers()["reason"], "NoDivisionAccess");
+
+    // The envelope: d.results with __metadata, pages of 60 with __next.
+    for n in 0..70 {
+        fake.put_account(json!({"ID": format!("00000000-0000-4000-8000-{n:012}"), "Code": format!("{n:>18}"), "Name": format!("Klant {n}")}));
+    }
+    let page: Value =
+        api(&fake, &format!("/api/v1/{DIVISION}/crm/Accounts"), Some(bearer), true).await.json().await.unwrap();
+    assert_eq!(page["d"]["results"].as_array().unwrap().len(), 60);
+    assert_eq!(page["d"]["results"][0]["__metadata"]["type"], "Exact.Web.Api.Models.Account");
+    let next = page["d"]["__next"].as_str().unwrap();
+    assert!(next.contains("skiptoken"), "{next}");
+    let rest: Value = reqwest::Client::new()
+        .get(next)
+        .bearer_auth(bearer)
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rest["d"]["results"].as_array().unwrap().len(), 10);
+    assert!(rest["d"]["__next"].is_null());
+
+    // Items and sales orders are listed the same way (key `OrderID` for orders).
+    fake.put_item(json!({"ID": "10000000-0000-4000-8000-000000000001", "Code": "BROOD-01", "Description": "Brood"}));
+    fake.put_sales_order(json!({"OrderID": "20000000-0000-4000-8000-000000000001", "YourRef": "KOPPEL-1"}));
+    let items: Value =
+        api(&fake, &format!("/api/v1/{DIVISION}/logistics/Items"), Some(bearer), true).await.json().await.unwrap();
+    assert_eq!(items["d"]["results"][0]["__metadata"]["type"], "Exact.Web.Api.Models.Item");
+    let orders: Value = api(&fake, &format!("/api/v1/{DIVISION}/salesorder/SalesOrders"), Some(bearer), true)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(orders["d"]["results"][0]["YourRef"], "KOPPEL-1");
+
+    // Expired: 401 saying so.
+    fake.expire_access_tokens();
+    let expired = api(&fake, "/api/v1/current/Me", Some(bearer), true).await;
+    assert_eq!(expired.status(), StatusCode::UNAUTHORIZED);
+    assert!(expired.headers()["www-authenticate"].to_str().unwrap().contains("access token expired"));
+}
+
+#[tokio::test]
+async fn rate_limits_count_down_in_headers_and_a_429_carries_only_the_limit_hit() {
+    let fake = exact_online().await;
+    let code = code(&fake).await;
+    let tokens: Value =
+        token(&fake, &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT)])
+            .await
+            .json()
+            .await
+            .unwrap();
+    let bearer = tokens["access_token"].as_str().unwrap();
+    let first = api(&fake, "/api/v1/current/Me", Some(bearer), true).await;
+    let header = |r: &reqwest::Response, name: &str| r.headers().get(name).map(|v| v.to_str().unwrap().to_owned());
+    assert_eq!(header(&first, "x-ratelimit-minutely-limit").as_deref(), Some("60"));
+    assert_eq!(header(&first, "x-ratelimit-minutely-remaining").as_deref(), Some("59"));
+    assert_eq!(header(&first, "x-ratelimit-limit").as_deref(), Some("5000"));
+    assert_eq!(header(&first, "x-ratelimit-remaining").as_deref(), Some("4999"));
+    // Resets in epoch milliseconds, the minute on the clock minute.
+    let reset: i64 = header(&first, "x-ratelimit-minutely-reset").unwrap().parse().unwrap();
+    assert_eq!(reset % 60_000, 0);
+    assert!(reset > chrono::Utc::now().timestamp_millis() && reset <= chrono::Utc::now().timestamp_millis() + 60_000);
+    let daily: i64 = header(&first, "x-ratelimit-reset").unwrap().parse().unwrap();
+    assert_eq!(daily % 86_400_000, 0, "the day ends at midnight UTC");
+
+    fake.limit_rate(60, 1, Duration::from_secs(60));
+    api(&fake, "/api/v1/current/Me", Some(bearer), true).await;
+    let daily = api(&fake, "/api/v1/current/Me", Some(bearer), true).await;
+    assert_eq!(daily.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        header(&daily, "x-ratelimit-remaining").is_some() && header(&daily, "x-ratelimit-minutely-remaining").is_none()
+    );
+    assert_eq!(daily.text().await.unwrap(), "", "a 429's body is empty");
+
+    fake.limit_rate(1, 5000, Duration::from_secs(60));
+    api(&fake, "/api/v1/current/Me", Some(bearer), true).await;
+    let minutely = api(&fake, "/api/v1/current/Me", Some(bearer), true).await;
+    assert_eq!(minutely.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(header(&minutely, "x-ratelimit-minutely-remaining").as_deref(), Some("0"));
+    assert!(header(&minutely, "x-ratelimit-remaining").is_none());
+    assert_eq!(fake.rate_limited(), 2);
+}
