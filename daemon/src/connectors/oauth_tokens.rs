@@ -136,8 +136,11 @@ impl TokenStore {
         let result = oauth_connection::Entity::update_owned(self.account_id, self.integration_id)
             .filter(oauth_connection::Column::Mode.eq(self.mode))
             .filter(oauth_connection::Column::Generation.eq(generation))
-            .filter(oauth_connection::Column::Connected.eq(true))
             .col_expr(oauth_connection::Column::Ciphertext, Expr::value(ciphertext))
+            // A refresh Exact accepted proves the connection alive, even if a process that lost the
+            // race for this rotation marked it lost meanwhile.
+            .col_expr(oauth_connection::Column::Connected, Expr::value(true))
+            .col_expr(oauth_connection::Column::Problem, Expr::value(Option::<String>::None))
             .col_expr(oauth_connection::Column::Generation, Expr::value(generation + 1))
             .col_expr(oauth_connection::Column::RefreshValidUntil, Expr::value(refresh_valid_until))
             .col_expr(oauth_connection::Column::UpdatedAt, Expr::value(Utc::now()))
@@ -202,5 +205,25 @@ impl TokenStore {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_access_token_is_used_until_585_of_600_seconds_and_refreshable_from_570() {
+        let issued_at = Utc::now();
+        let tokens = OAuthTokens {
+            access_token: "secret-access".into(),
+            refresh_token: "secret-refresh".into(),
+            issued_at,
+            lifetime_seconds: 600,
+        };
+        assert_eq!(tokens.use_until() - issued_at, Duration::seconds(585));
+        assert_eq!(tokens.refresh_allowed_at() - issued_at, Duration::seconds(570));
+        assert!(tokens.refresh_allowed_at() < tokens.use_until(), "a due token may always be refreshed");
+        assert!(!format!("{tokens:?}").contains("secret"), "never the tokens in logs");
     }
 }

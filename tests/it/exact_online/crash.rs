@@ -115,3 +115,37 @@ async fn a_crash_right_after_a_refresh_keeps_the_connection() {
     assert!(counts.refreshes > crashes, "{counts:?}");
     assert_eq!(setup.authorizations().await[0]["connected"], true);
 }
+
+#[tokio::test]
+async fn two_processes_refreshing_one_integration_keep_it_connected() {
+    let fake = exact_online().await;
+    fake.set_token_lifetime(Duration::from_secs(2));
+    fake.limit_rate(1_000_000, 1_000_000, Duration::from_secs(60));
+    let setup = Setup::with_fake(fake).await;
+    setup.connect().await;
+    let (_first, first_url) = serve(&setup).await;
+    let (_second, second_url) = serve(&setup).await;
+
+    // Both work on the integration for three access-token lives; each refresh is raced by the other
+    // process, which finds the refresh token rotated and reads the winner's tokens instead.
+    let deadline = Instant::now() + Duration::from_millis(6500);
+    let work = |url: String| {
+        let (token, integration) = (setup.admin.token.clone(), setup.integration.clone());
+        tokio::spawn(async move {
+            let mut answers = Vec::new();
+            while Instant::now() < deadline {
+                answers.push(test_connection(&url, &token, &integration).await.expect("an answer"));
+            }
+            answers
+        })
+    };
+    let (a, b) = (work(first_url), work(second_url));
+    let answers: Vec<Value> = [a.await.unwrap(), b.await.unwrap()].concat();
+    let failed: Vec<&Value> = answers.iter().filter(|t| t["ok"] != true).collect();
+    assert!(failed.is_empty(), "{failed:#?}");
+    let counts = setup.fake.token_counts();
+    assert!(counts.refreshes >= 3, "{counts:?}");
+    assert_eq!(counts.too_early, 0, "{counts:?}");
+    assert_eq!(setup.authorizations().await[0]["connected"], true);
+    assert_eq!(setup.stored().await[0].generation, 1 + i64::from(counts.refreshes), "every rotation stored once");
+}

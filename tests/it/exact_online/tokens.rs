@@ -144,3 +144,18 @@ async fn other_token(setup: &Setup) -> String {
         .unwrap();
     answer["access_token"].as_str().unwrap().to_owned()
 }
+
+#[tokio::test]
+async fn concurrent_calls_after_expiry_refresh_once() {
+    let fake = exact_online().await;
+    fake.set_token_lifetime(Duration::from_secs(2));
+    let setup = Setup::with_fake(fake).await;
+    setup.connect().await;
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    // Six connection tests at once, all finding the access token due.
+    let tests = futures_util::future::join_all((0..6).map(|_| setup.test_connection())).await;
+    assert!(tests.iter().all(|t| t["ok"] == true), "{tests:#?}");
+    let counts = setup.fake.token_counts();
+    assert_eq!(counts.refreshes, 1, "one refresh serves them all: {counts:?}");
+    assert_eq!((counts.too_early, counts.old_refresh_token_used), (0, 0), "{counts:?}");
+}

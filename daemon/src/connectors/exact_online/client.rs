@@ -21,6 +21,9 @@ use std::time::Duration;
 const MAX_WAIT: Duration = Duration::from_secs(120);
 /// How many 429s one call takes before it gives up.
 const MAX_BUSY: u32 = 5;
+/// How often a refused refresh token is looked for again (200 ms apart) before the connection counts as
+/// lost: another process that refreshed first may still be committing its tokens.
+const ROTATION_GRACE_READS: u32 = 5;
 
 pub const NOT_CONNECTED: &str = "Exact Online is not connected in this mode yet: connect it first \
                                  (startIntegrationAuthorization gives the link to Exact's sign-in page)";
@@ -153,9 +156,13 @@ impl ExactClient {
             }
             Err(TokenRefusal::Refused(said)) => {
                 // Another process may have rotated the refresh token first: then its tokens are good.
-                let now = self.stored().await?;
-                if now.generation != stored.generation {
-                    return Ok(now.tokens.access_token);
+                // It may not have committed them yet when Exact refused ours: give it a moment.
+                for _ in 0..ROTATION_GRACE_READS {
+                    let now = self.stored().await?;
+                    if now.generation != stored.generation {
+                        return Ok(now.tokens.access_token);
+                    }
+                    tokio::time::sleep(Duration::from_millis(200)).await;
                 }
                 let problem = format!("Exact Online refused the refresh token ({said})");
                 self.tokens.disconnect(stored.generation, &problem).await?;
