@@ -6,5 +6,6 @@
 mod connect;
 mod crash;
 mod fake;
+mod orders;
 mod setup;
 mod tokens;

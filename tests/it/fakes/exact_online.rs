@@ -21,12 +21,15 @@
 //!
 //! Records (Accounts, Items, SalesOrders) live in the fake's state, for endpoints to come.
 
+mod odata;
+mod records;
+
 use super::FakeRemote;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, Query, State as Shared};
 use axum::http::{HeaderMap, Response, StatusCode};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use chrono::Utc;
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -94,6 +97,21 @@ struct State {
     accounts: Vec<Value>,
     items: Vec<Value>,
     sales_orders: Vec<Value>,
+    contacts: Vec<Value>,
+    /// The rows of a Sync API page (Exact's: 1000).
+    sync_page: usize,
+    /// The last rowversion handed out: every change gets a higher `Timestamp`.
+    timestamp: i64,
+    /// The next sales order is stored, but its answer is lost (a 500), as when a connection breaks
+    /// after Exact took the order.
+    lose_next_order_answer: bool,
+}
+
+impl State {
+    fn tick(&mut self) -> i64 {
+        self.timestamp += 1;
+        self.timestamp
+    }
 }
 
 /// The fake's handle; it stops when dropped.
@@ -117,14 +135,21 @@ pub async fn exact_online() -> ExactOnline {
         accounts: Vec::new(),
         items: Vec::new(),
         sales_orders: Vec::new(),
+        contacts: Vec::new(),
+        sync_page: 1000,
+        timestamp: 100_000,
+        lose_next_order_answer: false,
     }));
     let app = Router::new()
         .route("/api/oauth2/auth", get(authorize))
         .route("/api/oauth2/token", post(token))
         .route("/api/v1/current/Me", get(me))
-        .route("/api/v1/{division}/crm/Accounts", get(accounts))
+        .route("/api/v1/{division}/crm/Accounts", get(accounts).post(records::create_account))
+        .route("/api/v1/{division}/crm/{record}", put(records::update_record))
+        .route("/api/v1/{division}/crm/Contacts", get(records::contacts).post(records::create_contact))
         .route("/api/v1/{division}/logistics/Items", get(items))
-        .route("/api/v1/{division}/salesorder/SalesOrders", get(sales_orders))
+        .route("/api/v1/{division}/sync/Logistics/Items", get(records::sync_items))
+        .route("/api/v1/{division}/salesorder/SalesOrders", get(sales_orders).post(records::create_sales_order))
         .fallback(not_found)
         .with_state(state.clone());
     ExactOnline { remote: FakeRemote::serve(app).await, state }
@@ -197,14 +222,50 @@ impl ExactOnline {
         }
     }
 
-    /// Adds an item (`logistics/Items`), for endpoints to come.
-    pub fn put_item(&self, item: Value) {
-        self.state.lock().unwrap().items.push(item);
+    /// Adds or replaces an item (`logistics/Items`, by `ID`), with a new `Timestamp` (so the Sync API lists
+    /// it again).
+    pub fn put_item(&self, mut item: Value) {
+        let mut state = self.state.lock().unwrap();
+        item["Timestamp"] = json!(state.tick());
+        match state.items.iter_mut().find(|i| i["ID"] == item["ID"]) {
+            Some(existing) => *existing = item,
+            None => state.items.push(item),
+        }
+    }
+
+    /// Removes an item, as when it is deleted at Exact.
+    pub fn remove_item(&self, id: &str) {
+        self.state.lock().unwrap().items.retain(|i| i["ID"] != id);
+    }
+
+    /// Rows per Sync API page (Exact's: 1000), smaller to see paging.
+    pub fn set_sync_page(&self, rows: usize) {
+        self.state.lock().unwrap().sync_page = rows.max(1);
+    }
+
+    /// The accounts as Exact keeps them now.
+    pub fn accounts(&self) -> Vec<Value> {
+        self.state.lock().unwrap().accounts.clone()
+    }
+
+    /// The contact persons as Exact keeps them now.
+    pub fn contacts(&self) -> Vec<Value> {
+        self.state.lock().unwrap().contacts.clone()
     }
 
     /// Adds a sales order (`salesorder/SalesOrders`, key `OrderID`).
     pub fn put_sales_order(&self, order: Value) {
         self.state.lock().unwrap().sales_orders.push(order);
+    }
+
+    /// Stores the next sales order but answers 500, as when the answer is lost on the way back.
+    pub fn lose_next_order_answer(&self) {
+        self.state.lock().unwrap().lose_next_order_answer = true;
+    }
+
+    /// The sales orders as Exact keeps them now, with their lines.
+    pub fn sales_orders(&self) -> Vec<Value> {
+        self.state.lock().unwrap().sales_orders.clone()
     }
 }
 
@@ -525,7 +586,10 @@ async fn collection(
         Ok(rate) => rate,
         Err(refused) => return refused,
     };
-    let records = records(&state.lock().unwrap());
+    let records = match records::filtered(records(&state.lock().unwrap()), &query) {
+        Ok(records) => records,
+        Err(refused) => return refused,
+    };
     let top = query.get("$top").and_then(|t| t.parse::<usize>().ok()).unwrap_or(60).min(60);
     let after = query.get("$skiptoken").map(|t| t.trim_start_matches("guid'").trim_end_matches('\'').to_owned());
     let start = after.and_then(|id| records.iter().position(|r| r[key] == id.as_str()).map(|i| i + 1)).unwrap_or(0);
@@ -540,17 +604,14 @@ async fn collection(
                 "uri": format!("https://start.exactonline.nl{path}(guid'{id}')"),
                 "type": format!("Exact.Web.Api.Models.{type_name}"),
             });
-            r
+            records::select(r, &query)
         })
         .collect();
     let mut d = json!({"results": page});
     // `$top` asks for that many and no more: no next link then.
     if !query.contains_key("$top") && start + page_len(&d) < records.len() {
-        let last = d["results"].as_array().unwrap().last().unwrap()[key].as_str().unwrap().to_owned();
-        let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("localhost");
-        let mut next = url::Url::parse(&format!("http://{host}{}", uri.path())).unwrap();
-        next.query_pairs_mut().append_pair("$skiptoken", &format!("guid'{last}'"));
-        d["__next"] = next.to_string().into();
+        let last = records[start + page_len(&d) - 1][key].as_str().unwrap_or_default().to_owned();
+        d["__next"] = records::next_link(&headers, &uri, &query, &format!("guid'{last}'")).into();
     }
     answer(&headers, rate, json!({"d": d}))
 }

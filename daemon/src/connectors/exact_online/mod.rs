@@ -7,15 +7,22 @@
 //! division comes from `current/Me`.
 
 mod client;
+mod items;
+mod orders;
 mod token;
+mod values;
 pub mod wire;
 
 pub use client::{ExactClient, NOT_CONNECTED};
 pub use token::TokenRefusal;
 
 use super::oauth_tokens::OAuthTokens;
-use super::{ConnectionCheck, Connector, ConnectorConfig, ConnectorError, FieldSpec, FieldType, KindSpec};
+use super::{
+    AcceptedSale, Capability, ConnectionCheck, Connector, ConnectorConfig, ConnectorError, FieldSpec, FieldType,
+    KindSpec, ListRequest, OutboundCustomer, OutboundOrder, Page, RemoteProduct,
+};
 use async_trait::async_trait;
+use koppel_entity::enums::LinkedEntity;
 use std::collections::HashMap;
 
 /// How long Exact keeps a refresh token valid. Exact does not publish it; its partner documentation and
@@ -33,8 +40,16 @@ pub const SPEC: KindSpec = KindSpec {
     description: "Exact Online (REST API, OAuth2): connect with startIntegrationAuthorization after setting the client \
                   id and secret of your app in Exact's App Center. The base URL is your region's host, e.g. \
                   https://start.exactonline.nl.",
-    capabilities: &[],
-    settings: &[],
+    capabilities: &[Capability::Products, Capability::SalePush, Capability::OrderPush],
+    settings: &[FieldSpec {
+        name: "matchingKey",
+        label: "Customer matching key",
+        field_type: FieldType::Select(orders::MATCHING_KEYS),
+        required: false,
+        default: Some("\"email\""),
+        help: "Which field finds a sale's customer among Exact's accounts: the e-mail address, the KvK number \
+               (ChamberOfCommerce) or the name. A customer that none matches becomes a new account.",
+    }],
     credentials: &[
         FieldSpec {
             name: CLIENT_ID,
@@ -55,7 +70,7 @@ pub const SPEC: KindSpec = KindSpec {
                    and never shown; they are not set here.",
         },
     ],
-    synced_entities: &[],
+    synced_entities: &[LinkedEntity::Product],
     connect,
 };
 
@@ -86,11 +101,14 @@ fn connect(config: ConnectorConfig) -> Result<Box<dyn Connector>, ConnectorError
         tokens: config.tokens,
         shared: config.shared,
     };
-    Ok(Box::new(ExactOnlineConnector { client }))
+    let matching_key = config.settings["matchingKey"].as_str().unwrap_or("email").to_owned();
+    Ok(Box::new(ExactOnlineConnector { client, matching_key }))
 }
 
 pub struct ExactOnlineConnector {
     client: ExactClient,
+    /// Which field finds an order's customer among the accounts ([`orders::MATCHING_KEYS`]).
+    matching_key: String,
 }
 
 impl ExactOnlineConnector {
@@ -111,6 +129,30 @@ impl Connector for ExactOnlineConnector {
         Ok(ConnectionCheck {
             identity: format!("{} in division {division} (current division {})", me.identity(), me.current_division),
         })
+    }
+
+    async fn products(&self, request: ListRequest) -> Result<Page<RemoteProduct>, ConnectorError> {
+        items::page(&self.client, &request).await
+    }
+
+    async fn products_by_ids(&self, ids: &[String]) -> Result<Vec<RemoteProduct>, ConnectorError> {
+        items::by_ids(&self.client, ids).await
+    }
+
+    async fn find_order(&self, reference: &str) -> Result<Option<AcceptedSale>, ConnectorError> {
+        orders::find(&self.client, reference).await
+    }
+
+    async fn items_by_code(&self, codes: &[String]) -> Result<HashMap<String, String>, ConnectorError> {
+        items::ids_by_code(&self.client, codes).await
+    }
+
+    async fn upsert_customer(&self, customer: &OutboundCustomer) -> Result<String, ConnectorError> {
+        orders::upsert_customer(&self.client, &self.matching_key, customer).await
+    }
+
+    async fn create_order(&self, order: &OutboundOrder) -> Result<AcceptedSale, ConnectorError> {
+        orders::create(&self.client, order).await
     }
 }
 

@@ -1,0 +1,112 @@
+//! Exact Online's items as Koppel's products: read through the Sync API (`sync/Logistics/Items`, pages of
+//! 1000, `$select` required), one by one through `logistics/Items` by id, and by code for orders.
+//! Codes and VAT codes may be space-padded and booleans 0/1: both are read as Exact sends them.
+
+use super::client::ExactClient;
+use super::values as wire;
+use crate::connectors::{ConnectorError, ListRequest, Page, RemoteProduct, RemoteTariff};
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+
+/// The fields read of an item (the Sync API wants them named).
+const ITEM_FIELDS: &str = "ID,Code,Description,ExtraDescription,IsSalesItem,IsStockItem,StandardSalesPrice,\
+                           SalesVatCode,Unit,ItemGroupCode,Barcode,Modified,Timestamp";
+
+/// How many ids or codes one `$filter` names (Exact's URLs stay short).
+const FILTER_CHUNK: usize = 20;
+
+/// One page of the sales items, from the start (`Timestamp gt 1`) or from a `__next` link.
+pub async fn page(client: &ExactClient, request: &ListRequest) -> Result<Page<RemoteProduct>, ConnectorError> {
+    let query = [("$select", ITEM_FIELDS.to_owned()), ("$filter", "Timestamp gt 1".to_owned())];
+    let (rows, next) = client.list("sync/Logistics/Items", &query, request.after.as_deref()).await?;
+    let items = rows.iter().filter_map(|row| product(row).transpose()).collect::<Result<Vec<_>, _>>()?;
+    Ok(Page { items, next })
+}
+
+/// The items with these ids; ids Exact does not show are left out.
+pub async fn by_ids(client: &ExactClient, ids: &[String]) -> Result<Vec<RemoteProduct>, ConnectorError> {
+    let mut found = Vec::new();
+    for chunk in ids.chunks(FILTER_CHUNK) {
+        let filter =
+            chunk.iter().map(|id| guid(id).map(|id| format!("ID eq guid'{id}'"))).collect::<Result<Vec<_>, _>>()?;
+        let query = [("$select", ITEM_FIELDS.replace(",Timestamp", "")), ("$filter", filter.join(" or "))];
+        let mut next = None;
+        loop {
+            let (rows, more) = client.list("logistics/Items", &query, next.as_deref()).await?;
+            for row in &rows {
+                found.extend(product(row)?);
+            }
+            match more {
+                Some(more) => next = Some(more),
+                None => break,
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// The ids of the items with these codes, by code; codes Exact does not know are left out.
+pub async fn ids_by_code(client: &ExactClient, codes: &[String]) -> Result<HashMap<String, String>, ConnectorError> {
+    let mut found = HashMap::new();
+    for chunk in codes.chunks(FILTER_CHUNK) {
+        let filter: Vec<String> = chunk.iter().map(|code| format!("Code eq {}", literal(code))).collect();
+        let query = [("$select", "ID,Code".to_owned()), ("$filter", filter.join(" or "))];
+        let (rows, _) = client.list("logistics/Items", &query, None).await?;
+        for row in rows {
+            if let (Some(id), Some(code)) = (row["ID"].as_str(), row["Code"].as_str()) {
+                found.insert(code.trim().to_owned(), id.to_owned());
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// An OData string literal: single quotes doubled.
+pub fn literal(value: &str) -> String {
+    format!("'{}'", value.replace('\'', "''"))
+}
+
+/// A guid as Exact writes it; anything else is refused before it reaches a filter.
+pub fn guid(value: &str) -> Result<String, ConnectorError> {
+    uuid::Uuid::parse_str(value)
+        .map(|id| id.hyphenated().to_string())
+        .map_err(|_| ConnectorError::Protocol(format!("{value} is not an Exact Online id")))
+}
+
+/// A sales item as a product; `None` for items that are not sold (purchase-only).
+fn product(row: &Value) -> Result<Option<RemoteProduct>, ConnectorError> {
+    if !wire::flag(&row["IsSalesItem"]).unwrap_or(true) {
+        return Ok(None);
+    }
+    let id = row["ID"].as_str().ok_or_else(|| ConnectorError::Protocol("an item without ID".into()))?;
+    let code = wire::text(&row["Code"]).unwrap_or_default();
+    let mut fields = BTreeMap::new();
+    for (key, name) in [("unit", "Unit"), ("vatCode", "SalesVatCode"), ("barcode", "Barcode")] {
+        if let Some(value) = wire::text(&row[name]) {
+            fields.insert(key.to_owned(), value);
+        }
+    }
+    let tariffs = match row["StandardSalesPrice"].as_f64() {
+        Some(price) => vec![RemoteTariff {
+            code: "standard".into(),
+            label: "Standard sales price".into(),
+            amount: format!("{price:.2}"),
+            unit: wire::text(&row["Unit"]).map_or_else(|| "EUR".to_owned(), |unit| format!("EUR/{unit}")),
+        }],
+        None => Vec::new(),
+    };
+    Ok(Some(RemoteProduct {
+        id: id.to_owned(),
+        name: wire::text(&row["Description"]).unwrap_or_else(|| code.clone()),
+        sku: code,
+        description: wire::text(&row["ExtraDescription"]),
+        product_type: if wire::flag(&row["IsStockItem"]).unwrap_or(false) { "simple" } else { "virtual" }.into(),
+        category: wire::text(&row["ItemGroupCode"]),
+        tariffs,
+        fields,
+        incentive: None,
+        supplier: None,
+        updated_at: row["Modified"].as_str().and_then(wire::date),
+        attachments: Vec::new(),
+    }))
+}
