@@ -1,5 +1,5 @@
 //! Sales orders at Exact Online, the four steps of the engine's order push
-//! ([`crate::outbox::orders`]) in Exact's terms: an order is found by `YourRef`, items by `Code`, the
+//! (the outbox's `orders::push`) in Exact's terms: an order is found by `YourRef`, items by `Code`, the
 //! customer (an account, `crm/Accounts`) by the integration's matching key, and the order is a
 //! `salesorder/SalesOrders` with its lines in one POST.
 //!
