@@ -213,3 +213,100 @@ async fn rate_limits_count_down_in_headers_and_a_429_carries_only_the_limit_hit(
     assert!(header(&minutely, "x-ratelimit-remaining").is_none());
     assert_eq!(fake.rate_limited(), 2);
 }
+
+/// A bearer token of the fake, through the code flow.
+async fn access_token(fake: &ExactOnline) -> String {
+    let code = code(fake).await;
+    let grant = [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", REDIRECT)];
+    token(fake, &grant).await.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn the_sync_api_wants_a_select_and_pages_by_timestamp() {
+    let fake = exact_online().await;
+    for (id, code) in [("0a", "A"), ("0b", "B"), ("0c", "C")] {
+        fake.put_item(json!({"ID": format!("00000000-0000-4000-8000-0000000000{id}"), "Code": code, "IsSalesItem": 1}));
+    }
+    fake.set_sync_page(2);
+    let bearer = access_token(&fake).await;
+    let sync = format!("/api/v1/{DIVISION}/sync/Logistics/Items");
+    let without = api(&fake, &format!("{sync}?$filter=Timestamp%20gt%201"), Some(&bearer), true).await;
+    assert_eq!(without.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        without.json::<Value>().await.unwrap()["error"]["message"]["value"],
+        "Please add a $select or a $top=1 statement to the query string."
+    );
+    let first =
+        api(&fake, &format!("{sync}?$select=ID,Code,Timestamp&$filter=Timestamp%20gt%201"), Some(&bearer), true)
+            .await
+            .json::<Value>()
+            .await
+            .unwrap();
+    let rows = first["d"]["results"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0].as_object().unwrap().len(), 4, "only the $select and __metadata: {first:#}");
+    let (t0, t1) = (rows[0]["Timestamp"].as_i64().unwrap(), rows[1]["Timestamp"].as_i64().unwrap());
+    assert!(t0 < t1, "oldest first");
+    let next = url::Url::parse(first["d"]["__next"].as_str().unwrap()).unwrap();
+    let rest = api(&fake, &format!("{}?{}", next.path(), next.query().unwrap()), Some(&bearer), true)
+        .await
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(rest["d"]["results"].as_array().unwrap().len(), 1, "{rest:#}");
+    assert!(rest["d"]["__next"].is_null());
+    // A change gives the record a higher Timestamp: asking from the highest seen finds only it.
+    fake.put_item(json!({"ID": "00000000-0000-4000-8000-00000000000a", "Code": "A", "IsSalesItem": 0}));
+    let highest = rest["d"]["results"][0]["Timestamp"].as_i64().unwrap();
+    let changed =
+        api(&fake, &format!("{sync}?$select=ID,Timestamp&$filter=Timestamp%20gt%20{highest}L"), Some(&bearer), true)
+            .await
+            .json::<Value>()
+            .await
+            .unwrap();
+    let ids: Vec<&str> =
+        changed["d"]["results"].as_array().unwrap().iter().map(|r| r["ID"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["00000000-0000-4000-8000-00000000000a"]);
+}
+
+#[tokio::test]
+async fn a_post_answers_the_whole_record_only_when_asked_and_a_put_answers_204() {
+    let fake = exact_online().await;
+    let bearer = access_token(&fake).await;
+    let client = reqwest::Client::new();
+    let accounts = format!("{}/api/v1/{DIVISION}/crm/Accounts", fake.base_url());
+    let post = |prefer: bool, body: Value| {
+        let mut request = client.post(&accounts).bearer_auth(&bearer).header("accept", "application/json").json(&body);
+        if prefer {
+            request = request.header("Prefer", "return=representation");
+        }
+        request.send()
+    };
+    let refused = post(true, json!({"Email": "x@example.nl"})).await.unwrap();
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    assert!(refused.json::<Value>().await.unwrap()["error"]["message"]["value"].as_str().unwrap().contains("Name"));
+    assert!(fake.accounts().is_empty(), "a refused record is not stored");
+
+    let bare = post(false, json!({"Name": "Bakkerij"})).await.unwrap();
+    assert_eq!(bare.status(), StatusCode::CREATED);
+    let bare: Value = bare.json().await.unwrap();
+    let keys: Vec<&String> = bare["d"].as_object().unwrap().keys().collect();
+    assert_eq!(keys.len(), 2, "__metadata and the key only: {bare:#}");
+    let full: Value = post(true, json!({"Name": "Molen"})).await.unwrap().json().await.unwrap();
+    assert_eq!(full["d"]["Name"], "Molen");
+    let code = full["d"]["Code"].as_str().unwrap();
+    assert_eq!(code.len(), 18, "codes are 18 characters, right-aligned");
+    assert!(code.starts_with(' '));
+
+    let id = full["d"]["ID"].as_str().unwrap();
+    let put = client
+        .put(format!("{accounts}(guid'{id}')"))
+        .bearer_auth(&bearer)
+        .header("accept", "application/json")
+        .json(&json!({"Email": "info@molen.nl"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), StatusCode::NO_CONTENT);
+    assert!(fake.accounts().iter().any(|a| a["Email"] == "info@molen.nl"));
+}
