@@ -130,5 +130,6 @@ pub fn millis(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
 
+pub mod fakes;
 pub mod provider;
 pub mod seed;

@@ -53,6 +53,9 @@ struct State {
     requests: Vec<String>,
     /// The last `modifiedOn` handed out, so every change is later than the one before.
     clock: NaiveDateTime,
+    /// The positions of the records a list and `$filter` select, kept until a record changes, so that
+    /// paging through a large list (a benchmark's) is not a scan of the whole list per page.
+    matching: HashMap<(&'static str, Option<String>), Vec<usize>>,
 }
 
 /// The fake's handle: change its records and limits, read what it was asked. Stops when dropped.
@@ -73,6 +76,7 @@ pub async fn snelstart() -> SnelStart {
         refused_for_rate: 0,
         requests: Vec::new(),
         clock: Utc::now().naive_utc() - Span::days(1),
+        matching: HashMap::new(),
     }));
     let app = Router::new()
         .route("/b2b/token", post(token))
@@ -107,6 +111,7 @@ impl SnelStart {
     /// Adds or replaces a relatie (by `id`); its `modifiedOn` is now unless it brings one.
     pub fn put_relatie(&self, mut relatie: Value) {
         let mut state = self.state.lock().unwrap();
+        state.matching.clear();
         if relatie["modifiedOn"].is_null() {
             relatie["modifiedOn"] = Self::next_time(&mut state).into();
         }
@@ -119,6 +124,7 @@ impl SnelStart {
     /// Changes a relatie the way a bookkeeper does: its `modifiedOn` moves.
     pub fn edit_relatie(&self, id: &str, change: impl FnOnce(&mut Value)) {
         let mut state = self.state.lock().unwrap();
+        state.matching.clear();
         let time = Self::next_time(&mut state);
         let relatie = state.relaties.iter_mut().find(|r| r["id"] == id).expect("a relatie of the fake");
         change(relatie);
@@ -127,12 +133,15 @@ impl SnelStart {
 
     /// Deletes a relatie (SnelStart has no deletion feed: it is simply no longer listed).
     pub fn delete_relatie(&self, id: &str) {
-        self.state.lock().unwrap().relaties.retain(|r| r["id"] != id);
+        let mut state = self.state.lock().unwrap();
+        state.matching.clear();
+        state.relaties.retain(|r| r["id"] != id);
     }
 
     /// Adds or replaces a verkoopfactuur (by `id`); its `modifiedOn` is now unless it brings one.
     pub fn put_factuur(&self, mut factuur: Value) {
         let mut state = self.state.lock().unwrap();
+        state.matching.clear();
         if factuur["modifiedOn"].is_null() {
             factuur["modifiedOn"] = Self::next_time(&mut state).into();
         }
@@ -142,14 +151,28 @@ impl SnelStart {
         }
     }
 
+    /// Adds many relaties and verkoopfacturen at once (a benchmark's remote) without looking for ones to
+    /// replace: their ids must be new, and each brings its `modifiedOn`. (Used by
+    /// `daemon/examples/bench_snelstart.rs`, which compiles this file too.)
+    #[allow(dead_code)]
+    pub fn load(&self, relaties: Vec<Value>, verkoopfacturen: Vec<Value>) {
+        let mut state = self.state.lock().unwrap();
+        state.matching.clear();
+        state.relaties.extend(relaties);
+        state.verkoopfacturen.extend(verkoopfacturen);
+    }
+
     /// Deletes a verkoopfactuur (no deletion feed either: it is simply no longer listed).
     pub fn delete_factuur(&self, id: &str) {
-        self.state.lock().unwrap().verkoopfacturen.retain(|f| f["id"] != id);
+        let mut state = self.state.lock().unwrap();
+        state.matching.clear();
+        state.verkoopfacturen.retain(|f| f["id"] != id);
     }
 
     /// A payment booked against an invoice: what is still open goes down, and `modifiedOn` moves.
     pub fn pay(&self, id: &str, amount: f64) {
         let mut state = self.state.lock().unwrap();
+        state.matching.clear();
         let time = Self::next_time(&mut state);
         let factuur = state.verkoopfacturen.iter_mut().find(|f| f["id"] == id).expect("a factuur of the fake");
         let open = factuur["openstaandSaldo"].as_f64().unwrap_or(0.0) - amount;
@@ -341,8 +364,9 @@ async fn relaties(
     if let Some(refused) = refuse(&state, &headers, &query, call("/v2/relaties", &query)) {
         return refused;
     }
-    let records = state.lock().unwrap().relaties.clone();
-    list(records, &query)
+    let mut state = state.lock().unwrap();
+    let State { relaties, matching, .. } = &mut *state;
+    list("relaties", relaties, matching, &query)
 }
 
 async fn relatie(
@@ -368,8 +392,9 @@ async fn verkoopfacturen(
     if let Some(refused) = refuse(&state, &headers, &query, call("/v2/verkoopfacturen", &query)) {
         return refused;
     }
-    let records = state.lock().unwrap().verkoopfacturen.clone();
-    list(records, &query)
+    let mut state = state.lock().unwrap();
+    let State { verkoopfacturen, matching, .. } = &mut *state;
+    list("verkoopfacturen", verkoopfacturen, matching, &query)
 }
 
 async fn not_found() -> Response<Body> {
@@ -377,7 +402,12 @@ async fn not_found() -> Response<Body> {
 }
 
 /// One page of a list: `$filter` (only `ModifiedOn gt datetime'…'`), then `$skip` and `$top`.
-fn list(records: Vec<Value>, query: &HashMap<String, String>) -> Response<Body> {
+fn list(
+    which: &'static str,
+    records: &[Value],
+    matching: &mut HashMap<(&'static str, Option<String>), Vec<usize>>,
+    query: &HashMap<String, String>,
+) -> Response<Body> {
     let top = match query.get("$top").map(|t| t.parse::<usize>()) {
         None => 500,
         Some(Ok(top)) if (1..=500).contains(&top) => top,
@@ -397,12 +427,19 @@ fn list(records: Vec<Value>, query: &HashMap<String, String>) -> Response<Body> 
             }
         },
     };
-    let page: Vec<Value> = records
-        .into_iter()
-        .filter(|r| since.is_none_or(|since| parse_time(r["modifiedOn"].as_str().unwrap_or_default()) > Some(since)))
-        .skip(skip)
-        .take(top)
-        .collect();
+    // Only the page is copied, from the records the filter selected (found once per filter while no
+    // record changes).
+    let selected = matching.entry((which, query.get("$filter").cloned())).or_insert_with(|| {
+        records
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| {
+                since.is_none_or(|since| parse_time(r["modifiedOn"].as_str().unwrap_or_default()) > Some(since))
+            })
+            .map(|(at, _)| at)
+            .collect()
+    });
+    let page: Vec<Value> = selected.iter().skip(skip).take(top).map(|at| records[*at].clone()).collect();
     respond(StatusCode::OK, &[], Some(Value::Array(page)))
 }
 

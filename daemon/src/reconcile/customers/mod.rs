@@ -28,7 +28,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter, QuerySelect, QueryTrait
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 use uuid::Uuid;
-use write::{apply_change, forget_gone_matches};
+use write::{NewCustomers, apply_change, forget_gone_matches};
 pub(super) use write::{cursor_of, save_cursor, touch};
 
 /// SnelStart's largest page.
@@ -224,7 +224,7 @@ pub async fn reconcile_customers(
         (Some(ids), complete)
     };
 
-    let linked = linked_customers(db, integration).await?;
+    let (linked, orphans) = linked_customers(db, integration).await?;
     let link_of: HashMap<&str, usize> = linked.iter().enumerate().map(|(i, l)| (l.remote_id.as_str(), i)).collect();
     let hands_off = matching::unlinked_by_hand(db, integration).await?;
     let needs_index = changed.iter().any(|r| !link_of.contains_key(r.id.as_str()));
@@ -338,15 +338,17 @@ pub async fn reconcile_customers(
         // In batches, each telling what it wrote in its own transaction (see the product pass).
         let mut txn = crate::db::begin_write(db).await?;
         let mut written: Vec<usize> = Vec::new();
+        let mut new_customers = NewCustomers::replacing(orphans);
         let mut any_written = false;
         for n in 0..changes.len() {
             let remote = steps.get(n).map(|(i, _)| &changed[*i]);
-            if !apply_change(&txn, integration, &mut changes[n], remote, now).await? {
+            if !apply_change(&txn, integration, &mut changes[n], remote, &mut new_customers, now).await? {
                 continue;
             }
             written.push(n);
             any_written = true;
             if written.len() >= APPLY_BATCH {
+                new_customers.write(&txn, integration).await?;
                 let told: Vec<&Change> = written.iter().map(|at| &changes[*at]).collect();
                 recorder.written(&txn, &told).await?;
                 touch(&txn, integration, now).await?;
@@ -355,6 +357,7 @@ pub async fn reconcile_customers(
                 written.clear();
             }
         }
+        new_customers.write(&txn, integration).await?;
         let told: Vec<&Change> = written.iter().map(|at| &changes[*at]).collect();
         recorder.written(&txn, &told).await?;
         if !written.is_empty() {
@@ -396,17 +399,26 @@ fn key_name(key: MatchingKey) -> &'static str {
 }
 
 /// The customer links of the integration, with the names of their customers; a link whose customer
-/// was deleted by hand is no longer synced.
-async fn linked_customers(db: &impl ConnectionTrait, integration: &integration::Model) -> EngineResult<Vec<Linked>> {
+/// was deleted by hand is no longer synced: its remote id is in the second set, for a new customer's
+/// link to replace.
+async fn linked_customers(
+    db: &impl ConnectionTrait,
+    integration: &integration::Model,
+) -> EngineResult<(Vec<Linked>, HashSet<String>)> {
     let links = links::of(integration, LinkedEntity::Customer).all(db).await?;
-    let customers: HashMap<Uuid, customer::Model> =
-        customer::Entity::find_by_ids_in(integration.account_id, links.iter().map(|l| l.local_id).collect::<Vec<_>>())
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|c| (c.id, c))
-            .collect();
-    Ok(links
+    // Through a subquery, not a list of ids: SQLite takes at most 32,766 parameters a statement, and an
+    // administration may have more relaties than that (found by the benchmark, docs/BENCHMARKS.md §8).
+    let linked_ids =
+        links::of(integration, LinkedEntity::Customer).select_only().column(remote_link::Column::LocalId).into_query();
+    let customers: HashMap<Uuid, customer::Model> = customer::Entity::find_in(integration.account_id)
+        .filter(customer::Column::Id.in_subquery(linked_ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
+    let orphans = links.iter().filter(|l| !customers.contains_key(&l.local_id)).map(|l| l.remote_id.clone()).collect();
+    let linked = links
         .into_iter()
         .filter_map(|l| {
             let local = customers.get(&l.local_id)?;
@@ -417,7 +429,8 @@ async fn linked_customers(db: &impl ConnectionTrait, integration: &integration::
                 label: matching::display_name(local),
             })
         })
-        .collect())
+        .collect();
+    Ok((linked, orphans))
 }
 
 /// Linked customers that sales refer to: deactivated instead of deleted.

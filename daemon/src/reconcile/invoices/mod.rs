@@ -32,7 +32,7 @@ use koppel_entity::{Scoped, integration, invoice, remote_link};
 use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter, QuerySelect, QueryTrait};
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
-use write::{delete_invoice, fill_customers, set_removed, write_invoice};
+use write::{NewInvoices, delete_invoice, fill_customers, set_removed, write_invoice};
 
 /// Ids per `IN (…)` list.
 const CHUNK: usize = 500;
@@ -117,7 +117,7 @@ pub async fn reconcile_invoices(
         (Some(ids), listed)
     };
 
-    let linked = linked_invoices(db, integration, &changed).await?;
+    let (linked, orphans) = linked_invoices(db, integration, &changed).await?;
     let customers = linked_customers(db, integration).await?;
     let mut changes: Vec<Change> = Vec::with_capacity(changed.len());
     for remote in &changed {
@@ -155,11 +155,18 @@ pub async fn reconcile_invoices(
         // In batches, each telling what it wrote in its own transaction (see the product pass).
         let mut txn = crate::db::begin_write(db).await?;
         let mut written: Vec<usize> = Vec::new();
+        let mut new_invoices = NewInvoices::replacing(orphans);
         let mut any_written = false;
         for n in 0..changes.len() {
             let change = &mut changes[n];
             match change.action {
-                ChangeAction::Create | ChangeAction::Update | ChangeAction::Reactivate if n < written_from_remote => {
+                ChangeAction::Create if n < written_from_remote => {
+                    let remote = &changed[n];
+                    let customer_id = remote.customer_id.as_ref().and_then(|id| customers.get(id)).copied();
+                    change.local_id = Some(new_invoices.add(integration, remote, customer_id, now));
+                    change.payload = Some(serde_json::json!({ "remote": remote, "paymentCents": null }));
+                }
+                ChangeAction::Update | ChangeAction::Reactivate if n < written_from_remote => {
                     let remote = &changed[n];
                     let customer_id = remote.customer_id.as_ref().and_then(|id| customers.get(id)).copied();
                     let before = linked.get(&remote.id);
@@ -179,6 +186,7 @@ pub async fn reconcile_invoices(
             written.push(n);
             any_written = true;
             if written.len() >= APPLY_BATCH {
+                new_invoices.write(&txn, integration).await?;
                 let told: Vec<&Change> = written.iter().map(|at| &changes[*at]).collect();
                 recorder.written(&txn, &told).await?;
                 touch(&txn, integration, now).await?;
@@ -187,6 +195,7 @@ pub async fn reconcile_invoices(
                 written.clear();
             }
         }
+        new_invoices.write(&txn, integration).await?;
         let told: Vec<&Change> = written.iter().map(|at| &changes[*at]).collect();
         recorder.written(&txn, &told).await?;
         fill_customers(&txn, integration, &customers).await?;
@@ -318,13 +327,15 @@ async fn gone(
     Ok((changes, plan.held_back))
 }
 
-/// The Koppel invoices linked to the changed remote ones, by remote id.
+/// The Koppel invoices linked to the changed remote ones, by remote id; and the remote ids whose link
+/// lost its invoice (deleted by hand), which a new invoice's link replaces.
 async fn linked_invoices(
     db: &impl ConnectionTrait,
     integration: &integration::Model,
     changed: &[RemoteInvoice],
-) -> EngineResult<HashMap<String, invoice::Model>> {
+) -> EngineResult<(HashMap<String, invoice::Model>, HashSet<String>)> {
     let mut found = HashMap::new();
+    let mut orphans = HashSet::new();
     for chunk in changed.chunks(CHUNK) {
         let ids: Vec<&str> = chunk.iter().map(|r| r.id.as_str()).collect();
         let links: HashMap<Uuid, String> = links::of(integration, LinkedEntity::Invoice)
@@ -335,9 +346,11 @@ async fn linked_invoices(
             .map(|l| (l.local_id, l.remote_id))
             .collect();
         let invoices = invoice::Entity::find_by_ids_in(integration.account_id, links.keys().copied()).all(db).await?;
+        let kept: HashSet<Uuid> = invoices.iter().map(|i| i.id).collect();
+        orphans.extend(links.iter().filter(|(id, _)| !kept.contains(id)).map(|(_, remote)| remote.clone()));
         found.extend(invoices.into_iter().filter_map(|i| Some((links.get(&i.id)?.clone(), i))));
     }
-    Ok(found)
+    Ok((found, orphans))
 }
 
 /// The Koppel customers linked to the integration's relaties, by relatie id.

@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 use koppel_entity::enums::LinkedEntity;
 use koppel_entity::{Scoped, integration, invoice, remote_link};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, QueryFilter, QuerySelect, QueryTrait, Set};
-use std::collections::HashMap;
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait, Set};
+use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
 /// Writes a remote invoice onto its Koppel invoice (a new one, linked, when `before` is none). An
@@ -59,6 +59,93 @@ pub(super) async fn write_invoice(
         set_removed(db, integration, written.id, None).await?;
     }
     Ok(written.id)
+}
+
+/// New invoices and their links, written together at the end of each batch: one statement per table
+/// and batch instead of four per invoice (a first sync writes them by the hundred thousand).
+pub(super) struct NewInvoices {
+    invoices: Vec<invoice::ActiveModel>,
+    links: Vec<remote_link::ActiveModel>,
+    /// The remote ids whose link lost its invoice: the new invoice's link replaces it.
+    orphans: HashSet<String>,
+    replaced: Vec<String>,
+}
+
+impl NewInvoices {
+    pub(super) fn replacing(orphans: HashSet<String>) -> Self {
+        Self { invoices: Vec::new(), links: Vec::new(), orphans, replaced: Vec::new() }
+    }
+
+    /// Adds a new Koppel invoice for `remote`, linked to it; returns its id.
+    pub(super) fn add(
+        &mut self,
+        integration: &integration::Model,
+        remote: &RemoteInvoice,
+        customer_id: Option<Uuid>,
+        now: DateTime<Utc>,
+    ) -> Uuid {
+        let id = Uuid::now_v7();
+        self.invoices.push(invoice::ActiveModel {
+            id: Set(id),
+            account_id: Set(integration.account_id),
+            customer_id: Set(customer_id),
+            remote_customer_id: Set(remote.customer_id.clone()),
+            number: Set(remote.number.clone()),
+            invoice_date: Set(remote.date),
+            due_date: Set(remote.due_date),
+            amount_cents: Set(remote.amount_cents),
+            open_cents: Set(remote.open_cents),
+            modified_on: Set(remote.modified_at),
+            removed_at_remote: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+        });
+        self.links.push(remote_link::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            account_id: Set(integration.account_id),
+            integration_id: Set(integration.id),
+            entity: Set(LinkedEntity::Invoice),
+            local_id: Set(id),
+            remote_id: Set(remote.id.clone()),
+            content_hash: Set(remote.content_hash()),
+            manual: Set(false),
+            deactivated_by_sync: Set(false),
+            last_seen_at: Set(Some(now)),
+            last_synced_at: Set(Some(now)),
+            created_at: Set(now),
+        });
+        if self.orphans.contains(&remote.id) {
+            self.replaced.push(remote.id.clone());
+        }
+        id
+    }
+
+    /// Writes what was added since the last call.
+    pub(super) async fn write(
+        &mut self,
+        db: &impl ConnectionTrait,
+        integration: &integration::Model,
+    ) -> EngineResult<()> {
+        if self.invoices.is_empty() {
+            return Ok(());
+        }
+        // The link of an invoice deleted by hand is left without its invoice: the new one replaces it.
+        // (Only those: a delete by a list of remote ids costs a scan where statistics are stale.)
+        for chunk in std::mem::take(&mut self.replaced).chunks(500) {
+            links::delete_of(integration, LinkedEntity::Invoice)
+                .filter(remote_link::Column::RemoteId.is_in(chunk.iter().map(String::as_str)))
+                .exec(db)
+                .await?;
+        }
+        // 13 columns a row: 200 rows stay far below SQLite's and PostgreSQL's limits on parameters.
+        for chunk in std::mem::take(&mut self.invoices).chunks(200) {
+            invoice::Entity::insert_many(chunk.to_vec()).exec_without_returning(db).await?;
+        }
+        for chunk in std::mem::take(&mut self.links).chunks(200) {
+            remote_link::Entity::insert_many(chunk.to_vec()).exec_without_returning(db).await?;
+        }
+        Ok(())
+    }
 }
 
 /// Marks an invoice removed at the remote (`Some(when)`), or no longer (`None`), with its link.
