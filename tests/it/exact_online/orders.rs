@@ -233,3 +233,48 @@ async fn an_item_gone_at_exact_fails_the_order_by_name_and_writes_nothing_there(
     assert!(setup.fake.sales_orders().is_empty());
     assert!(setup.fake.accounts().is_empty(), "no debtor made for an order that cannot be made");
 }
+
+const SYNC_PRODUCTS: &str = "mutation($id: ID!) { syncNow(input: {integrationId: $id, entities: [PRODUCT]}) {
+  runs { id entity } userErrors { field message } } }";
+const RUN: &str =
+    "query($id: ID!) { syncRun(id: $id) { state error counts { created updated unchanged deactivated deleted } } }";
+const PRODUCT: &str = "query($id: ID!) { product(id: $id) { sku name active tariffs { amount } } }";
+
+/// A product pass, run by the daemon; the finished run.
+async fn sync_products(setup: &Setup) -> Value {
+    let queued = mutate(setup, "syncNow", SYNC_PRODUCTS, json!({"id": setup.integration})).await;
+    let run = queued["runs"][0]["id"].clone();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let found = setup.ok(RUN, json!({"id": run})).await["syncRun"].clone();
+        if found["state"] == "SUCCEEDED" || found["state"] == "FAILED" {
+            return found;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the run did not finish: {found:#}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn an_item_changed_at_exact_is_updated_and_one_deleted_there_is_deactivated() {
+    let setup = connected().await;
+    let products = selling(&setup, &[OVEN, MIXER]).await;
+    let run = sync_products(&setup).await;
+    assert_eq!(run["state"], "SUCCEEDED", "{run:#}");
+    assert_eq!(run["counts"]["unchanged"], 2, "{run:#}");
+
+    setup.fake.put_item(item(OVEN, "OVEN-1", "Heteluchtoven 60 cm (2027)", json!(true), 1549.0));
+    setup.fake.remove_item(MIXER);
+    let run = sync_products(&setup).await;
+    assert_eq!(run["state"], "SUCCEEDED", "{run:#}");
+    assert_eq!(
+        (run["counts"]["updated"].clone(), run["counts"]["deactivated"].clone()),
+        (json!(1), json!(1)),
+        "{run:#}"
+    );
+    let oven = setup.ok(PRODUCT, json!({"id": products[0]})).await["product"].clone();
+    assert_eq!(oven["name"], "Heteluchtoven 60 cm (2027)");
+    assert_eq!(oven["tariffs"][0]["amount"], "1549.00");
+    let mixer = setup.ok(PRODUCT, json!({"id": products[1]})).await["product"].clone();
+    assert_eq!(mixer["active"], false, "gone at Exact: deactivated (the default policy)");
+}
