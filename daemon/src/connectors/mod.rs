@@ -192,6 +192,28 @@ pub trait Connector: Send + Sync {
         Err(ConnectorError::Unsupported("list customers"))
     }
 
+    /// One page of the remote's customers changed after the opaque cursor `since` (the remote's own, as
+    /// a page's [`Changes::cursor`] gave it before; none: from the beginning), from `request.after` on.
+    /// Remotes with a date cursor answer [`Connector::customers`] with no cursor of their own.
+    async fn customer_changes(
+        &self,
+        _since: Option<&str>,
+        request: ListRequest,
+    ) -> Result<Changes<RemoteCustomer>, ConnectorError> {
+        Ok(Changes { page: self.customers(request).await?, cursor: None })
+    }
+
+    /// One page of the remote's deletion feed ([`Capability::DeletedRecordsFeed`]): the remote ids of
+    /// the records of `entity` deleted after the opaque cursor `since`, from `after` on.
+    async fn deleted(
+        &self,
+        _entity: LinkedEntity,
+        _since: Option<&str>,
+        _after: Option<String>,
+    ) -> Result<Changes<String>, ConnectorError> {
+        Err(ConnectorError::Unsupported("read a deletion feed"))
+    }
+
     /// One page of the remote's sales invoices that changed after `request.changed_since`, paged like
     /// [`Connector::customers`].
     async fn invoices(&self, _request: ListRequest) -> Result<Page<RemoteInvoice>, ConnectorError> {

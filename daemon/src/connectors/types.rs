@@ -128,6 +128,14 @@ pub struct Page<T> {
     pub next: Option<String>,
 }
 
+/// One page of a remote's changes after an opaque cursor (Exact Online's Sync API `Timestamp`), with the
+/// cursor to go on from once every page was read: the highest the page showed (or the one asked with).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Changes<T> {
+    pub page: Page<T>,
+    pub cursor: Option<String>,
+}
+
 /// What a connection test found.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConnectionCheck {

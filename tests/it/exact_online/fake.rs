@@ -310,3 +310,83 @@ async fn a_post_answers_the_whole_record_only_when_asked_and_a_put_answers_204()
     assert_eq!(put.status(), StatusCode::NO_CONTENT);
     assert!(fake.accounts().iter().any(|a| a["Email"] == "info@molen.nl"));
 }
+
+#[tokio::test]
+async fn the_sync_api_wants_select_pages_by_timestamp_and_feeds_deletions() {
+    let fake = exact_online().await;
+    let code = code(&fake).await;
+    let tokens: Value =
+        token(&fake, &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT)])
+            .await
+            .json()
+            .await
+            .unwrap();
+    let bearer = tokens["access_token"].as_str().unwrap();
+    for n in 0..3 {
+        fake.put_account(json!({"ID": format!("a{n}"), "Code": format!("{:>18}", n), "Name": format!("Klant {n}")}));
+    }
+    fake.set_sync_page(2);
+    let accounts = format!("/api/v1/{DIVISION}/sync/CRM/Accounts");
+
+    // Without $select: 400 with Exact's message.
+    let refused = api(&fake, &format!("{accounts}?$filter=Timestamp%20gt%201L"), Some(bearer), true).await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    let said: Value = refused.json().await.unwrap();
+    assert_eq!(said["error"]["message"]["value"], "Please add a $select or a $top=1 statement to the query string.");
+
+    // Pages in Timestamp order, only the fields selected, a next link that goes on after the last one.
+    let first: Value =
+        api(&fake, &format!("{accounts}?$select=Timestamp,ID&$filter=Timestamp%20gt%201L"), Some(bearer), true)
+            .await
+            .json()
+            .await
+            .unwrap();
+    let rows = first["d"]["results"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    assert!(rows[0]["Timestamp"].as_i64() < rows[1]["Timestamp"].as_i64());
+    assert!(rows[0].get("Name").is_none(), "only what $select asks");
+    let next = first["d"]["__next"].as_str().unwrap();
+    let second: Value = reqwest::Client::new()
+        .get(next)
+        .bearer_auth(bearer)
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(second["d"]["results"].as_array().unwrap().len(), 1);
+    assert!(second["d"].get("__next").is_none());
+    let highest = second["d"]["results"][0]["Timestamp"].as_i64().unwrap();
+
+    // A change takes a higher Timestamp; a deletion is a row of sync/Deleted (EntityType 2).
+    fake.put_account(json!({"ID": "a0", "Name": "Klant nul"}));
+    fake.delete_account("a1");
+    let changed: Value =
+        api(&fake, &format!("{accounts}?$select=ID,Name&$filter=Timestamp%20gt%20{highest}L"), Some(bearer), true)
+            .await
+            .json()
+            .await
+            .unwrap();
+    assert_eq!(
+        changed["d"]["results"],
+        json!([{"__metadata": changed["d"]["results"][0]["__metadata"], "ID": "a0", "Name": "Klant nul"}])
+    );
+    let deleted: Value = api(
+        &fake,
+        &format!(
+            "/api/v1/{DIVISION}/sync/Deleted?$select=Timestamp,EntityKey,EntityType&$filter=Timestamp%20gt%20{highest}L"
+        ),
+        Some(bearer),
+        true,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let rows = deleted["d"]["results"].as_array().unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!((rows[0]["EntityKey"].as_str(), rows[0]["EntityType"].as_i64()), (Some("a1"), Some(2)));
+    assert!(rows[0]["Timestamp"].as_i64().unwrap() > highest);
+}

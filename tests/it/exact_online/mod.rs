@@ -5,6 +5,7 @@
 
 mod connect;
 mod crash;
+mod customers;
 mod fake;
 mod orders;
 mod setup;

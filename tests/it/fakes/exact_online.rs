@@ -98,10 +98,11 @@ struct State {
     items: Vec<Value>,
     sales_orders: Vec<Value>,
     contacts: Vec<Value>,
-    /// The rows of a Sync API page (Exact's: 1000).
-    sync_page: usize,
-    /// The last rowversion handed out: every change gets a higher `Timestamp`.
+    /// The Sync API: the last `Timestamp` given (every change takes the next), `sync/Deleted`'s rows,
+    /// and its page size (1000; a test may shrink it).
     timestamp: i64,
+    deleted: Vec<Value>,
+    sync_page: usize,
     /// The next sales order is stored, but its answer is lost (a 500), as when a connection breaks
     /// after Exact took the order.
     lose_next_order_answer: bool,
@@ -136,8 +137,9 @@ pub async fn exact_online() -> ExactOnline {
         items: Vec::new(),
         sales_orders: Vec::new(),
         contacts: Vec::new(),
+        timestamp: 1000,
+        deleted: Vec::new(),
         sync_page: 1000,
-        timestamp: 100_000,
         lose_next_order_answer: false,
     }));
     let app = Router::new()
@@ -150,6 +152,8 @@ pub async fn exact_online() -> ExactOnline {
         .route("/api/v1/{division}/logistics/Items", get(items))
         .route("/api/v1/{division}/sync/Logistics/Items", get(records::sync_items))
         .route("/api/v1/{division}/salesorder/SalesOrders", get(sales_orders).post(records::create_sales_order))
+        .route("/api/v1/{division}/sync/CRM/Accounts", get(sync_accounts))
+        .route("/api/v1/{division}/sync/Deleted", get(sync_deleted))
         .fallback(not_found)
         .with_state(state.clone());
     ExactOnline { remote: FakeRemote::serve(app).await, state }
@@ -213,9 +217,11 @@ impl ExactOnline {
         self.state.lock().unwrap().requests.clone()
     }
 
-    /// Adds or replaces an account (by `ID`).
-    pub fn put_account(&self, account: Value) {
+    /// Adds or replaces an account (by `ID`); it gets the next Sync API `Timestamp`.
+    pub fn put_account(&self, mut account: Value) {
         let mut state = self.state.lock().unwrap();
+        state.timestamp += 1;
+        account["Timestamp"] = state.timestamp.into();
         match state.accounts.iter_mut().find(|a| a["ID"] == account["ID"]) {
             Some(existing) => *existing = account,
             None => state.accounts.push(account),
@@ -251,6 +257,25 @@ impl ExactOnline {
     /// The contact persons as Exact keeps them now.
     pub fn contacts(&self) -> Vec<Value> {
         self.state.lock().unwrap().contacts.clone()
+    }
+
+    /// Deletes an account: `sync/Deleted` gets a row of EntityType 2 with the next `Timestamp`.
+    pub fn delete_account(&self, id: &str) {
+        let mut state = self.state.lock().unwrap();
+        state.accounts.retain(|a| a["ID"] != id);
+        state.timestamp += 1;
+        let row = json!({
+            "Timestamp": state.timestamp, "DeletedBy": "b2c3d4e5-0000-4000-8000-000000000001",
+            "DeletedDate": format!("/Date({})/", Utc::now().timestamp_millis()), "Division": DIVISION,
+            "EntityKey": id, "EntityType": 2, "ID": uuid::Uuid::new_v4().to_string(),
+        });
+        state.deleted.push(row);
+    }
+
+    /// The last Sync API `Timestamp` given.
+    pub fn last_timestamp(&self) -> i64 {
+        self.state.lock().unwrap().timestamp
+    }
     }
 
     /// Adds a sales order (`salesorder/SalesOrders`, key `OrderID`).
@@ -626,4 +651,115 @@ async fn not_found() -> Response<Body> {
         &[],
         Some(json!({"error": {"code": "", "message": {"lang": "", "value": "Resource not found"}}})),
     )
+}
+
+/// `sync/CRM/Accounts`: the accounts changed after `$filter=Timestamp gt N` (`N` or `NL`), in
+/// `Timestamp` order, pages of 1000 with a `__next` that goes on after the page's last Timestamp; only
+/// the `$select`ed fields; without `$select` 400. An account added without a Timestamp (by a POST of
+/// endpoints to come) gets one when first read.
+async fn sync_accounts(
+    state: Shared<Arc<Mutex<State>>>,
+    headers: HeaderMap,
+    Path(division): Path<String>,
+    query: Query<HashMap<String, String>>,
+    uri: axum::http::Uri,
+) -> Response<Body> {
+    let path = format!("/api/v1/{division}/sync/CRM/Accounts");
+    sync_collection(state, headers, division, query, uri, path, "Account", |s| {
+        for account in s.accounts.iter_mut() {
+            if account.get("Timestamp").is_none() {
+                s.timestamp += 1;
+                account["Timestamp"] = s.timestamp.into();
+            }
+        }
+        s.accounts.clone()
+    })
+    .await
+}
+
+/// `sync/Deleted`: the deletions after the Timestamp, paged like `sync/CRM/Accounts`.
+async fn sync_deleted(
+    state: Shared<Arc<Mutex<State>>>,
+    headers: HeaderMap,
+    Path(division): Path<String>,
+    query: Query<HashMap<String, String>>,
+    uri: axum::http::Uri,
+) -> Response<Body> {
+    let path = format!("/api/v1/{division}/sync/Deleted");
+    sync_collection(state, headers, division, query, uri, path, "Deleted", |s| s.deleted.clone()).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn sync_collection(
+    Shared(state): Shared<Arc<Mutex<State>>>,
+    headers: HeaderMap,
+    division: String,
+    Query(query): Query<HashMap<String, String>>,
+    uri: axum::http::Uri,
+    path: String,
+    type_name: &str,
+    records: fn(&mut State) -> Vec<Value>,
+) -> Response<Body> {
+    let Ok(division) = division.parse::<i64>() else { return not_found().await };
+    let rate = match admit(&state, &headers, Some(division), call(&path, &query)) {
+        Ok(rate) => rate,
+        Err(refused) => return refused,
+    };
+    let Some(select) = query.get("$select").filter(|s| !s.is_empty()) else {
+        let message = "Please add a $select or a $top=1 statement to the query string.";
+        return respond(
+            StatusCode::BAD_REQUEST,
+            &rate,
+            Some(json!({"error": {"code": "", "message": {"lang": "", "value": message}}})),
+        );
+    };
+    let fields: Vec<&str> = select.split(',').map(str::trim).collect();
+    let since = match query.get("$filter").map(|f| f.trim()) {
+        None => 0,
+        Some(filter) => match filter
+            .strip_prefix("Timestamp gt ")
+            .map(|n| n.trim().trim_end_matches('L'))
+            .and_then(|n| n.parse::<i64>().ok())
+        {
+            Some(since) => since,
+            None => {
+                let message = format!("Invalid filter: {filter}");
+                return respond(
+                    StatusCode::BAD_REQUEST,
+                    &rate,
+                    Some(json!({"error": {"code": "", "message": {"lang": "", "value": message}}})),
+                );
+            }
+        },
+    };
+    let (mut rows, size) = {
+        let mut state = state.lock().unwrap();
+        (records(&mut state), state.sync_page)
+    };
+    rows.retain(|r| r["Timestamp"].as_i64().unwrap_or(0) > since);
+    rows.sort_by_key(|r| r["Timestamp"].as_i64().unwrap_or(0));
+    let more = rows.len() > size;
+    rows.truncate(size);
+    let last = rows.last().and_then(|r| r["Timestamp"].as_i64()).unwrap_or(since);
+    let page: Vec<Value> = rows
+        .into_iter()
+        .map(|row| {
+            let mut out = json!({"__metadata": {
+                "uri": format!("https://start.exactonline.nl{path}({})", row["Timestamp"]),
+                "type": format!("Exact.Web.Api.Models.Sync.{type_name}"),
+            }});
+            for field in &fields {
+                out[*field] = row.get(*field).cloned().unwrap_or(Value::Null);
+            }
+            out
+        })
+        .collect();
+    let mut d = json!({"results": page});
+    if more {
+        let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+        let mut next = url::Url::parse(&format!("http://{host}{}", uri.path())).unwrap();
+        next.query_pairs_mut().append_pair("$select", select).append_pair("$filter", &format!("Timestamp gt {last}L"));
+        d["__next"] = next.to_string().into();
+    }
+    answer(&headers, rate, json!({"d": d}))
 }

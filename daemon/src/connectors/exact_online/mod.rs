@@ -6,6 +6,7 @@
 //! Access tokens live 10 minutes, refresh tokens are single use ([`client`] handles both), and the
 //! division comes from `current/Me`.
 
+mod accounts;
 mod client;
 mod items;
 mod orders;
@@ -18,8 +19,8 @@ pub use token::TokenRefusal;
 
 use super::oauth_tokens::OAuthTokens;
 use super::{
-    AcceptedSale, Capability, ConnectionCheck, Connector, ConnectorConfig, ConnectorError, FieldSpec, FieldType,
-    KindSpec, ListRequest, OutboundCustomer, OutboundOrder, Page, RemoteProduct,
+    AcceptedSale, Capability, Changes, ConnectionCheck, Connector, ConnectorConfig, ConnectorError, FieldSpec, FieldType,
+    KindSpec, ListRequest, OutboundCustomer, OutboundOrder, Page, RemoteCustomer, RemoteProduct,
 };
 use async_trait::async_trait;
 use koppel_entity::enums::LinkedEntity;
@@ -34,22 +35,44 @@ pub const REFRESH_TOKEN_DAYS: i64 = 30;
 pub const CLIENT_ID: &str = "clientId";
 pub const CLIENT_SECRET: &str = "clientSecret";
 
+/// Which field matches an Exact account with a Koppel customer (shared with the customers pushed with
+/// orders).
+pub const MATCHING_KEYS: &[&str] = &["email", "kvk_number", "name"];
+
+pub const MATCHING_KEY: FieldSpec = FieldSpec {
+    name: "matchingKey",
+    label: "Customer matching key",
+    field_type: FieldType::Select(MATCHING_KEYS),
+    required: false,
+    default: Some("\"email\""),
+    help: "Which field matches an Exact Online account with a Koppel customer: the e-mail address, the KvK \
+           number (Exact's ChamberOfCommerce) or the name. Customers linked by hand are never matched again.",
+};
+
+/// SnelStart's setting, with Exact's words.
+pub const UNMATCHED_CUSTOMERS: FieldSpec = FieldSpec {
+    name: "unmatchedCustomers",
+    label: "Accounts without a match",
+    help: "review: listed in customerMatches with suggestions, for you to link by hand; create: a new Koppel \
+           customer is made for each.",
+    ..super::snelstart::UNMATCHED_CUSTOMERS
+};
+
 pub const SPEC: KindSpec = KindSpec {
     kind: "exact-online",
     label: "Exact Online",
     description: "Exact Online (REST API, OAuth2): connect with startIntegrationAuthorization after setting the client \
                   id and secret of your app in Exact's App Center. The base URL is your region's host, e.g. \
                   https://start.exactonline.nl.",
-    capabilities: &[Capability::Products, Capability::SalePush, Capability::OrderPush],
-    settings: &[FieldSpec {
-        name: "matchingKey",
-        label: "Customer matching key",
-        field_type: FieldType::Select(orders::MATCHING_KEYS),
-        required: false,
-        default: Some("\"email\""),
-        help: "Which field finds a sale's customer among Exact's accounts: the e-mail address, the KvK number \
-               (ChamberOfCommerce) or the name. A customer that none matches becomes a new account.",
-    }],
+    capabilities: &[
+        Capability::Products,
+        Capability::Customers,
+        Capability::SalePush,
+        Capability::OrderPush,
+        Capability::DeletedRecordsFeed,
+        Capability::IncrementalSince,
+    ],
+    settings: &[MATCHING_KEY, UNMATCHED_CUSTOMERS],
     credentials: &[
         FieldSpec {
             name: CLIENT_ID,
@@ -70,7 +93,7 @@ pub const SPEC: KindSpec = KindSpec {
                    and never shown; they are not set here.",
         },
     ],
-    synced_entities: &[LinkedEntity::Product],
+    synced_entities: &[LinkedEntity::Product, LinkedEntity::Customer],
     connect,
 };
 
@@ -107,7 +130,7 @@ fn connect(config: ConnectorConfig) -> Result<Box<dyn Connector>, ConnectorError
 
 pub struct ExactOnlineConnector {
     client: ExactClient,
-    /// Which field finds an order's customer among the accounts ([`orders::MATCHING_KEYS`]).
+    /// Which field finds an order's customer among the accounts ([`MATCHING_KEYS`]).
     matching_key: String,
 }
 
@@ -153,6 +176,34 @@ impl Connector for ExactOnlineConnector {
 
     async fn create_order(&self, order: &OutboundOrder) -> Result<AcceptedSale, ConnectorError> {
         orders::create(&self.client, order).await
+    }
+
+    /// Every customer account, through the Sync API from its start (the customer pass reads
+    /// [`Connector::customer_changes`]).
+    async fn customers(&self, request: ListRequest) -> Result<Page<RemoteCustomer>, ConnectorError> {
+        Ok(accounts::account_changes(&self.client, None, request.after).await?.page)
+    }
+
+    async fn customer_changes(
+        &self,
+        since: Option<&str>,
+        request: ListRequest,
+    ) -> Result<Changes<RemoteCustomer>, ConnectorError> {
+        accounts::account_changes(&self.client, since, request.after).await
+    }
+
+    async fn deleted(
+        &self,
+        entity: LinkedEntity,
+        since: Option<&str>,
+        after: Option<String>,
+    ) -> Result<Changes<String>, ConnectorError> {
+        match entity {
+            LinkedEntity::Customer => {
+                accounts::deleted(&self.client, accounts::ACCOUNT_ENTITY_TYPE, since, after).await
+            }
+            _ => Err(ConnectorError::Unsupported("read a deletion feed of that entity")),
+        }
     }
 }
 

@@ -12,9 +12,6 @@ use super::values::text;
 use crate::connectors::{AcceptedSale, ConnectorError, OutboundCustomer, OutboundOrder};
 use serde_json::{Map, Value, json};
 
-/// Which field finds a customer's account at Exact.
-pub const MATCHING_KEYS: &[&str] = &["email", "kvk_number", "name"];
-
 /// The order Exact has under `reference` (its `YourRef`), when there is one.
 pub async fn find(client: &ExactClient, reference: &str) -> Result<Option<AcceptedSale>, ConnectorError> {
     let query = [

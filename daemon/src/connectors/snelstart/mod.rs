@@ -20,6 +20,17 @@ use koppel_entity::enums::LinkedEntity;
 /// Which field matches a SnelStart relatie with a Koppel customer.
 pub const MATCHING_KEYS: &[&str] = &["email", "kvk_number", "relatie_code", "name"];
 
+/// What happens to a remote customer without a match (shared with Exact Online).
+pub const UNMATCHED_CUSTOMERS: FieldSpec = FieldSpec {
+    name: "unmatchedCustomers",
+    label: "Relaties without a match",
+    field_type: FieldType::Select(&["review", "create"]),
+    required: false,
+    default: Some("\"review\""),
+    help: "review: listed in customerMatches with suggestions, for you to link by hand; create: a new Koppel \
+           customer is made for each.",
+};
+
 pub const SPEC: KindSpec = KindSpec {
     kind: "snelstart",
     label: "SnelStart",
@@ -37,15 +48,7 @@ pub const SPEC: KindSpec = KindSpec {
                    number, the relatie code (a Koppel customer's extra field relatie_code) or the name. \
                    Customers linked by hand are never matched again.",
         },
-        FieldSpec {
-            name: "unmatchedCustomers",
-            label: "Relaties without a match",
-            field_type: FieldType::Select(&["review", "create"]),
-            required: false,
-            default: Some("\"review\""),
-            help: "review: listed in customerMatches with suggestions, for you to link by hand; create: a new \
-                   Koppel customer is made for each.",
-        },
+        UNMATCHED_CUSTOMERS,
         FieldSpec {
             name: "startDate",
             label: "Start date",

@@ -16,7 +16,7 @@ use super::report::{Change, ChangeAction, PassReport};
 use super::{ContentHash, EntitySync, LocalRecord, MissingAction, PlanLimits, Planner, Progress, Recorder};
 use crate::Context;
 use crate::connect;
-use crate::connectors::{Connector, ConnectorError, ListRequest, Page, RemoteCustomer};
+use crate::connectors::{Capability, Changes, Connector, ConnectorError, ListRequest, Page, RemoteCustomer};
 use crate::error::EngineResult;
 use crate::links;
 use crate::matching::{self, MatchIndex, MatchingKey};
@@ -30,6 +30,7 @@ use std::time::Duration;
 use uuid::Uuid;
 use write::{NewCustomers, apply_change, forget_gone_matches};
 pub(super) use write::{cursor_of, save_cursor, touch};
+use write::{cursor_text_of, save_cursor_text};
 
 /// SnelStart's largest page.
 const PAGE: usize = 500;
@@ -70,6 +71,17 @@ pub(super) trait Listing: Send + Sync {
     type Item: Send;
 
     async fn page(&self, connector: &dyn Connector, request: ListRequest) -> Result<Page<Self::Item>, ConnectorError>;
+
+    /// A page of the changes after the remote's own cursor `since`; remotes with a date cursor have
+    /// none, and answer [`Listing::page`].
+    async fn changes(
+        &self,
+        connector: &dyn Connector,
+        _since: Option<&str>,
+        request: ListRequest,
+    ) -> Result<Changes<Self::Item>, ConnectorError> {
+        Ok(Changes { page: self.page(connector, request).await?, cursor: None })
+    }
 }
 
 #[async_trait::async_trait]
@@ -83,6 +95,44 @@ impl Listing for CustomerSync {
     ) -> Result<Page<RemoteCustomer>, ConnectorError> {
         connector.customers(request).await
     }
+
+    async fn changes(
+        &self,
+        connector: &dyn Connector,
+        since: Option<&str>,
+        request: ListRequest,
+    ) -> Result<Changes<RemoteCustomer>, ConnectorError> {
+        connector.customer_changes(since, request).await
+    }
+}
+
+/// The remote's deletion feed of customers ([`Capability::DeletedRecordsFeed`]): their remote ids.
+struct DeletedCustomers;
+
+#[async_trait::async_trait]
+impl Listing for DeletedCustomers {
+    type Item = String;
+
+    async fn page(&self, connector: &dyn Connector, request: ListRequest) -> Result<Page<String>, ConnectorError> {
+        Ok(connector.deleted(LinkedEntity::Customer, None, request.after).await?.page)
+    }
+
+    async fn changes(
+        &self,
+        connector: &dyn Connector,
+        since: Option<&str>,
+        request: ListRequest,
+    ) -> Result<Changes<String>, ConnectorError> {
+        connector.deleted(LinkedEntity::Customer, since, request.after).await
+    }
+}
+
+/// The cursors of a remote with a cursor of its own and a deletion feed (Exact Online's Timestamps),
+/// stored as JSON in `sync_states.cursor`.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct FeedCursors {
+    changes: Option<String>,
+    deleted: Option<String>,
 }
 
 /// What the integration's settings say about customers.
@@ -91,14 +141,21 @@ struct CustomerSettings {
     create_unmatched: bool,
     /// The start of the start date: what changed after it is synchronised.
     start: DateTime<Utc>,
+    /// The remote has a deletion feed and a cursor of its own (Exact Online): the pass goes on from
+    /// the remote's cursor and reads what is gone from the feed, instead of listing everything again.
+    feed: bool,
 }
 
 fn customer_settings(integration: &integration::Model) -> EngineResult<CustomerSettings> {
     let settings = &integration.settings;
+    let feed = crate::connectors::kind(&integration.kind)
+        .is_some_and(|k| k.capabilities.contains(&Capability::DeletedRecordsFeed));
     Ok(CustomerSettings {
         key: MatchingKey::of_settings(settings),
         create_unmatched: settings["unmatchedCustomers"] == "create",
-        start: start_of(integration)?,
+        // A remote with its own cursor starts at its beginning: it has no start date.
+        start: if feed { DateTime::<Utc>::MIN_UTC } else { start_of(integration)? },
+        feed,
     })
 }
 
@@ -121,16 +178,35 @@ pub(super) async fn read_pages<L: Listing>(
     since: Option<DateTime<Utc>>,
     progress: &Progress,
     read_before: u64,
-    mut take: impl FnMut(Vec<L::Item>),
+    take: impl FnMut(Vec<L::Item>),
 ) -> EngineResult<(bool, u64)> {
+    let (complete, records, _) = read_changes(listing, connector, since, None, progress, read_before, take).await?;
+    Ok((complete, records))
+}
+
+/// [`read_pages`] after the remote's own cursor `cursor` too; returns also the cursor the last page
+/// gave (where the next pass goes on from, once the listing was read to its end).
+async fn read_changes<L: Listing>(
+    listing: L,
+    connector: &dyn Connector,
+    since: Option<DateTime<Utc>>,
+    cursor: Option<&str>,
+    progress: &Progress,
+    read_before: u64,
+    mut take: impl FnMut(Vec<L::Item>),
+) -> EngineResult<(bool, u64, Option<String>)> {
+    let mut last_cursor: Option<String> = None;
     let mut after: Option<String> = None;
     let mut records = 0u64;
     let mut waits = 0u32;
     let mut page_number = 0usize;
     while page_number < MAX_PAGES {
         let request = ListRequest { first: PAGE, after: after.clone(), changed_since: since };
-        let page = match listing.page(connector, request).await {
-            Ok(page) => page,
+        let page = match listing.changes(connector, cursor, request).await {
+            Ok(changes) => {
+                last_cursor = changes.cursor.or(last_cursor);
+                changes.page
+            }
             Err(ConnectorError::RateLimited { retry_after_seconds }) if waits < MAX_WAITS => {
                 waits += 1;
                 let wait = Duration::from_secs(retry_after_seconds.max(1)).min(MAX_WAIT);
@@ -141,7 +217,7 @@ pub(super) async fn read_pages<L: Listing>(
             Err(error) if page_number == 0 => return Err(error.into()),
             Err(error) => {
                 tracing::warn!(%error, pages = page_number, "listing read only in part");
-                return Ok((false, records));
+                return Ok((false, records, last_cursor));
             }
         };
         waits = 0;
@@ -151,11 +227,11 @@ pub(super) async fn read_pages<L: Listing>(
         progress.advanced(read_before + records, None);
         match page.next {
             Some(next) => after = Some(next),
-            None => return Ok((true, records)),
+            None => return Ok((true, records, last_cursor)),
         }
     }
     tracing::warn!(pages = MAX_PAGES, "listing did not end: read in part");
-    Ok((false, records))
+    Ok((false, records, last_cursor))
 }
 
 /// A linked Koppel customer.
@@ -190,13 +266,23 @@ pub async fn reconcile_customers(
     let settings = customer_settings(integration)?;
     let connector = connect::connector_for(ctx, integration, integration.mode).await?;
     let policy = missing_policy(integration, LinkedEntity::Customer);
-    let cursor = cursor_of(db, integration, LinkedEntity::Customer).await?.filter(|c| *c > settings.start);
+    let stored = cursor_text_of(db, integration, LinkedEntity::Customer).await?;
+    let feed_cursors: FeedCursors = match (settings.feed, &stored) {
+        (true, Some(text)) => serde_json::from_str(text).unwrap_or_default(),
+        _ => FeedCursors::default(),
+    };
+    let cursor = match settings.feed {
+        true => None,
+        false => stored.and_then(|c| DateTime::parse_from_rfc3339(&c).ok()).map(|c| c.to_utc()),
+    }
+    .filter(|c| *c > settings.start);
     let from_start = cursor.is_none();
 
     // What changed since the cursor (the last of each id counts).
     let mut changed: Vec<RemoteCustomer> = Vec::new();
-    let (changed_complete, read) =
-        read_pages(CustomerSync, connector.as_ref(), Some(cursor.unwrap_or(settings.start)), progress, 0, |page| {
+    let since = (!settings.feed).then(|| cursor.unwrap_or(settings.start));
+    let (changed_complete, read, changes_cursor) =
+        read_changes(CustomerSync, connector.as_ref(), since, feed_cursors.changes.as_deref(), progress, 0, |page| {
             changed.extend(page)
         })
         .await?;
@@ -210,7 +296,23 @@ pub async fn reconcile_customers(
 
     // Which remote ids exist, when the policy acts on the missing: the listing from the start date.
     let acts_on_missing = policy != MissingRecordPolicy::Ignore;
-    let (present, present_complete) = if !acts_on_missing {
+    // Or, from a deletion feed: the ids deleted since its cursor.
+    let mut deleted: Option<(HashSet<String>, bool, Option<String>)> = None;
+    if settings.feed {
+        let mut ids = HashSet::new();
+        let (complete, _, next) = read_changes(
+            DeletedCustomers,
+            connector.as_ref(),
+            None,
+            feed_cursors.deleted.as_deref(),
+            progress,
+            read,
+            |page| ids.extend(page),
+        )
+        .await?;
+        deleted = Some((ids, complete, next));
+    }
+    let (present, present_complete) = if !acts_on_missing || settings.feed {
         (None, true)
     } else if from_start {
         (Some(changed.iter().map(|r| r.id.clone()).collect::<HashSet<String>>()), changed_complete)
@@ -259,7 +361,12 @@ pub async fn reconcile_customers(
     // What is gone: the linked customers the listing no longer shows.
     let mut missing: Vec<(usize, MissingAction)> = Vec::new();
     let mut held_back = None;
-    if let Some(present) = &present {
+    let gone = |remote_id: &str| match (&present, &deleted) {
+        (Some(present), _) => !present.contains(remote_id),
+        (None, Some((ids, _, _))) => ids.contains(remote_id),
+        (None, None) => false,
+    };
+    if present.is_some() || deleted.is_some() {
         let sold = sold_customers(db, integration).await?;
         let active = active_customers(db, integration).await?;
         let local = linked
@@ -276,12 +383,12 @@ pub async fn reconcile_customers(
             .collect();
         let mut planner = Planner::new(local);
         for link in &linked {
-            if present.contains(&link.remote_id) {
+            if !gone(&link.remote_id) {
                 planner.observe(&link.remote_id, ContentHash::from_stored(&link.content_hash));
             }
         }
         let limits = PlanLimits {
-            remote_complete: present_complete,
+            remote_complete: present_complete && deleted.as_ref().is_none_or(|(_, complete, _)| *complete),
             max_missing_share: crate::connectors::max_removal_share(&integration.settings),
         };
         let plan = planner.finish(plan_action(policy), limits);
@@ -365,7 +472,21 @@ pub async fn reconcile_customers(
         }
         // The cursor moves only past a listing read to its end: the records of a page not read may be
         // older than the newest one read.
-        if changed_complete && let Some(highest) = highest {
+        if settings.feed {
+            // Each feed's cursor moves past a feed read to its end; the deletion feed's not while the
+            // brake holds deletions back (they would never be read again).
+            let mut next = feed_cursors;
+            if changed_complete && changes_cursor.is_some() {
+                next.changes = changes_cursor;
+            }
+            if let Some((_, true, Some(cursor))) = deleted.take()
+                && held_back.is_none()
+            {
+                next.deleted = Some(cursor);
+            }
+            let text = serde_json::to_string(&next).expect("cursors serialise");
+            save_cursor_text(&txn, integration, LinkedEntity::Customer, text).await?;
+        } else if changed_complete && let Some(highest) = highest {
             save_cursor(&txn, integration, LinkedEntity::Customer, highest).await?;
         }
         // Relaties waiting for review that are gone at SnelStart wait no more.

@@ -20,11 +20,21 @@ pub(in crate::reconcile) async fn cursor_of(
     integration: &integration::Model,
     entity: LinkedEntity,
 ) -> EngineResult<Option<DateTime<Utc>>> {
+    let text = cursor_text_of(db, integration, entity).await?;
+    Ok(text.and_then(|c| DateTime::parse_from_rfc3339(&c).ok()).map(|c| c.to_utc()))
+}
+
+/// The stored cursor as it is: a date (SnelStart) or the remote's own cursors (Exact Online's).
+pub(in crate::reconcile) async fn cursor_text_of(
+    db: &impl ConnectionTrait,
+    integration: &integration::Model,
+    entity: LinkedEntity,
+) -> EngineResult<Option<String>> {
     let state = sync_state::Entity::find_owned(integration.account_id, integration.id)
         .filter(sync_state::Column::Entity.eq(entity))
         .one(db)
         .await?;
-    Ok(state.and_then(|s| s.cursor).and_then(|c| DateTime::parse_from_rfc3339(&c).ok()).map(|c| c.to_utc()))
+    Ok(state.and_then(|s| s.cursor))
 }
 
 pub(in crate::reconcile) async fn save_cursor(
@@ -34,6 +44,15 @@ pub(in crate::reconcile) async fn save_cursor(
     cursor: DateTime<Utc>,
 ) -> EngineResult<()> {
     let text = cursor.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
+    save_cursor_text(db, integration, entity, text).await
+}
+
+pub(in crate::reconcile) async fn save_cursor_text(
+    db: &impl ConnectionTrait,
+    integration: &integration::Model,
+    entity: LinkedEntity,
+    text: String,
+) -> EngineResult<()> {
     let state = sync_state::Entity::find_owned(integration.account_id, integration.id)
         .filter(sync_state::Column::Entity.eq(entity))
         .one(db)
