@@ -276,7 +276,6 @@ impl ExactOnline {
     pub fn last_timestamp(&self) -> i64 {
         self.state.lock().unwrap().timestamp
     }
-    }
 
     /// Adds a sales order (`salesorder/SalesOrders`, key `OrderID`).
     pub fn put_sales_order(&self, order: Value) {

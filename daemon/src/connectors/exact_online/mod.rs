@@ -19,8 +19,8 @@ pub use token::TokenRefusal;
 
 use super::oauth_tokens::OAuthTokens;
 use super::{
-    AcceptedSale, Capability, Changes, ConnectionCheck, Connector, ConnectorConfig, ConnectorError, FieldSpec, FieldType,
-    KindSpec, ListRequest, OutboundCustomer, OutboundOrder, Page, RemoteCustomer, RemoteProduct,
+    AcceptedSale, Capability, Changes, ConnectionCheck, Connector, ConnectorConfig, ConnectorError, FieldSpec,
+    FieldType, KindSpec, ListRequest, OutboundCustomer, OutboundOrder, Page, RemoteCustomer, RemoteProduct,
 };
 use async_trait::async_trait;
 use koppel_entity::enums::LinkedEntity;
