@@ -14,6 +14,7 @@ const SYNC_NOW: &str = "mutation($id: ID!) { syncNow(input: {integrationId: $id,
 const RUN: &str = "query($id: ID!) { syncRun(id: $id) { id state error heldBack
   counts { created updated unchanged deactivated deleted ignored failed } } }";
 const CUSTOMERS: &str = "{ customers(first: 100) { edges { node { id displayName email kvkNumber active } } } }";
+const MATCHES: &str = "query($id: ID!) { customerMatches(integrationId: $id) { edges { node { remoteId label } } } }";
 const CREATE_CUSTOMER: &str = "mutation($c: CustomerFields!) { createCustomer(input: {customer: $c}) {
   customer { id } userErrors { field message code } } }";
 
@@ -153,4 +154,22 @@ async fn the_brake_holds_deletions_back_and_they_are_read_again_once_released() 
     let released = setup.sync_customers().await;
     assert_eq!(released["deactivated"], 2, "{released:#}");
     assert!(setup.customer_list().await.iter().all(|c| c["active"] == false));
+}
+
+#[tokio::test]
+async fn an_account_left_for_review_is_forgotten_once_deleted_at_exact() {
+    let mut setup = Setup::new().await;
+    setup.server.start_daemon(false).await;
+    setup.connect().await;
+    setup.fake.put_account(account("a-1", 1001, "Bakkerij Jansen", "jan@bakkerij.nl"));
+    assert_eq!(setup.sync_customers().await["created"], 0, "review is the default");
+    let matches = setup.ok(MATCHES, json!({"id": setup.integration})).await;
+    let edges = matches["customerMatches"]["edges"].as_array().unwrap().clone();
+    assert_eq!(edges.len(), 1, "{matches:#}");
+    assert_eq!(edges[0]["node"]["label"], "1001 Bakkerij Jansen", "the code without Exact's padding");
+
+    setup.fake.delete_account("a-1");
+    setup.sync_customers().await;
+    let matches = setup.ok(MATCHES, json!({"id": setup.integration})).await;
+    assert_eq!(matches["customerMatches"]["edges"], json!([]), "{matches:#}");
 }
