@@ -11,15 +11,23 @@ const UPDATE: &str = "mutation($i: UpdateIntegrationInput!) { updateIntegration(
   integration { id } userErrors { field message code } } }";
 const SYNC_NOW: &str = "mutation($id: ID!) { syncNow(input: {integrationId: $id, entities: [CUSTOMER]}) {
   runs { id entity } userErrors { field message code } } }";
-const RUN: &str = "query($id: ID!) { syncRun(id: $id) { id state error
+const RUN: &str = "query($id: ID!) { syncRun(id: $id) { id state error heldBack
   counts { created updated unchanged deactivated deleted ignored failed } } }";
 const CUSTOMERS: &str = "{ customers(first: 100) { edges { node { id displayName email kvkNumber active } } } }";
+const MATCHES: &str = "query($id: ID!) { customerMatches(integrationId: $id) { edges { node { remoteId label } } } }";
 const CREATE_CUSTOMER: &str = "mutation($c: CustomerFields!) { createCustomer(input: {customer: $c}) {
   customer { id } userErrors { field message code } } }";
 
 impl Setup {
     /// Syncs customers and returns the counts of the run, which must succeed.
     async fn sync_customers(&self) -> Value {
+        let run = self.customer_run().await;
+        assert!(run["heldBack"].is_null(), "{run:#}");
+        run["counts"].clone()
+    }
+
+    /// Syncs customers and returns the run, which must succeed.
+    async fn customer_run(&self) -> Value {
         let queued = self.ok(SYNC_NOW, json!({"id": self.integration})).await;
         assert_eq!(queued["syncNow"]["userErrors"], json!([]), "{queued:#}");
         let run = queued["syncNow"]["runs"][0].clone();
@@ -27,7 +35,7 @@ impl Setup {
         loop {
             let found = self.ok(RUN, json!({"id": run["id"]})).await["syncRun"].clone();
             if found["state"] == "SUCCEEDED" {
-                return found["counts"].clone();
+                return found;
             }
             assert_ne!(found["state"], "FAILED", "{found:#}");
             assert!(std::time::Instant::now() < deadline, "the run did not finish: {found:#}");
@@ -120,4 +128,48 @@ async fn accounts_sync_incrementally_by_timestamp_and_a_deleted_one_is_deactivat
         json!({"created": 0, "updated": 0, "unchanged": 0, "deactivated": 0, "deleted": 0,
                               "ignored": 0, "failed": 0})
     );
+}
+
+#[tokio::test]
+async fn the_brake_holds_deletions_back_and_they_are_read_again_once_released() {
+    let mut setup = Setup::new().await;
+    setup.server.start_daemon(false).await;
+    setup.connect().await;
+    let settings = |percent: u32| json!({"i": {"id": setup.integration, "settings": {"unmatchedCustomers": "create", "maxRemovalPercent": percent}}});
+    setup.ok(UPDATE, settings(50)).await;
+    setup.fake.put_account(account("a-1", 1001, "Bakkerij Jansen", "jan@bakkerij.nl"));
+    setup.fake.put_account(account("a-2", 1002, "Slagerij De Vries", "info@devries.nl"));
+    assert_eq!(setup.sync_customers().await["created"], 2);
+
+    // Both accounts deleted at once: more than half of the linked customers, the brake holds.
+    setup.fake.delete_account("a-1");
+    setup.fake.delete_account("a-2");
+    let held = setup.customer_run().await;
+    assert!(held["heldBack"].is_string(), "{held:#}");
+    assert_eq!(held["counts"]["deactivated"], 0, "{held:#}");
+    assert!(setup.customer_list().await.iter().all(|c| c["active"] == true));
+
+    // Released: the same deletions are read again (the feed's cursor did not move) and applied.
+    setup.ok(UPDATE, settings(100)).await;
+    let released = setup.sync_customers().await;
+    assert_eq!(released["deactivated"], 2, "{released:#}");
+    assert!(setup.customer_list().await.iter().all(|c| c["active"] == false));
+}
+
+#[tokio::test]
+async fn an_account_left_for_review_is_forgotten_once_deleted_at_exact() {
+    let mut setup = Setup::new().await;
+    setup.server.start_daemon(false).await;
+    setup.connect().await;
+    setup.fake.put_account(account("a-1", 1001, "Bakkerij Jansen", "jan@bakkerij.nl"));
+    assert_eq!(setup.sync_customers().await["created"], 0, "review is the default");
+    let matches = setup.ok(MATCHES, json!({"id": setup.integration})).await;
+    let edges = matches["customerMatches"]["edges"].as_array().unwrap().clone();
+    assert_eq!(edges.len(), 1, "{matches:#}");
+    assert_eq!(edges[0]["node"]["label"], "1001 Bakkerij Jansen", "the code without Exact's padding");
+
+    setup.fake.delete_account("a-1");
+    setup.sync_customers().await;
+    let matches = setup.ok(MATCHES, json!({"id": setup.integration})).await;
+    assert_eq!(matches["customerMatches"]["edges"], json!([]), "{matches:#}");
 }

@@ -479,19 +479,21 @@ pub async fn reconcile_customers(
             if changed_complete && changes_cursor.is_some() {
                 next.changes = changes_cursor;
             }
-            if let Some((_, true, Some(cursor))) = deleted.take()
+            if let Some((_, true, Some(cursor))) = &deleted
                 && held_back.is_none()
             {
-                next.deleted = Some(cursor);
+                next.deleted = Some(cursor.clone());
             }
             let text = serde_json::to_string(&next).expect("cursors serialise");
             save_cursor_text(&txn, integration, LinkedEntity::Customer, text).await?;
         } else if changed_complete && let Some(highest) = highest {
             save_cursor(&txn, integration, LinkedEntity::Customer, highest).await?;
         }
-        // Relaties waiting for review that are gone at SnelStart wait no more.
+        // Relaties (accounts) waiting for review that are gone at the remote wait no more.
         if let Some(present) = present.as_ref().filter(|_| present_complete) {
-            forget_gone_matches(&txn, integration, present).await?;
+            forget_gone_matches(&txn, integration, &|id| !present.contains(id)).await?;
+        } else if let Some((ids, _, _)) = deleted.as_ref().filter(|(ids, _, _)| !ids.is_empty()) {
+            forget_gone_matches(&txn, integration, &|id| ids.contains(id)).await?;
         }
         txn.commit().await?;
         if any_written {

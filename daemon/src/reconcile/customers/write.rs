@@ -330,11 +330,11 @@ pub(in crate::reconcile) async fn touch(
 pub(super) async fn forget_gone_matches(
     db: &impl ConnectionTrait,
     integration: &integration::Model,
-    present: &HashSet<String>,
+    is_gone: &(dyn Fn(&str) -> bool + Sync),
 ) -> EngineResult<()> {
     use koppel_entity::customer_match;
     let waiting = customer_match::Entity::find_owned(integration.account_id, integration.id).all(db).await?;
-    let gone: Vec<Uuid> = waiting.into_iter().filter(|m| !present.contains(&m.remote_id)).map(|m| m.id).collect();
+    let gone: Vec<Uuid> = waiting.into_iter().filter(|m| is_gone(&m.remote_id)).map(|m| m.id).collect();
     for chunk in gone.chunks(500) {
         customer_match::Entity::delete_owned(integration.account_id, integration.id)
             .filter(customer_match::Column::Id.is_in(chunk.to_vec()))
