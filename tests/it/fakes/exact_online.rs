@@ -150,7 +150,7 @@ pub async fn exact_online() -> ExactOnline {
         .route("/api/v1/{division}/crm/{record}", put(records::update_record))
         .route("/api/v1/{division}/crm/Contacts", get(records::contacts).post(records::create_contact))
         .route("/api/v1/{division}/logistics/Items", get(items))
-        .route("/api/v1/{division}/sync/Logistics/Items", get(records::sync_items))
+        .route("/api/v1/{division}/sync/Logistics/Items", get(sync_items))
         .route("/api/v1/{division}/salesorder/SalesOrders", get(sales_orders).post(records::create_sales_order))
         .route("/api/v1/{division}/sync/CRM/Accounts", get(sync_accounts))
         .route("/api/v1/{division}/sync/Deleted", get(sync_deleted))
@@ -676,6 +676,18 @@ async fn sync_accounts(
     .await
 }
 
+/// `sync/Logistics/Items`: the items changed after the Timestamp (each `put_item` stamps a new one).
+async fn sync_items(
+    state: Shared<Arc<Mutex<State>>>,
+    headers: HeaderMap,
+    Path(division): Path<String>,
+    query: Query<HashMap<String, String>>,
+    uri: axum::http::Uri,
+) -> Response<Body> {
+    let path = format!("/api/v1/{division}/sync/Logistics/Items");
+    sync_collection(state, headers, division, query, uri, path, "Item", |s| s.items.clone()).await
+}
+
 /// `sync/Deleted`: the deletions after the Timestamp, paged like `sync/CRM/Accounts`.
 async fn sync_deleted(
     state: Shared<Arc<Mutex<State>>>,
@@ -705,12 +717,7 @@ async fn sync_collection(
         Err(refused) => return refused,
     };
     let Some(select) = query.get("$select").filter(|s| !s.is_empty()) else {
-        let message = "Please add a $select or a $top=1 statement to the query string.";
-        return respond(
-            StatusCode::BAD_REQUEST,
-            &rate,
-            Some(json!({"error": {"code": "", "message": {"lang": "", "value": message}}})),
-        );
+        return records::error(StatusCode::BAD_REQUEST, records::SELECT_REQUIRED);
     };
     let fields: Vec<&str> = select.split(',').map(str::trim).collect();
     let since = match query.get("$filter").map(|f| f.trim()) {
@@ -721,25 +728,20 @@ async fn sync_collection(
             .and_then(|n| n.parse::<i64>().ok())
         {
             Some(since) => since,
-            None => {
-                let message = format!("Invalid filter: {filter}");
-                return respond(
-                    StatusCode::BAD_REQUEST,
-                    &rate,
-                    Some(json!({"error": {"code": "", "message": {"lang": "", "value": message}}})),
-                );
-            }
+            None => return records::error(StatusCode::BAD_REQUEST, &format!("Invalid filter: {filter}")),
         },
     };
     let (mut rows, size) = {
         let mut state = state.lock().unwrap();
         (records(&mut state), state.sync_page)
     };
-    rows.retain(|r| r["Timestamp"].as_i64().unwrap_or(0) > since);
+    // A next page goes on after the last Timestamp of the page before (`$skiptoken`).
+    let after = query.get("$skiptoken").and_then(|t| t.trim_end_matches('L').parse::<i64>().ok()).unwrap_or(since);
+    rows.retain(|r| r["Timestamp"].as_i64().unwrap_or(0) > after.max(since));
     rows.sort_by_key(|r| r["Timestamp"].as_i64().unwrap_or(0));
     let more = rows.len() > size;
     rows.truncate(size);
-    let last = rows.last().and_then(|r| r["Timestamp"].as_i64()).unwrap_or(since);
+    let last = rows.last().and_then(|r| r["Timestamp"].as_i64()).unwrap_or(after);
     let page: Vec<Value> = rows
         .into_iter()
         .map(|row| {
@@ -755,10 +757,7 @@ async fn sync_collection(
         .collect();
     let mut d = json!({"results": page});
     if more {
-        let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("localhost");
-        let mut next = url::Url::parse(&format!("http://{host}{}", uri.path())).unwrap();
-        next.query_pairs_mut().append_pair("$select", select).append_pair("$filter", &format!("Timestamp gt {last}L"));
-        d["__next"] = next.to_string().into();
+        d["__next"] = records::next_link(&headers, &uri, &query, &format!("{last}L")).into();
     }
     answer(&headers, rate, json!({"d": d}))
 }

@@ -4,8 +4,8 @@
 //! rowversion kept as text: the highest a page showed.
 
 use super::ExactClient;
+use super::values::{date, flag, text};
 use crate::connectors::{Changes, ConnectorError, Page, RemoteCustomer};
-use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{Value, json};
 
 pub const ACCOUNTS: &str = "sync/CRM/Accounts";
@@ -85,33 +85,12 @@ fn timestamp(row: &Value) -> Result<i64, ConnectorError> {
     .ok_or_else(|| ConnectorError::Protocol(format!("a Sync API row without a Timestamp: {}", row["ID"])))
 }
 
-fn text(value: &Value) -> Option<String> {
-    value.as_str().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned)
-}
-
-/// Exact's booleans are `true`/`false`, sometimes `0`/`1`.
-fn flag(value: &Value) -> bool {
-    match value {
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_i64() == Some(1),
-        Value::String(s) => s == "1" || s.eq_ignore_ascii_case("true"),
-        _ => false,
-    }
-}
-
-/// `/Date(1641034800000)/`, milliseconds of Amsterdam's wall clock (not UTC).
-pub fn parse_date(value: &Value) -> Option<DateTime<Utc>> {
-    let ms: i64 = value.as_str()?.strip_prefix("/Date(")?.strip_suffix(")/")?.parse().ok()?;
-    let wall = DateTime::from_timestamp_millis(ms)?.naive_utc();
-    crate::slots::ZONE.from_local_datetime(&wall).earliest().map(|t| t.with_timezone(&Utc))
-}
-
 /// The customer an account is: an account is one when it is a sales relation (`IsSales`) or its status
 /// is C (customer); it counts as inactive when blocked or its status is no longer C. Other accounts
 /// (suppliers, prospects only) are not customers.
 pub fn customer_of(row: &Value) -> Result<Option<RemoteCustomer>, ConnectorError> {
     let status = text(&row["Status"]).unwrap_or_default();
-    if !flag(&row["IsSales"]) && status != "C" {
+    if !flag(&row["IsSales"]).unwrap_or(false) && status != "C" {
         return Ok(None);
     }
     let id =
@@ -141,8 +120,8 @@ pub fn customer_of(row: &Value) -> Result<Option<RemoteCustomer>, ConnectorError
         kvk_number: text(&row["ChamberOfCommerce"]),
         vat_number: text(&row["VATNumber"]),
         address,
-        inactive: flag(&row["Blocked"]) || status != "C",
-        modified_at: parse_date(&row["Modified"]),
+        inactive: flag(&row["Blocked"]).unwrap_or(false) || status != "C",
+        modified_at: row["Modified"].as_str().and_then(date),
     }))
 }
 

@@ -9,11 +9,18 @@ pub fn text(value: &Value) -> Option<String> {
     value.as_str().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned)
 }
 
-/// A boolean sent as `true`/`false` or 1/0.
+/// A boolean sent as `true`/`false`, 1/0, or either as text.
 pub fn flag(value: &Value) -> Option<bool> {
     match value {
         Value::Bool(b) => Some(*b),
         Value::Number(n) => n.as_i64().map(|n| n != 0),
+        Value::String(s) => match s.trim() {
+            "1" => Some(true),
+            "0" => Some(false),
+            s if s.eq_ignore_ascii_case("true") => Some(true),
+            s if s.eq_ignore_ascii_case("false") => Some(false),
+            _ => None,
+        },
         _ => None,
     }
 }
@@ -37,6 +44,7 @@ mod tests {
         assert_eq!(flag(&json!(1)), Some(true));
         assert_eq!(flag(&json!(0)), Some(false));
         assert_eq!(flag(&json!(true)), Some(true));
+        assert_eq!(flag(&json!("1")), Some(true));
         // 1 January 2022 12:00 on Amsterdam's clock is 11:00 UTC (winter time).
         assert_eq!(date("/Date(1641038400000)/").unwrap().to_rfc3339(), "2022-01-01T11:00:00+00:00");
         // 1 July 2022 12:00 there is 10:00 UTC (summer time).

@@ -1,6 +1,5 @@
-//! The fake's records beyond OAuth: items through the Sync API (`sync/Logistics/Items`, `$select`
-//! required, `Timestamp gt N`, pages of 1000), and the writes of the order push — accounts
-//! (`POST crm/Accounts`, `PUT crm/Accounts(guid'…')`), contacts (`POST crm/Contacts`) and sales orders
+//! What every list of the fake shares (`$filter`, `$select`, an `__next` that keeps the query), and the
+//! writes of the order push: accounts (`POST crm/Accounts`, `PUT crm/Accounts(guid'…')`), contacts (`POST crm/Contacts`) and sales orders
 //! (`POST salesorder/SalesOrders` with their lines). A POST answers 201 with the whole record under
 //! `Prefer: return=representation`, else only its `__metadata` and key; a PUT answers 204. A record
 //! that breaks Exact's rules (no name, an unknown customer or item) is a 400 in Exact's error shape,
@@ -40,48 +39,6 @@ pub fn filtered(records: Vec<Value>, query: &HashMap<String, String>) -> Result<
     let Some(filter) = query.get("$filter") else { return Ok(records) };
     let filter = Filter::parse(filter).map_err(|e| error(StatusCode::BAD_REQUEST, &e))?;
     Ok(records.into_iter().filter(|r| filter.matches(r)).collect())
-}
-
-/// `GET sync/Logistics/Items?$select=…&$filter=Timestamp gt N`: the items changed after N, oldest first,
-/// a page at a time (1000, or what the test set), `__next` going on from the page's last timestamp.
-pub async fn sync_items(
-    Shared(state): Shared<Arc<Mutex<State>>>,
-    headers: HeaderMap,
-    Path(division): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
-    uri: axum::http::Uri,
-) -> Response<Body> {
-    let Ok(division) = division.parse::<i64>() else { return not_found().await };
-    let path = format!("/api/v1/{division}/sync/Logistics/Items");
-    let rate = match admit(&state, &headers, Some(division), super::call(&path, &query)) {
-        Ok(rate) => rate,
-        Err(refused) => return refused,
-    };
-    if !query.contains_key("$select") {
-        return error(StatusCode::BAD_REQUEST, SELECT_REQUIRED);
-    }
-    let (mut items, page_size) = {
-        let state = state.lock().unwrap();
-        (state.items.clone(), state.sync_page)
-    };
-    items.sort_by_key(|i| i["Timestamp"].as_i64().unwrap_or_default());
-    let mut items = match filtered(items, &query) {
-        Ok(items) => items,
-        Err(refused) => return refused,
-    };
-    if let Some(after) = query.get("$skiptoken").and_then(|t| t.trim_end_matches('L').parse::<i64>().ok()) {
-        items.retain(|i| i["Timestamp"].as_i64().unwrap_or_default() > after);
-    }
-    let more = items.len() > page_size;
-    items.truncate(page_size);
-    let mut d = json!({
-        "results": items.iter().cloned().map(|i| select(with_metadata(i, &path, "Item", "ID"), &query)).collect::<Vec<_>>()
-    });
-    if more {
-        let last = items.last().and_then(|i| i["Timestamp"].as_i64()).unwrap_or_default();
-        d["__next"] = next_link(&headers, &uri, &query, &format!("{last}L")).into();
-    }
-    answer(&headers, rate, json!({"d": d}))
 }
 
 /// The same request for the page after `skiptoken`: Exact's `__next` keeps the query.
