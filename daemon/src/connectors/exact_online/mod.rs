@@ -20,7 +20,8 @@ pub use token::TokenRefusal;
 use super::oauth_tokens::OAuthTokens;
 use super::{
     AcceptedSale, Capability, Changes, ConnectionCheck, Connector, ConnectorConfig, ConnectorError, FieldSpec,
-    FieldType, KindSpec, ListRequest, OutboundCustomer, OutboundOrder, Page, RemoteCustomer, RemoteProduct,
+    FieldType, KindSpec, ListRequest, OutboundCustomer, OutboundOrder, Page, RemoteCustomer, RemoteField,
+    RemoteProduct,
 };
 use async_trait::async_trait;
 use koppel_entity::enums::LinkedEntity;
@@ -143,6 +144,13 @@ impl ExactOnlineConnector {
 
 #[async_trait]
 impl Connector for ExactOnlineConnector {
+    fn record_fields(&self, entity: LinkedEntity) -> Vec<RemoteField> {
+        match entity {
+            LinkedEntity::Customer => RemoteField::texts(accounts::MAPPABLE_FIELDS),
+            _ => Vec::new(),
+        }
+    }
+
     /// `current/Me` (who, which division), then one account of the stored division
     /// (`crm/Accounts?$top=1`), which fails when that division is no longer the user's.
     async fn test_connection(&self) -> Result<ConnectionCheck, ConnectorError> {
