@@ -26,6 +26,10 @@ pub async fn connect(
         .connect_timeout(Duration::from_secs(5))
         .acquire_timeout(Duration::from_secs(10))
         .sqlx_logging(false)
+        // A connection taken from the pool is pinged only when it lay idle for 30 s (one a server, proxy
+        // or firewall may have dropped), not at every checkout: the default ping is a round trip to the
+        // database before every request's statement (docs/BENCHMARKS.md §7).
+        .test_before_acquire_if_idle_for(Duration::from_secs(30))
         // Every pooled SQLite connection: WAL lets readers run beside the one writer; the busy timeout
         // makes writers queue instead of failing; foreign keys are enforced.
         .map_sqlx_sqlite_opts(|options| {
