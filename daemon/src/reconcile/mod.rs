@@ -10,9 +10,11 @@
 //! [`PASSES`]. Products, customers and the sale-status pull have a pass today; a run of any other
 //! entity fails at once with a permanent [`EngineError::NoPass`].
 
+mod cursor;
 pub mod customers;
 pub mod invoices;
 pub mod job;
+mod listing;
 mod plan;
 pub mod products;
 pub mod progress;
