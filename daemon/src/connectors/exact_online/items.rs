@@ -6,13 +6,33 @@
 use super::client::ExactClient;
 use super::sync_api::{since_of, timestamp};
 use super::values as wire;
-use crate::connectors::{ChangedRecord, Changes, ConnectorError, ListRequest, Page, RemoteProduct, RemoteTariff};
+use crate::connectors::{
+    ChangedRecord, Changes, ConnectorError, ListRequest, Page, RemoteField, RemoteProduct, RemoteTariff,
+};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 
 /// The fields read of an item (the Sync API wants them named).
 const ITEM_FIELDS: &str = "ID,Code,Description,ExtraDescription,IsSalesItem,IsStockItem,StandardSalesPrice,\
                            SalesVatCode,Unit,ItemGroupCode,Barcode,Modified,Timestamp";
+
+/// The item's fields a product carries besides the built-in ones (for field mappings): key, Exact's
+/// name, label.
+const FIELDS: [(&str, &str, &str); 3] =
+    [("unit", "Unit", "Unit"), ("vatCode", "SalesVatCode", "Sales VAT code"), ("barcode", "Barcode", "Barcode")];
+
+/// [`FIELDS`], as the mappings offer them.
+pub fn fields() -> Vec<RemoteField> {
+    FIELDS
+        .iter()
+        .map(|(key, _, label)| RemoteField {
+            key: (*key).into(),
+            label: (*label).into(),
+            field_type: "text".into(),
+            options: Vec::new(),
+        })
+        .collect()
+}
 
 /// `sync/Deleted`'s EntityType of items.
 pub const ITEM_ENTITY_TYPE: i64 = 9;
@@ -115,7 +135,7 @@ fn product(row: &Value) -> Result<Option<RemoteProduct>, ConnectorError> {
     let id = id_of(row)?;
     let code = wire::text(&row["Code"]).unwrap_or_default();
     let mut fields = BTreeMap::new();
-    for (key, name) in [("unit", "Unit"), ("vatCode", "SalesVatCode"), ("barcode", "Barcode")] {
+    for (key, name, _) in FIELDS {
         if let Some(value) = wire::text(&row[name]) {
             fields.insert(key.to_owned(), value);
         }

@@ -21,7 +21,8 @@ pub use token::TokenRefusal;
 use super::oauth_tokens::OAuthTokens;
 use super::{
     AcceptedSale, Capability, ChangedRecord, Changes, ConnectionCheck, Connector, ConnectorConfig, ConnectorError,
-    FieldSpec, FieldType, KindSpec, ListRequest, OutboundCustomer, OutboundOrder, Page, RemoteCustomer, RemoteProduct,
+    FieldSpec, FieldType, KindSpec, ListRequest, OutboundCustomer, OutboundOrder, Page, RemoteCustomer, RemoteField,
+    RemoteProduct,
 };
 use async_trait::async_trait;
 use koppel_entity::enums::LinkedEntity;
@@ -157,6 +158,10 @@ impl Connector for ExactOnlineConnector {
 
     async fn products(&self, request: ListRequest) -> Result<Page<RemoteProduct>, ConnectorError> {
         items::page(&self.client, &request).await
+    }
+
+    async fn product_fields(&self) -> Result<Vec<RemoteField>, ConnectorError> {
+        Ok(items::fields())
     }
 
     /// The items changed after the Sync API's `Timestamp` `since`; one no longer sold is gone for Koppel.
