@@ -2,7 +2,8 @@
 //! catalogue through the Sync API, the next ones ask only `Timestamp gt <the highest seen>` and rewrite
 //! only what changed; an item deleted at Exact (`sync/Deleted`, EntityType 9) or no longer sold follows
 //! the missing-record policy and the removal brake; a rate limit hit while paging slows the pass down
-//! instead of failing it; fields mapped create-only keep what the import wrote. Real HTTP to the fake,
+//! instead of failing it; fields mapped create-only keep what the import wrote, and a change of the
+//! mappings makes the next pass a full read. Real HTTP to the fake,
 //! through the daemon's runs.
 
 use super::setup::Setup;
@@ -244,4 +245,15 @@ async fn a_field_mapped_create_only_is_written_on_import_and_not_overwritten_whe
     assert_eq!(synced["name"], "Brood 1", "the name is create-only");
     assert_eq!(synced["extraFields"], imported["extraFields"], "the barcode is create-only");
     assert_eq!(synced["tariffs"][0]["amount"], "2.95", "the price follows Exact");
+
+    // The name follows Exact again: the next pass reads the whole catalogue (the item did not change
+    // since the last pass, but every product's content did) and brings Exact's name.
+    let mappings = json!({"i": {"integrationId": setup.integration, "entity": "product", "mappings": [
+        {"remoteField": "barcode", "targetKind": "EXTRA_FIELD", "target": "ean", "createOnly": true}]}});
+    setup.ok(FIELD_MAPPINGS, mappings).await;
+    let before = setup.item_syncs().len();
+    let counts = setup.sync_products().await;
+    assert_eq!(counts["updated"], 1, "{counts:#}");
+    assert!(setup.item_syncs()[before].contains("$filter=Timestamp gt 1L"), "{:?}", setup.item_syncs());
+    assert_eq!(setup.product("BROOD-01").await.unwrap()["name"], "Volkorenbrood");
 }
