@@ -1,11 +1,13 @@
 //! Where a pass goes on from: the cursor stored per integration and entity in `sync_states` — a date of
 //! Koppel's (SnelStart's modification times), or a remote's own cursors ([`FeedCursors`], Exact Online's
-//! Sync API `Timestamp`s of its changes and of its deletion feed).
+//! Sync API `Timestamp`s of its changes and of its deletion feed). A change of an entity's field mappings
+//! makes its next pass read everything again ([`read_all_again`]).
 
 use crate::error::EngineResult;
 use chrono::{DateTime, Utc};
 use koppel_entity::enums::LinkedEntity;
 use koppel_entity::{IntegrationOwned, integration, sync_state};
+use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, QueryFilter, Set};
 use uuid::Uuid;
 
@@ -17,10 +19,6 @@ pub(super) struct FeedCursors {
     pub changes: Option<String>,
     /// After the last deletion read (and applied, or nothing to apply).
     pub deleted: Option<String>,
-    /// The product pass: the fingerprint of the field mappings the changes were written with. Other
-    /// mappings make every product's content new, so the pass reads the whole catalogue again.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mapping: Option<String>,
 }
 
 impl FeedCursors {
@@ -97,5 +95,30 @@ pub(super) async fn save_cursor_text(
             .await?;
         }
     }
+    Ok(())
+}
+
+/// Makes the next pass of `entity` read every record again (from the start date or the remote's first
+/// cursor) instead of what changed since the last: its mappings changed. A deletion feed's cursor stays.
+pub async fn read_all_again(
+    db: &impl ConnectionTrait,
+    integration: &integration::Model,
+    entity: LinkedEntity,
+) -> EngineResult<()> {
+    let Some(text) = cursor_text_of(db, integration, entity).await? else {
+        return Ok(());
+    };
+    let kept = match serde_json::from_str::<serde_json::Value>(&text) {
+        Ok(serde_json::Value::Object(mut cursors)) => {
+            cursors.remove("changes");
+            Some(serde_json::Value::Object(cursors).to_string())
+        }
+        _ => None,
+    };
+    sync_state::Entity::update_owned(integration.account_id, integration.id)
+        .col_expr(sync_state::Column::Cursor, Expr::value(kept))
+        .filter(sync_state::Column::Entity.eq(entity))
+        .exec(db)
+        .await?;
     Ok(())
 }

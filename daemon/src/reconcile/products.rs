@@ -8,7 +8,8 @@
 //! not read whole each time: after a first full read the pass reads only the products changed after the
 //! cursor and the deletions after the feed's cursor (both kept in `sync_states`), leaves every other
 //! linked product as it is, and applies the same policy and brake to what the feed says is gone. A
-//! change of the field mappings makes the next pass a full read again (every product's content is new).
+//! change of the product field mappings clears the changes cursor (`read_all_again`): the next pass is a
+//! full read again, as every product's content is new.
 //!
 //! Memory: the pass holds the linked products (id, SKU, remote id and a 32-byte hash each) and, of the
 //! remote, only the full records that changed or came back — never the whole catalogue — so a pass over
@@ -38,7 +39,6 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseTransaction, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
     TransactionTrait,
 };
-use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
@@ -206,13 +206,12 @@ pub async fn reconcile_products_with(
     let mut planner = Planner::new(local);
     let fingerprint = stored::fingerprint(&mapping_rows);
     let feed = reads_changes(integration);
-    let mapping = hex::encode(Sha256::digest(&fingerprint));
     let cursors = match feed {
         true => FeedCursors::parse(cursor_text_of(db, integration, LinkedEntity::Product).await?.as_deref()),
         false => FeedCursors::default(),
     };
-    // Only what changed after the cursor, when the products were written with today's mappings.
-    let since = cursors.changes.as_deref().filter(|_| cursors.mapping.as_deref() == Some(mapping.as_str()));
+    // Only what changed after the cursor (none when the mappings changed since: see `read_all_again`).
+    let since = cursors.changes.as_deref();
     // The deletions first: a record deleted while the changes are read is read by the next pass.
     let mut deleted = HashSet::new();
     let (mut deleted_complete, mut deleted_cursor) = (true, None);
@@ -383,7 +382,6 @@ pub async fn reconcile_products_with(
             let failed = changes.iter().any(|c| c.action == ChangeAction::Failed);
             if plan.held_back.is_none() && remote.complete && !failed {
                 next.changes = remote.cursor.take().or(next.changes);
-                next.mapping = Some(mapping);
             }
             if plan.held_back.is_none() && deleted_complete {
                 next.deleted = deleted_cursor.or(next.deleted);

@@ -8,6 +8,7 @@ mod crash;
 mod customers;
 mod fake;
 mod items;
+mod mappings;
 mod orders;
 mod setup;
 mod tokens;

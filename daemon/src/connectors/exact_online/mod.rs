@@ -145,6 +145,13 @@ impl ExactOnlineConnector {
 
 #[async_trait]
 impl Connector for ExactOnlineConnector {
+    fn record_fields(&self, entity: LinkedEntity) -> Vec<RemoteField> {
+        match entity {
+            LinkedEntity::Customer => RemoteField::texts(accounts::MAPPABLE_FIELDS),
+            _ => Vec::new(),
+        }
+    }
+
     /// `current/Me` (who, which division), then one account of the stored division
     /// (`crm/Accounts?$top=1`), which fails when that division is no longer the user's.
     async fn test_connection(&self) -> Result<ConnectionCheck, ConnectorError> {
