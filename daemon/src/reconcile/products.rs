@@ -20,7 +20,6 @@ mod read;
 pub use super::report::{Change, ChangeAction, PassReport};
 
 use super::cursor::{FeedCursors, cursor_text_of, save_cursor_text};
-use super::listing::{DeletedRecords, read_changes};
 use super::{ContentHash, EntitySync, LocalRecord, MissingAction, NoRecorder, PlanLimits, Planner, Progress, Recorder};
 use crate::Context;
 use crate::attachments;
@@ -33,7 +32,7 @@ use crate::mapping::stored;
 use chrono::{DateTime, SubsecRound, Utc};
 use koppel_entity::enums::{GrantTarget, LinkedEntity, MissingRecordPolicy};
 use koppel_entity::{Scoped, access_grant, integration, product, remote_link, sale};
-use read::{PAGE, SYNC_PAGE, Source, read_remote};
+use read::{Deleted, PAGE, SYNC_PAGE, Source, read_deleted, read_remote};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseTransaction, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
@@ -213,22 +212,18 @@ pub async fn reconcile_products_with(
     // Only what changed after the cursor (none when the mappings changed since: see `read_all_again`).
     let since = cursors.changes.as_deref();
     // The deletions first: a record deleted while the changes are read is read by the next pass.
-    let mut deleted = HashSet::new();
-    let (mut deleted_complete, mut deleted_cursor) = (true, None);
-    if feed {
-        let feed = DeletedRecords(LinkedEntity::Product);
-        let from = cursors.deleted.as_deref();
-        (deleted_complete, _, deleted_cursor) =
-            read_changes(feed, connector.as_ref(), None, from, progress, 0, |ids| deleted.extend(ids)).await?;
-    }
-    let source = Source { since, page: if feed { SYNC_PAGE } else { PAGE }, deleted: &deleted };
+    let deleted = match feed {
+        true => read_deleted(connector.as_ref(), cursors.deleted.as_deref(), progress).await?,
+        false => Deleted::default(),
+    };
+    let source = Source { since, page: if feed { SYNC_PAGE } else { PAGE }, deleted: &deleted.ids };
     let mut remote = read_remote(connector.as_ref(), source, &mut planner, &fingerprint, progress).await?;
     if since.is_some() {
-        planner.leave_unlisted(|id| deleted.contains(id) || remote.gone.contains(id));
+        planner.leave_unlisted(|id| deleted.ids.contains(id) || remote.gone.contains(id));
     }
     let policy = missing_policy(integration, LinkedEntity::Product);
     let limits = PlanLimits {
-        remote_complete: remote.complete && deleted_complete,
+        remote_complete: remote.complete && deleted.complete,
         max_missing_share: crate::connectors::max_removal_share(&integration.settings),
     };
     let plan = planner.finish(plan_action(policy), limits);
@@ -383,8 +378,8 @@ pub async fn reconcile_products_with(
             if plan.held_back.is_none() && remote.complete && !failed {
                 next.changes = remote.cursor.take().or(next.changes);
             }
-            if plan.held_back.is_none() && deleted_complete {
-                next.deleted = deleted_cursor.or(next.deleted);
+            if plan.held_back.is_none() && deleted.complete {
+                next.deleted = deleted.cursor.or(next.deleted);
             }
             save_cursor_text(&batch.txn, integration, LinkedEntity::Product, next.text()).await?;
         }

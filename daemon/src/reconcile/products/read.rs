@@ -4,10 +4,12 @@
 //! before it was deleted), and so is one the remote lists as no longer for Koppel (an item no longer
 //! sold).
 
+use super::super::listing::{DeletedRecords, read_changes};
 use super::super::{Observed, Planner, Progress};
 use crate::connectors::{ChangedRecord, Connector, ListRequest, RemoteProduct};
 use crate::error::EngineResult;
 use crate::import::link_hash;
+use koppel_entity::enums::LinkedEntity;
 use std::collections::{HashMap, HashSet};
 
 /// The page size a pass asks for of a remote without a cursor of its own.
@@ -25,6 +27,35 @@ const MAX_PAGES: usize = 100_000;
 /// it the catalogue is read in part (and then nothing is deactivated or deleted), and the rest is
 /// refreshed by the next pass.
 const MAX_CHANGED_BYTES: usize = 64 * 1024 * 1024;
+
+/// What the remote's deletion feed says of products.
+pub(super) struct Deleted {
+    /// The remote ids of the products deleted after the feed's cursor.
+    pub ids: HashSet<String>,
+    /// The feed was read to its end.
+    pub complete: bool,
+    /// Where the feed goes on from next time.
+    pub cursor: Option<String>,
+}
+
+/// Nothing deleted: a remote without a deletion feed.
+impl Default for Deleted {
+    fn default() -> Self {
+        Self { ids: HashSet::new(), complete: true, cursor: None }
+    }
+}
+
+/// Reads the deletion feed of products after its cursor `from` (from its beginning when none).
+pub(super) async fn read_deleted(
+    connector: &dyn Connector,
+    from: Option<&str>,
+    progress: &Progress,
+) -> EngineResult<Deleted> {
+    let mut ids = HashSet::new();
+    let feed = DeletedRecords(LinkedEntity::Product);
+    let (complete, _, cursor) = read_changes(feed, connector, None, from, progress, 0, |page| ids.extend(page)).await?;
+    Ok(Deleted { ids, complete, cursor })
+}
 
 /// Which listing a pass reads.
 pub(super) struct Source<'a> {
