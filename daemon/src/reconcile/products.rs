@@ -372,10 +372,12 @@ pub async fn reconcile_products_with(
         if feed {
             // While the brake holds, neither cursor moves: the deletions (and the items no longer sold,
             // which the changes list) are read again once it is released. A product the local rules
-            // refused is read again too.
-            let mut next = cursors.clone();
+            // refused is read again too, and so is everything when the mappings changed while the pass
+            // ran (`read_all_again` cleared the changes cursor meanwhile).
+            let mut next =
+                FeedCursors::parse(cursor_text_of(&batch.txn, integration, LinkedEntity::Product).await?.as_deref());
             let failed = changes.iter().any(|c| c.action == ChangeAction::Failed);
-            if plan.held_back.is_none() && remote.complete && !failed {
+            if plan.held_back.is_none() && remote.complete && !failed && next.changes == cursors.changes {
                 next.changes = remote.cursor.take().or(next.changes);
             }
             if plan.held_back.is_none() && deleted.complete {
