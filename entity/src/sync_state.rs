@@ -16,7 +16,7 @@ pub struct Model {
     /// The last pass that changed something locally.
     pub last_synced_at: Option<DateTimeUtc>,
     /// Where the next incremental pass goes on from, in the remote's own terms (SnelStart: the highest
-    /// `modifiedOn` seen, as SnelStart wrote it). None: from the start date.
+    /// `modifiedOn` seen, as SnelStart wrote it; Exact Online: its Timestamps as JSON). None: from the start.
     pub cursor: Option<String>,
 }
 

@@ -131,6 +131,22 @@ pub trait Connector: Send + Sync {
         Err(ConnectorError::Unsupported("list products"))
     }
 
+    /// One page of the remote products changed after the opaque cursor `since` (the remote's own, as a
+    /// page's [`Changes::cursor`] gave it before; none: from the beginning), from `request.after` on,
+    /// each as it is now or gone for Koppel. Remotes without a cursor of their own list every product
+    /// ([`Connector::products`]).
+    async fn product_changes(
+        &self,
+        _since: Option<&str>,
+        request: ListRequest,
+    ) -> Result<Changes<ChangedRecord<RemoteProduct>>, ConnectorError> {
+        let Page { items, next } = self.products(request).await?;
+        Ok(Changes {
+            page: Page { items: items.into_iter().map(ChangedRecord::Present).collect(), next },
+            cursor: None,
+        })
+    }
+
     /// The remote products with these ids; ids the remote does not show are left out.
     async fn products_by_ids(&self, _ids: &[String]) -> Result<Vec<RemoteProduct>, ConnectorError> {
         Err(ConnectorError::Unsupported("list products"))

@@ -151,6 +151,14 @@ pub struct Changes<T> {
     pub cursor: Option<String>,
 }
 
+/// One record of a listing of changes: as the remote shows it now, or gone for Koppel although the
+/// remote keeps it (an Exact Online item that is no longer a sales item), by its remote id.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ChangedRecord<T> {
+    Present(T),
+    Gone(String),
+}
+
 /// What a connection test found.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConnectionCheck {

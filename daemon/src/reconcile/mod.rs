@@ -10,9 +10,11 @@
 //! [`PASSES`]. Products, customers and the sale-status pull have a pass today; a run of any other
 //! entity fails at once with a permanent [`EngineError::NoPass`].
 
+mod cursor;
 pub mod customers;
 pub mod invoices;
 pub mod job;
+mod listing;
 mod plan;
 pub mod products;
 pub mod progress;
@@ -20,7 +22,7 @@ mod report;
 pub mod runs;
 pub mod sale_statuses;
 
-pub use customers::read_all_again;
+pub use cursor::read_all_again;
 pub use plan::{
     ContentHash, HeldBack, LocalRecord, MissingAction, Observed, Plan, PlanLimits, Planner, RemoteRecord, plan,
 };

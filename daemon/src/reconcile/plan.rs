@@ -204,6 +204,15 @@ impl<Id: Clone> Planner<Id> {
         }
     }
 
+    /// For a read of the changes only: every linked record the remote did not list stays as it is —
+    /// neither unchanged nor changed, nor switched on again — except those `gone` names, which are
+    /// missing.
+    pub fn leave_unlisted(&mut self, gone: impl Fn(&str) -> bool) {
+        for entry in self.local.iter_mut().filter(|e| !e.seen) {
+            entry.seen = !gone(&entry.record.remote_id);
+        }
+    }
+
     /// The plan: what was not seen is missing, and follows `policy` within `limits`.
     pub fn finish(self, policy: MissingAction, limits: PlanLimits) -> Plan<Id> {
         let linked = self.local.len();
@@ -281,6 +290,20 @@ mod tests {
 
     fn remote(id: &str, hash: &str) -> RemoteRecord {
         RemoteRecord { remote_id: id.into(), content_hash: ContentHash::from_stored(hash) }
+    }
+
+    #[test]
+    fn a_read_of_the_changes_leaves_the_unlisted_alone_and_only_the_gone_are_missing() {
+        let mut off = local(3, "r3", "h3");
+        (off.active, off.deactivated_by_sync) = (false, true);
+        let mut planner = Planner::new(vec![local(1, "r1", "h1"), local(2, "r2", "h2"), off, local(4, "r4", "h4")]);
+        assert_eq!(planner.observe("r1", ContentHash::from_stored("h1b")), Observed::Changed);
+        planner.leave_unlisted(|id| id == "r4");
+        let plan = planner.finish(MissingAction::Delete, PlanLimits { max_missing_share: 1.0, ..Default::default() });
+        assert_eq!(plan.update.len(), 1);
+        assert!(plan.unchanged.is_empty(), "the unlisted are not reported unchanged");
+        assert!(plan.reactivate.is_empty(), "one switched off by a pass stays off until the remote lists it");
+        assert_eq!(plan.missing, [(4, MissingAction::Delete)]);
     }
 
     #[test]

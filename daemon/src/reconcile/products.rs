@@ -4,26 +4,35 @@
 //! remote product that is not linked is reported, never created. `lastSyncedAt` moves only when something
 //! changed, and a pass over an unchanged catalogue writes nothing.
 //!
+//! A remote with a cursor of its own and a deletion feed (Exact Online's Sync API and `sync/Deleted`) is
+//! not read whole each time: after a first full read the pass reads only the products changed after the
+//! cursor and the deletions after the feed's cursor (both kept in `sync_states`), leaves every other
+//! linked product as it is, and applies the same policy and brake to what the feed says is gone. A
+//! change of the product field mappings clears the changes cursor (`read_all_again`): the next pass is a
+//! full read again, as every product's content is new.
+//!
 //! Memory: the pass holds the linked products (id, SKU, remote id and a 32-byte hash each) and, of the
 //! remote, only the full records that changed or came back — never the whole catalogue — so a pass over
 //! a million products stays in the hundreds of MiB (docs/BENCHMARKS.md).
 
+mod read;
+
 pub use super::report::{Change, ChangeAction, PassReport};
 
-use super::{
-    ContentHash, EntitySync, LocalRecord, MissingAction, NoRecorder, Observed, PlanLimits, Planner, Progress, Recorder,
-};
+use super::cursor::{FeedCursors, cursor_text_of, save_cursor_text};
+use super::{ContentHash, EntitySync, LocalRecord, MissingAction, NoRecorder, PlanLimits, Planner, Progress, Recorder};
 use crate::Context;
 use crate::attachments;
 use crate::connect;
-use crate::connectors::{Connector, ListRequest, RemoteProduct};
+use crate::connectors::Capability;
 use crate::error::{EngineError, EngineResult};
-use crate::import::{Written, link_hash, store_products};
+use crate::import::{Written, store_products};
 use crate::links;
 use crate::mapping::stored;
 use chrono::{DateTime, SubsecRound, Utc};
 use koppel_entity::enums::{GrantTarget, LinkedEntity, MissingRecordPolicy};
 use koppel_entity::{Scoped, access_grant, integration, product, remote_link, sale};
+use read::{Deleted, PAGE, SYNC_PAGE, Source, read_deleted, read_remote};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseTransaction, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
@@ -32,17 +41,14 @@ use sea_orm::{
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
-/// The page size a pass asks for.
-const PAGE: usize = 100;
-
-/// A remote listing longer than this many pages (10 million products) is taken to never end: read in
-/// part, so nothing is deactivated or deleted.
-const MAX_PAGES: usize = 100_000;
-
-/// The most of the changed remote records one pass holds in memory (unchanged ones are not held); past
-/// it the catalogue is read in part (and then nothing is deactivated or deleted), and the rest is
-/// refreshed by the next pass.
-const MAX_CHANGED_BYTES: usize = 64 * 1024 * 1024;
+/// Whether the pass reads only what changed after the remote's own cursor, and what is gone from its
+/// deletion feed (Exact Online), rather than the whole catalogue each time.
+fn reads_changes(integration: &integration::Model) -> bool {
+    crate::connectors::kind(&integration.kind).is_some_and(|kind| {
+        kind.capabilities.contains(&Capability::DeletedRecordsFeed)
+            && kind.capabilities.contains(&Capability::IncrementalSince)
+    })
+}
 
 /// The integration's policy for records of `entity` gone at the remote; `deactivate` when none is stored.
 pub fn missing_policy(integration: &integration::Model, entity: LinkedEntity) -> MissingRecordPolicy {
@@ -52,7 +58,8 @@ pub fn missing_policy(integration: &integration::Model, entity: LinkedEntity) ->
         .unwrap_or(MissingRecordPolicy::Deactivate)
 }
 
-fn plan_action(policy: MissingRecordPolicy) -> MissingAction {
+/// The plan's action for records gone at the remote under `policy`.
+pub(super) fn plan_action(policy: MissingRecordPolicy) -> MissingAction {
     match policy {
         MissingRecordPolicy::Ignore => MissingAction::Ignore,
         MissingRecordPolicy::Deactivate => MissingAction::Deactivate,
@@ -65,70 +72,6 @@ struct Linked {
     product_id: Uuid,
     sku: String,
     remote_id: String,
-}
-
-/// What a pass keeps of the remote catalogue.
-struct RemoteRead {
-    /// Every page was read, and no limit cut the read short.
-    complete: bool,
-    /// The remote records that changed or came back, by remote id: all the pass needs in full.
-    changed: HashMap<String, RemoteProduct>,
-    /// The SKUs of the records with no local twin, in the order of [`super::Plan::new_remote`].
-    new_skus: Vec<String>,
-    /// How many remote records were read.
-    records: u64,
-}
-
-/// Reads every remote page into the planner; a failure after the first page, a remote that sends more
-/// than it was asked for, a listing that does not end, or more changed records than the pass may hold
-/// give what was read and `complete = false`.
-async fn read_remote(
-    connector: &dyn Connector,
-    planner: &mut Planner<u32>,
-    mapping_fingerprint: &[u8],
-    progress: &Progress,
-) -> EngineResult<RemoteRead> {
-    let mut read = RemoteRead { complete: false, changed: HashMap::new(), new_skus: Vec::new(), records: 0 };
-    let mut changed_bytes = 0usize;
-    let mut after = None;
-    for page_number in 0..MAX_PAGES {
-        let page = match connector.products(ListRequest { first: PAGE, after: after.take(), changed_since: None }).await
-        {
-            Ok(page) => page,
-            Err(error) if page_number == 0 => return Err(error.into()),
-            Err(error) => {
-                tracing::warn!(%error, pages = page_number, "remote catalogue read only in part");
-                return Ok(read);
-            }
-        };
-        let oversized = page.items.len() > PAGE;
-        read.records += page.items.len() as u64;
-        for product in page.items {
-            let hash = link_hash(&product, mapping_fingerprint);
-            match planner.observe(&product.id, hash) {
-                Observed::Changed => {
-                    changed_bytes += serde_json::to_vec(&product).map_or(0, |v| v.len());
-                    read.changed.insert(product.id.clone(), product);
-                }
-                Observed::New => read.new_skus.push(product.sku),
-                Observed::Unchanged | Observed::Repeated => {}
-            }
-        }
-        progress.advanced(read.records, None);
-        if oversized || changed_bytes > MAX_CHANGED_BYTES {
-            tracing::warn!(pages = page_number + 1, changed_bytes, oversized, "remote catalogue read in part");
-            return Ok(read);
-        }
-        match page.next {
-            Some(next) => after = Some(next),
-            None => {
-                read.complete = true;
-                return Ok(read);
-            }
-        }
-    }
-    tracing::warn!(pages = MAX_PAGES, "remote catalogue did not end: read in part");
-    Ok(read)
 }
 
 /// Rows read per statement when loading the linked products: a million rows fetched at once cost
@@ -261,10 +204,26 @@ pub async fn reconcile_products_with(
     let (mut linked, local) = linked_products(db, integration).await?;
     let mut planner = Planner::new(local);
     let fingerprint = stored::fingerprint(&mapping_rows);
-    let mut remote = read_remote(connector.as_ref(), &mut planner, &fingerprint, progress).await?;
+    let feed = reads_changes(integration);
+    let cursors = match feed {
+        true => FeedCursors::parse(cursor_text_of(db, integration, LinkedEntity::Product).await?.as_deref()),
+        false => FeedCursors::default(),
+    };
+    // Only what changed after the cursor (none when the mappings changed since: see `read_all_again`).
+    let since = cursors.changes.as_deref();
+    // The deletions first: a record deleted while the changes are read is read by the next pass.
+    let deleted = match feed {
+        true => read_deleted(connector.as_ref(), cursors.deleted.as_deref(), progress).await?,
+        false => Deleted::default(),
+    };
+    let source = Source { since, page: if feed { SYNC_PAGE } else { PAGE }, deleted: &deleted.ids };
+    let mut remote = read_remote(connector.as_ref(), source, &mut planner, &fingerprint, progress).await?;
+    if since.is_some() {
+        planner.leave_unlisted(|id| deleted.ids.contains(id) || remote.gone.contains(id));
+    }
     let policy = missing_policy(integration, LinkedEntity::Product);
     let limits = PlanLimits {
-        remote_complete: remote.complete,
+        remote_complete: remote.complete && deleted.complete,
         max_missing_share: crate::connectors::max_removal_share(&integration.settings),
     };
     let plan = planner.finish(plan_action(policy), limits);
@@ -409,6 +368,22 @@ pub async fn reconcile_products_with(
             batch.changed = true;
             batch.wrote(entry_of.get(&id).copied());
             batch = batch.maybe_commit(db, &changes, recorder, integration, now, progress, total).await?;
+        }
+        if feed {
+            // While the brake holds, neither cursor moves: the deletions (and the items no longer sold,
+            // which the changes list) are read again once it is released. A product the local rules
+            // refused is read again too, and so is everything when the mappings changed while the pass
+            // ran (`read_all_again` cleared the changes cursor meanwhile).
+            let mut next =
+                FeedCursors::parse(cursor_text_of(&batch.txn, integration, LinkedEntity::Product).await?.as_deref());
+            let failed = changes.iter().any(|c| c.action == ChangeAction::Failed);
+            if plan.held_back.is_none() && remote.complete && !failed && next.changes == cursors.changes {
+                next.changes = remote.cursor.take().or(next.changes);
+            }
+            if plan.held_back.is_none() && deleted.complete {
+                next.deleted = deleted.cursor.or(next.deleted);
+            }
+            save_cursor_text(&batch.txn, integration, LinkedEntity::Product, next.text()).await?;
         }
         // The last batch; whether the pass changed something.
         if batch.commit(&changes, recorder, integration, now).await? {
@@ -571,103 +546,4 @@ async fn set_active(
         .exec(db)
         .await?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::connectors::{ConnectionCheck, ConnectorError, Page};
-    use crate::reconcile::HeldBack;
-    use async_trait::async_trait;
-
-    /// A remote of `pages` pages of one product each, failing at page `fail_at` when given.
-    struct Listing {
-        pages: usize,
-        fail_at: Option<usize>,
-        per_page: usize,
-    }
-
-    fn product(n: usize) -> RemoteProduct {
-        RemoteProduct {
-            id: format!("r{n}"),
-            sku: format!("S{n}"),
-            name: "p".into(),
-            description: None,
-            product_type: "simple".into(),
-            category: None,
-            tariffs: Vec::new(),
-            fields: Default::default(),
-            incentive: None,
-            supplier: None,
-            updated_at: None,
-            attachments: Vec::new(),
-        }
-    }
-
-    #[async_trait]
-    impl Connector for Listing {
-        async fn test_connection(&self) -> Result<ConnectionCheck, ConnectorError> {
-            unreachable!()
-        }
-
-        async fn products(&self, request: ListRequest) -> Result<Page<RemoteProduct>, ConnectorError> {
-            let page: usize = request.after.map_or(0, |a| a.parse().unwrap());
-            if self.fail_at == Some(page) {
-                return Err(ConnectorError::Timeout);
-            }
-            Ok(Page {
-                items: (0..self.per_page).map(|k| product(page * self.per_page + k)).collect(),
-                next: (page + 1 < self.pages).then(|| (page + 1).to_string()),
-            })
-        }
-    }
-
-    async fn read(listing: Listing, linked: usize) -> (RemoteRead, super::super::Plan<u32>) {
-        let fingerprint = stored::fingerprint(&[]);
-        let local = (0..linked)
-            .map(|n| LocalRecord {
-                local_id: n as u32,
-                remote_id: format!("r{n}"),
-                content_hash: link_hash(&product(n), &fingerprint),
-                active: true,
-                deletable: true,
-                deactivated_by_sync: false,
-            })
-            .collect();
-        let mut planner = Planner::new(local);
-        let read = read_remote(&listing, &mut planner, &fingerprint, &Progress::none()).await.expect("read");
-        let limits = PlanLimits { remote_complete: read.complete, ..PlanLimits::default() };
-        (read, planner.finish(MissingAction::Delete, limits))
-    }
-
-    #[tokio::test]
-    async fn a_read_that_fails_part_way_deletes_nothing_and_keeps_only_what_changed() {
-        let (read, plan) = read(Listing { pages: 10, fail_at: Some(6), per_page: 1 }, 10).await;
-        assert!(!read.complete);
-        assert!(read.changed.is_empty(), "unchanged records are not held");
-        assert_eq!(plan.unchanged.len(), 6);
-        assert_eq!(plan.held_back, Some(HeldBack::PartialRead));
-        assert!(plan.missing.iter().all(|(_, action)| *action == MissingAction::Ignore));
-        // The first page failing fails the pass.
-        let fingerprint = stored::fingerprint(&[]);
-        let mut planner = Planner::<u32>::new(Vec::new());
-        let failing = Listing { pages: 10, fail_at: Some(0), per_page: 1 };
-        assert!(read_remote(&failing, &mut planner, &fingerprint, &Progress::none()).await.is_err());
-    }
-
-    #[tokio::test]
-    async fn a_complete_read_of_many_pages_acts_on_what_is_gone() {
-        let (read, plan) = read(Listing { pages: 1200, fail_at: None, per_page: 1 }, 1201).await;
-        assert!(read.complete, "longer than the old cap of 500 pages");
-        assert_eq!(plan.unchanged.len(), 1200);
-        assert_eq!(plan.missing, [(1200, MissingAction::Delete)]);
-        assert_eq!(plan.held_back, None);
-    }
-
-    #[tokio::test]
-    async fn a_remote_that_sends_more_than_asked_is_read_in_part() {
-        let (read, plan) = read(Listing { pages: 3, fail_at: None, per_page: PAGE + 1 }, 400).await;
-        assert!(!read.complete);
-        assert_eq!(plan.held_back, Some(HeldBack::PartialRead));
-    }
 }

@@ -173,3 +173,30 @@ async fn an_account_left_for_review_is_forgotten_once_deleted_at_exact() {
     let matches = setup.ok(MATCHES, json!({"id": setup.integration})).await;
     assert_eq!(matches["customerMatches"]["edges"], json!([]), "{matches:#}");
 }
+
+#[tokio::test]
+async fn a_rate_limit_hit_while_paging_the_accounts_slows_the_pass_down_instead_of_failing_it() {
+    let mut setup = Setup::new().await;
+    setup.server.start_daemon(false).await;
+    setup.connect().await;
+    let settings = json!({"i": {"id": setup.integration, "settings": {"unmatchedCustomers": "create"}}});
+    setup.ok(UPDATE, settings).await;
+    for n in 1..=12 {
+        setup.fake.put_account(account(
+            &format!("a-{n}"),
+            1000 + n,
+            &format!("Klant {n}"),
+            &format!("klant{n}@example.nl"),
+        ));
+    }
+    // Four pages of accounts and a page of deletions at two calls per 2-second window (Exact: 60 a
+    // minute): three windows, so the pass waits at least one whole window.
+    setup.fake.set_sync_page(3);
+    setup.fake.limit_rate(2, 5000, Duration::from_secs(2));
+    let started = std::time::Instant::now();
+    let counts = setup.sync_customers().await;
+    assert_eq!(counts["created"], 12, "every page was read: {counts:#}");
+    assert!(started.elapsed() >= Duration::from_secs(2), "waited for the window: {:?}", started.elapsed());
+    assert_eq!(setup.account_syncs().len(), 4, "{:?}", setup.account_syncs());
+    assert_eq!(setup.customer_list().await.len(), 12);
+}

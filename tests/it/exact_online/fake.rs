@@ -390,3 +390,30 @@ async fn the_sync_api_wants_select_pages_by_timestamp_and_feeds_deletions() {
     assert_eq!((rows[0]["EntityKey"].as_str(), rows[0]["EntityType"].as_i64()), (Some("a1"), Some(2)));
     assert!(rows[0]["Timestamp"].as_i64().unwrap() > highest);
 }
+
+#[tokio::test]
+async fn a_deleted_item_leaves_the_sync_api_and_is_a_row_of_sync_deleted_with_entity_type_9() {
+    let fake = exact_online().await;
+    let (kept, gone) = ("00000000-0000-4000-8000-0000000000a1", "00000000-0000-4000-8000-0000000000a2");
+    fake.put_item(json!({"ID": kept, "Code": "A1", "IsSalesItem": true}));
+    fake.put_item(json!({"ID": gone, "Code": "A2", "IsSalesItem": true}));
+    let highest = fake.last_timestamp();
+    fake.remove_item(gone);
+    let bearer = access_token(&fake).await;
+    let get = |path: String| {
+        let fake = &fake;
+        let bearer = bearer.clone();
+        async move { api(fake, &path, Some(&bearer), true).await.json::<Value>().await.unwrap() }
+    };
+    let items = get(format!("/api/v1/{DIVISION}/sync/Logistics/Items?$select=ID&$filter=Timestamp%20gt%201L")).await;
+    let ids: Vec<&str> = items["d"]["results"].as_array().unwrap().iter().map(|r| r["ID"].as_str().unwrap()).collect();
+    assert_eq!(ids, [kept], "{items:#}");
+    let deleted = get(format!(
+        "/api/v1/{DIVISION}/sync/Deleted?$select=Timestamp,EntityKey,EntityType&$filter=Timestamp%20gt%20{highest}L"
+    ))
+    .await;
+    let rows = deleted["d"]["results"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{deleted:#}");
+    assert_eq!((rows[0]["EntityKey"].as_str(), rows[0]["EntityType"].as_i64()), (Some(gone), Some(9)));
+    assert!(rows[0]["Timestamp"].as_i64().unwrap() > highest, "a deletion takes the next Timestamp");
+}

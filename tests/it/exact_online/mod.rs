@@ -7,6 +7,7 @@ mod connect;
 mod crash;
 mod customers;
 mod fake;
+mod items;
 mod mappings;
 mod orders;
 mod setup;

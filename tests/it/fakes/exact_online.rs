@@ -113,6 +113,17 @@ impl State {
         self.timestamp += 1;
         self.timestamp
     }
+
+    /// A row of `sync/Deleted` for the record `id` of `entity_type` (2 accounts, 9 items), with the next
+    /// `Timestamp`.
+    fn record_deletion(&mut self, id: &str, entity_type: i64) {
+        let row = json!({
+            "Timestamp": self.tick(), "DeletedBy": "b2c3d4e5-0000-4000-8000-000000000001",
+            "DeletedDate": format!("/Date({})/", Utc::now().timestamp_millis()), "Division": DIVISION,
+            "EntityKey": id, "EntityType": entity_type, "ID": uuid::Uuid::new_v4().to_string(),
+        });
+        self.deleted.push(row);
+    }
 }
 
 /// The fake's handle; it stops when dropped.
@@ -239,9 +250,11 @@ impl ExactOnline {
         }
     }
 
-    /// Removes an item, as when it is deleted at Exact.
+    /// Deletes an item: `sync/Deleted` gets a row of EntityType 9 with the next `Timestamp`.
     pub fn remove_item(&self, id: &str) {
-        self.state.lock().unwrap().items.retain(|i| i["ID"] != id);
+        let mut state = self.state.lock().unwrap();
+        state.items.retain(|i| i["ID"] != id);
+        state.record_deletion(id, 9);
     }
 
     /// Rows per Sync API page (Exact's: 1000), smaller to see paging.
@@ -263,13 +276,7 @@ impl ExactOnline {
     pub fn delete_account(&self, id: &str) {
         let mut state = self.state.lock().unwrap();
         state.accounts.retain(|a| a["ID"] != id);
-        state.timestamp += 1;
-        let row = json!({
-            "Timestamp": state.timestamp, "DeletedBy": "b2c3d4e5-0000-4000-8000-000000000001",
-            "DeletedDate": format!("/Date({})/", Utc::now().timestamp_millis()), "Division": DIVISION,
-            "EntityKey": id, "EntityType": 2, "ID": uuid::Uuid::new_v4().to_string(),
-        });
-        state.deleted.push(row);
+        state.record_deletion(id, 2);
     }
 
     /// The last Sync API `Timestamp` given.

@@ -406,6 +406,8 @@ async fn set_field_mappings(
     let then = match record {
         Some((entity, _)) => Then::ReadAllAgain(integration, entity),
         None if sale => Then::SalesMappingChanged(integration),
+        // Products read incrementally (Exact Online) are all read again with the new mappings.
+        None if input.entity == "product" => Then::ReadAllAgain(integration, LinkedEntity::Product),
         None => Then::Nothing,
     };
     replace_all(db, old, rows, then).await?;

@@ -1,15 +1,14 @@
 //! Exact Online's accounts as Koppel's remote customers, read incrementally through the Sync API
 //! (`sync/CRM/Accounts`, `Timestamp gt N`, pages of 1000, `$select` required), and the deletion feed
-//! (`sync/Deleted`, EntityType 2 for accounts). The cursor of both is Exact's `Timestamp`, an int64
-//! rowversion kept as text: the highest a page showed.
+//! (`sync/Deleted`, EntityType 2 for accounts; [`super::sync_api`]).
 
 use super::ExactClient;
+use super::sync_api::{since_of, timestamp};
 use super::values::{date, flag, text};
 use crate::connectors::{Changes, ConnectorError, Page, RemoteCustomer};
 use serde_json::{Value, json};
 
 pub const ACCOUNTS: &str = "sync/CRM/Accounts";
-pub const DELETED: &str = "sync/Deleted";
 /// The fields of an account Koppel reads (the Sync API refuses a request without `$select`).
 pub const ACCOUNT_FIELDS: &str = "Timestamp,ID,Code,Name,IsSales,Status,Email,Phone,AddressLine1,Postcode,City,\
                                   Country,VATNumber,ChamberOfCommerce,Blocked,Modified";
@@ -30,18 +29,6 @@ pub const MAPPABLE_FIELDS: &[(&str, &str)] = &[
 /// `sync/Deleted`'s EntityType of accounts.
 pub const ACCOUNT_ENTITY_TYPE: i64 = 2;
 
-/// The Sync API's first cursor: Exact's documentation starts with `Timestamp gt 1`.
-const FIRST: i64 = 1;
-
-fn since_of(since: Option<&str>) -> Result<i64, ConnectorError> {
-    match since {
-        None => Ok(FIRST),
-        Some(text) => text.parse().map_err(|_| {
-            ConnectorError::Protocol(format!("a stored Exact Online cursor that is no Timestamp: {text}"))
-        }),
-    }
-}
-
 /// One page of accounts changed after `since`: the customers among them, and the highest Timestamp.
 pub async fn account_changes(
     client: &ExactClient,
@@ -60,43 +47,6 @@ pub async fn account_changes(
         }
     }
     Ok(Changes { page: Page { items, next }, cursor: Some(highest.to_string()) })
-}
-
-/// One page of `sync/Deleted` after `since`: the ids (`EntityKey`) of the deleted records of
-/// `entity_type`, and the highest Timestamp.
-pub async fn deleted(
-    client: &ExactClient,
-    entity_type: i64,
-    since: Option<&str>,
-    after: Option<String>,
-) -> Result<Changes<String>, ConnectorError> {
-    let since = since_of(since)?;
-    let query = [
-        ("$select", "Timestamp,EntityKey,EntityType,DeletedDate".to_owned()),
-        ("$filter", format!("Timestamp gt {since}L")),
-    ];
-    let (rows, next) = client.list(DELETED, &query, after.as_deref()).await?;
-    let mut highest = since;
-    let mut items = Vec::new();
-    for row in rows {
-        highest = highest.max(timestamp(&row)?);
-        if row["EntityType"].as_i64() == Some(entity_type)
-            && let Some(key) = text(&row["EntityKey"])
-        {
-            items.push(key.to_lowercase());
-        }
-    }
-    Ok(Changes { page: Page { items, next }, cursor: Some(highest.to_string()) })
-}
-
-/// `Timestamp`: a number, or (OData's Edm.Int64) a text.
-fn timestamp(row: &Value) -> Result<i64, ConnectorError> {
-    match &row["Timestamp"] {
-        Value::Number(n) => n.as_i64(),
-        Value::String(s) => s.trim().trim_end_matches('L').parse().ok(),
-        _ => None,
-    }
-    .ok_or_else(|| ConnectorError::Protocol(format!("a Sync API row without a Timestamp: {}", row["ID"])))
 }
 
 /// The customer an account is: an account is one when it is a sales relation (`IsSales`) or its status
@@ -162,7 +112,5 @@ mod tests {
         assert!(customer_of(&blocked).unwrap().unwrap().inactive);
         let supplier = json!({"Timestamp": 9, "ID": "c", "Name": "Leverancier", "IsSales": false, "Status": "A"});
         assert!(customer_of(&supplier).unwrap().is_none());
-        assert_eq!(timestamp(&json!({"Timestamp": "123"})).unwrap(), 123);
-        assert!(since_of(Some("yesterday")).is_err());
     }
 }

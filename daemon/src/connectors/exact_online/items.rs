@@ -1,16 +1,41 @@
 //! Exact Online's items as Koppel's products: read through the Sync API (`sync/Logistics/Items`, pages of
-//! 1000, `$select` required), one by one through `logistics/Items` by id, and by code for orders.
+//! 1000, `$select` required; from the start, or the items changed after a `Timestamp`, deletions in
+//! `sync/Deleted` as EntityType 9), one by one through `logistics/Items` by id, and by code for orders.
 //! Codes and VAT codes may be space-padded and booleans 0/1: both are read as Exact sends them.
 
 use super::client::ExactClient;
+use super::sync_api::{since_of, timestamp};
 use super::values as wire;
-use crate::connectors::{ConnectorError, ListRequest, Page, RemoteProduct, RemoteTariff};
+use crate::connectors::{
+    ChangedRecord, Changes, ConnectorError, ListRequest, Page, RemoteField, RemoteProduct, RemoteTariff,
+};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 
 /// The fields read of an item (the Sync API wants them named).
 const ITEM_FIELDS: &str = "ID,Code,Description,ExtraDescription,IsSalesItem,IsStockItem,StandardSalesPrice,\
                            SalesVatCode,Unit,ItemGroupCode,Barcode,Modified,Timestamp";
+
+/// The item's fields a product carries besides the built-in ones (for field mappings): key, Exact's
+/// name, label.
+const FIELDS: [(&str, &str, &str); 3] =
+    [("unit", "Unit", "Unit"), ("vatCode", "SalesVatCode", "Sales VAT code"), ("barcode", "Barcode", "Barcode")];
+
+/// [`FIELDS`], as the mappings offer them.
+pub fn fields() -> Vec<RemoteField> {
+    FIELDS
+        .iter()
+        .map(|(key, _, label)| RemoteField {
+            key: (*key).into(),
+            label: (*label).into(),
+            field_type: "text".into(),
+            options: Vec::new(),
+        })
+        .collect()
+}
+
+/// `sync/Deleted`'s EntityType of items.
+pub const ITEM_ENTITY_TYPE: i64 = 9;
 
 /// How many ids or codes one `$filter` names (Exact's URLs stay short).
 const FILTER_CHUNK: usize = 20;
@@ -21,6 +46,28 @@ pub async fn page(client: &ExactClient, request: &ListRequest) -> Result<Page<Re
     let (rows, next) = client.list("sync/Logistics/Items", &query, request.after.as_deref()).await?;
     let items = rows.iter().filter_map(|row| product(row).transpose()).collect::<Result<Vec<_>, _>>()?;
     Ok(Page { items, next })
+}
+
+/// One page of the items changed after the Timestamp `since` (from the start when none): the sales items as
+/// they are now, the others (purchase-only now) gone for Koppel; and the highest Timestamp.
+pub async fn changes(
+    client: &ExactClient,
+    since: Option<&str>,
+    after: Option<String>,
+) -> Result<Changes<ChangedRecord<RemoteProduct>>, ConnectorError> {
+    let since = since_of(since)?;
+    let query = [("$select", ITEM_FIELDS.to_owned()), ("$filter", format!("Timestamp gt {since}L"))];
+    let (rows, next) = client.list("sync/Logistics/Items", &query, after.as_deref()).await?;
+    let mut highest = since;
+    let mut items = Vec::with_capacity(rows.len());
+    for row in rows {
+        highest = highest.max(timestamp(&row)?);
+        items.push(match product(&row)? {
+            Some(product) => ChangedRecord::Present(product),
+            None => ChangedRecord::Gone(id_of(&row)?),
+        });
+    }
+    Ok(Changes { page: Page { items, next }, cursor: Some(highest.to_string()) })
 }
 
 /// The items with these ids; ids Exact does not show are left out.
@@ -73,15 +120,22 @@ pub fn guid(value: &str) -> Result<String, ConnectorError> {
         .map_err(|_| ConnectorError::Protocol(format!("{value} is not an Exact Online id")))
 }
 
+/// An item's id, as `sync/Deleted` names it too (lower case).
+fn id_of(row: &Value) -> Result<String, ConnectorError> {
+    wire::text(&row["ID"])
+        .map(|id| id.to_lowercase())
+        .ok_or_else(|| ConnectorError::Protocol("an item without ID".into()))
+}
+
 /// A sales item as a product; `None` for items that are not sold (purchase-only).
 fn product(row: &Value) -> Result<Option<RemoteProduct>, ConnectorError> {
     if !wire::flag(&row["IsSalesItem"]).unwrap_or(true) {
         return Ok(None);
     }
-    let id = row["ID"].as_str().ok_or_else(|| ConnectorError::Protocol("an item without ID".into()))?;
+    let id = id_of(row)?;
     let code = wire::text(&row["Code"]).unwrap_or_default();
     let mut fields = BTreeMap::new();
-    for (key, name) in [("unit", "Unit"), ("vatCode", "SalesVatCode"), ("barcode", "Barcode")] {
+    for (key, name, _) in FIELDS {
         if let Some(value) = wire::text(&row[name]) {
             fields.insert(key.to_owned(), value);
         }
@@ -96,7 +150,7 @@ fn product(row: &Value) -> Result<Option<RemoteProduct>, ConnectorError> {
         None => Vec::new(),
     };
     Ok(Some(RemoteProduct {
-        id: id.to_owned(),
+        id,
         name: wire::text(&row["Description"]).unwrap_or_else(|| code.clone()),
         sku: code,
         description: wire::text(&row["ExtraDescription"]),

@@ -10,6 +10,7 @@ mod accounts;
 mod client;
 mod items;
 mod orders;
+mod sync_api;
 mod token;
 mod values;
 pub mod wire;
@@ -19,8 +20,8 @@ pub use token::TokenRefusal;
 
 use super::oauth_tokens::OAuthTokens;
 use super::{
-    AcceptedSale, Capability, Changes, ConnectionCheck, Connector, ConnectorConfig, ConnectorError, FieldSpec,
-    FieldType, KindSpec, ListRequest, OutboundCustomer, OutboundOrder, Page, RemoteCustomer, RemoteField,
+    AcceptedSale, Capability, ChangedRecord, Changes, ConnectionCheck, Connector, ConnectorConfig, ConnectorError,
+    FieldSpec, FieldType, KindSpec, ListRequest, OutboundCustomer, OutboundOrder, Page, RemoteCustomer, RemoteField,
     RemoteProduct,
 };
 use async_trait::async_trait;
@@ -166,6 +167,19 @@ impl Connector for ExactOnlineConnector {
         items::page(&self.client, &request).await
     }
 
+    async fn product_fields(&self) -> Result<Vec<RemoteField>, ConnectorError> {
+        Ok(items::fields())
+    }
+
+    /// The items changed after the Sync API's `Timestamp` `since`; one no longer sold is gone for Koppel.
+    async fn product_changes(
+        &self,
+        since: Option<&str>,
+        request: ListRequest,
+    ) -> Result<Changes<ChangedRecord<RemoteProduct>>, ConnectorError> {
+        items::changes(&self.client, since, request.after).await
+    }
+
     async fn products_by_ids(&self, ids: &[String]) -> Result<Vec<RemoteProduct>, ConnectorError> {
         items::by_ids(&self.client, ids).await
     }
@@ -208,8 +222,9 @@ impl Connector for ExactOnlineConnector {
     ) -> Result<Changes<String>, ConnectorError> {
         match entity {
             LinkedEntity::Customer => {
-                accounts::deleted(&self.client, accounts::ACCOUNT_ENTITY_TYPE, since, after).await
+                sync_api::deleted(&self.client, accounts::ACCOUNT_ENTITY_TYPE, since, after).await
             }
+            LinkedEntity::Product => sync_api::deleted(&self.client, items::ITEM_ENTITY_TYPE, since, after).await,
             _ => Err(ConnectorError::Unsupported("read a deletion feed of that entity")),
         }
     }

@@ -6,14 +6,13 @@
 //! is gone only in a full listing: when the missing-record policy acts (deactivate, delete), the pass
 //! also lists every remote id since the start date and applies the policy, within the engine's brake.
 //!
-//! A rate limit (429) inside a pass is waited out, as long as the remote asks (at most five minutes a
-//! time, ten times in a row), and the pass goes on where it was: a large first sync slows down instead
-//! of failing.
+//! A rate limit (429) inside a pass is waited out ([`super::listing`]): a large first sync slows down
+//! instead of failing.
 
 mod write;
 
-pub use write::read_all_again;
-
+use super::cursor::{FeedCursors, cursor_text_of, save_cursor, save_cursor_text};
+use super::listing::{DeletedRecords, Listing, read_changes, read_pages};
 use super::report::{Change, ChangeAction, PassReport};
 use super::{ContentHash, EntitySync, LocalRecord, MissingAction, PlanLimits, Planner, Progress, Recorder};
 use crate::Context;
@@ -23,26 +22,16 @@ use crate::error::EngineResult;
 use crate::links;
 use crate::mapping::records::RecordMapping;
 use crate::matching::{self, MatchIndex, MatchingKey};
-use crate::reconcile::products::missing_policy;
+use crate::reconcile::products::{missing_policy, plan_action};
 use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
 use koppel_entity::enums::{LinkedEntity, MissingRecordPolicy};
 use koppel_entity::{Scoped, customer, integration, remote_link, sale};
 use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter, QuerySelect, QueryTrait};
 use std::collections::{HashMap, HashSet};
-use std::time::Duration;
 use uuid::Uuid;
+pub(super) use write::touch;
 use write::{NewCustomers, apply_change, forget_gone_matches};
-pub(super) use write::{cursor_of, save_cursor, touch};
-use write::{cursor_text_of, save_cursor_text};
 
-/// SnelStart's largest page.
-const PAGE: usize = 500;
-/// A listing longer than this many pages is taken to never end.
-const MAX_PAGES: usize = 20_000;
-/// Rate-limit waits in a row before the pass gives up (and the job queue tries later).
-const MAX_WAITS: u32 = 10;
-/// The longest single wait for a rate limit.
-const MAX_WAIT: Duration = Duration::from_secs(300);
 /// Records written per transaction.
 const APPLY_BATCH: usize = 200;
 
@@ -68,25 +57,6 @@ impl EntitySync for CustomerSync {
     }
 }
 
-/// Which list of the remote [`read_pages`] reads.
-#[async_trait::async_trait]
-pub(super) trait Listing: Send + Sync {
-    type Item: Send;
-
-    async fn page(&self, connector: &dyn Connector, request: ListRequest) -> Result<Page<Self::Item>, ConnectorError>;
-
-    /// A page of the changes after the remote's own cursor `since`; remotes with a date cursor have
-    /// none, and answer [`Listing::page`].
-    async fn changes(
-        &self,
-        connector: &dyn Connector,
-        _since: Option<&str>,
-        request: ListRequest,
-    ) -> Result<Changes<Self::Item>, ConnectorError> {
-        Ok(Changes { page: self.page(connector, request).await?, cursor: None })
-    }
-}
-
 #[async_trait::async_trait]
 impl Listing for CustomerSync {
     type Item = RemoteCustomer;
@@ -107,35 +77,6 @@ impl Listing for CustomerSync {
     ) -> Result<Changes<RemoteCustomer>, ConnectorError> {
         connector.customer_changes(since, request).await
     }
-}
-
-/// The remote's deletion feed of customers ([`Capability::DeletedRecordsFeed`]): their remote ids.
-struct DeletedCustomers;
-
-#[async_trait::async_trait]
-impl Listing for DeletedCustomers {
-    type Item = String;
-
-    async fn page(&self, connector: &dyn Connector, request: ListRequest) -> Result<Page<String>, ConnectorError> {
-        Ok(connector.deleted(LinkedEntity::Customer, None, request.after).await?.page)
-    }
-
-    async fn changes(
-        &self,
-        connector: &dyn Connector,
-        since: Option<&str>,
-        request: ListRequest,
-    ) -> Result<Changes<String>, ConnectorError> {
-        connector.deleted(LinkedEntity::Customer, since, request.after).await
-    }
-}
-
-/// The cursors of a remote with a cursor of its own and a deletion feed (Exact Online's Timestamps),
-/// stored as JSON in `sync_states.cursor`.
-#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
-struct FeedCursors {
-    changes: Option<String>,
-    deleted: Option<String>,
 }
 
 /// What the integration's settings say about customers.
@@ -172,71 +113,6 @@ pub(super) fn start_of(integration: &integration::Model) -> EngineResult<DateTim
     Ok(start.and_hms_opt(0, 0, 0).expect("midnight").and_utc() - chrono::Duration::milliseconds(1))
 }
 
-/// Reads every page `list` gives of the records changed after `since` (all when none), giving each
-/// page to `take`. Returns whether the listing was read to its end; a failure on the first page fails
-/// the pass, one later gives what was read. A rate limit is waited out.
-pub(super) async fn read_pages<L: Listing>(
-    listing: L,
-    connector: &dyn Connector,
-    since: Option<DateTime<Utc>>,
-    progress: &Progress,
-    read_before: u64,
-    take: impl FnMut(Vec<L::Item>),
-) -> EngineResult<(bool, u64)> {
-    let (complete, records, _) = read_changes(listing, connector, since, None, progress, read_before, take).await?;
-    Ok((complete, records))
-}
-
-/// [`read_pages`] after the remote's own cursor `cursor` too; returns also the cursor the last page
-/// gave (where the next pass goes on from, once the listing was read to its end).
-async fn read_changes<L: Listing>(
-    listing: L,
-    connector: &dyn Connector,
-    since: Option<DateTime<Utc>>,
-    cursor: Option<&str>,
-    progress: &Progress,
-    read_before: u64,
-    mut take: impl FnMut(Vec<L::Item>),
-) -> EngineResult<(bool, u64, Option<String>)> {
-    let mut last_cursor: Option<String> = None;
-    let mut after: Option<String> = None;
-    let mut records = 0u64;
-    let mut waits = 0u32;
-    let mut page_number = 0usize;
-    while page_number < MAX_PAGES {
-        let request = ListRequest { first: PAGE, after: after.clone(), changed_since: since };
-        let page = match listing.changes(connector, cursor, request).await {
-            Ok(changes) => {
-                last_cursor = changes.cursor.or(last_cursor);
-                changes.page
-            }
-            Err(ConnectorError::RateLimited { retry_after_seconds }) if waits < MAX_WAITS => {
-                waits += 1;
-                let wait = Duration::from_secs(retry_after_seconds.max(1)).min(MAX_WAIT);
-                tracing::info!(wait_seconds = wait.as_secs(), waits, "rate limited: waiting, then going on");
-                tokio::time::sleep(wait).await;
-                continue;
-            }
-            Err(error) if page_number == 0 => return Err(error.into()),
-            Err(error) => {
-                tracing::warn!(%error, pages = page_number, "listing read only in part");
-                return Ok((false, records, last_cursor));
-            }
-        };
-        waits = 0;
-        page_number += 1;
-        records += page.items.len() as u64;
-        take(page.items);
-        progress.advanced(read_before + records, None);
-        match page.next {
-            Some(next) => after = Some(next),
-            None => return Ok((true, records, last_cursor)),
-        }
-    }
-    tracing::warn!(pages = MAX_PAGES, "listing did not end: read in part");
-    Ok((false, records, last_cursor))
-}
-
 /// A linked Koppel customer.
 struct Linked {
     customer_id: Uuid,
@@ -270,9 +146,9 @@ pub async fn reconcile_customers(
     let connector = connect::connector_for(ctx, integration, integration.mode).await?;
     let policy = missing_policy(integration, LinkedEntity::Customer);
     let stored = cursor_text_of(db, integration, LinkedEntity::Customer).await?;
-    let feed_cursors: FeedCursors = match (settings.feed, &stored) {
-        (true, Some(text)) => serde_json::from_str(text).unwrap_or_default(),
-        _ => FeedCursors::default(),
+    let feed_cursors = match settings.feed {
+        true => FeedCursors::parse(stored.as_deref()),
+        false => FeedCursors::default(),
     };
     let cursor = match settings.feed {
         true => None,
@@ -304,7 +180,7 @@ pub async fn reconcile_customers(
     if settings.feed {
         let mut ids = HashSet::new();
         let (complete, _, next) = read_changes(
-            DeletedCustomers,
+            DeletedRecords(LinkedEntity::Customer),
             connector.as_ref(),
             None,
             feed_cursors.deleted.as_deref(),
@@ -492,8 +368,7 @@ pub async fn reconcile_customers(
             {
                 next.deleted = Some(cursor.clone());
             }
-            let text = serde_json::to_string(&next).expect("cursors serialise");
-            save_cursor_text(&txn, integration, LinkedEntity::Customer, text).await?;
+            save_cursor_text(&txn, integration, LinkedEntity::Customer, next.text()).await?;
         } else if changed_complete && let Some(highest) = highest {
             save_cursor(&txn, integration, LinkedEntity::Customer, highest).await?;
         }
@@ -510,14 +385,6 @@ pub async fn reconcile_customers(
         tracing::info!(changes = changes.len(), held_back = held_back.is_some(), "customers synced");
     }
     Ok(PassReport { applied: apply, held_back, policy, last_synced_at, changes })
-}
-
-fn plan_action(policy: MissingRecordPolicy) -> MissingAction {
-    match policy {
-        MissingRecordPolicy::Ignore => MissingAction::Ignore,
-        MissingRecordPolicy::Deactivate => MissingAction::Deactivate,
-        MissingRecordPolicy::Delete => MissingAction::Delete,
-    }
 }
 
 fn key_name(key: MatchingKey) -> &'static str {

@@ -1,5 +1,5 @@
-//! What a customer pass writes: Koppel customers from remote ones, their links, the cursor, the
-//! customers gone at the remote, and the relaties waiting for review that are gone too.
+//! What a customer pass writes: Koppel customers from remote ones, their links, the customers gone at
+//! the remote, and the relaties waiting for review that are gone too.
 
 use crate::connectors::RemoteCustomer;
 use crate::error::EngineResult;
@@ -10,102 +10,11 @@ use crate::matching::{self, RELATIE_CODE_FIELD};
 use crate::reconcile::{Change, ChangeAction};
 use chrono::{DateTime, Utc};
 use koppel_entity::enums::{CustomerKind, LinkedEntity};
-use koppel_entity::{IntegrationOwned, Scoped, customer, integration, remote_link, sync_state};
+use koppel_entity::{IntegrationOwned, Scoped, customer, integration, remote_link};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, Set};
 use std::collections::HashSet;
 use uuid::Uuid;
-
-/// Where the incremental pass of `entity` goes on from.
-pub(in crate::reconcile) async fn cursor_of(
-    db: &impl ConnectionTrait,
-    integration: &integration::Model,
-    entity: LinkedEntity,
-) -> EngineResult<Option<DateTime<Utc>>> {
-    let text = cursor_text_of(db, integration, entity).await?;
-    Ok(text.and_then(|c| DateTime::parse_from_rfc3339(&c).ok()).map(|c| c.to_utc()))
-}
-
-/// The stored cursor as it is: a date (SnelStart) or the remote's own cursors (Exact Online's).
-pub(in crate::reconcile) async fn cursor_text_of(
-    db: &impl ConnectionTrait,
-    integration: &integration::Model,
-    entity: LinkedEntity,
-) -> EngineResult<Option<String>> {
-    let state = sync_state::Entity::find_owned(integration.account_id, integration.id)
-        .filter(sync_state::Column::Entity.eq(entity))
-        .one(db)
-        .await?;
-    Ok(state.and_then(|s| s.cursor))
-}
-
-pub(in crate::reconcile) async fn save_cursor(
-    db: &impl ConnectionTrait,
-    integration: &integration::Model,
-    entity: LinkedEntity,
-    cursor: DateTime<Utc>,
-) -> EngineResult<()> {
-    let text = cursor.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
-    save_cursor_text(db, integration, entity, text).await
-}
-
-pub(in crate::reconcile) async fn save_cursor_text(
-    db: &impl ConnectionTrait,
-    integration: &integration::Model,
-    entity: LinkedEntity,
-    text: String,
-) -> EngineResult<()> {
-    let state = sync_state::Entity::find_owned(integration.account_id, integration.id)
-        .filter(sync_state::Column::Entity.eq(entity))
-        .one(db)
-        .await?;
-    match state {
-        Some(state) => {
-            let mut state: sync_state::ActiveModel = state.into();
-            state.cursor = Set(Some(text));
-            state.update(db).await?;
-        }
-        None => {
-            sync_state::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                account_id: Set(integration.account_id),
-                integration_id: Set(integration.id),
-                entity: Set(entity),
-                last_checked_at: Set(None),
-                last_synced_at: Set(None),
-                cursor: Set(Some(text)),
-            }
-            .insert(db)
-            .await?;
-        }
-    }
-    Ok(())
-}
-
-/// Makes the next pass of `entity` read every record again (from the start date or the remote's first
-/// cursor) instead of what changed since the last: its mappings changed. A deletion feed's cursor stays.
-pub async fn read_all_again(
-    db: &impl ConnectionTrait,
-    integration: &integration::Model,
-    entity: LinkedEntity,
-) -> EngineResult<()> {
-    let Some(text) = cursor_text_of(db, integration, entity).await? else {
-        return Ok(());
-    };
-    let kept = match serde_json::from_str::<serde_json::Value>(&text) {
-        Ok(serde_json::Value::Object(mut cursors)) => {
-            cursors.remove("changes");
-            Some(serde_json::Value::Object(cursors).to_string())
-        }
-        _ => None,
-    };
-    sync_state::Entity::update_owned(integration.account_id, integration.id)
-        .col_expr(sync_state::Column::Cursor, Expr::value(kept))
-        .filter(sync_state::Column::Entity.eq(entity))
-        .exec(db)
-        .await?;
-    Ok(())
-}
 
 /// Writes one change (a new customer into `new`, written with the batch); returns whether it wrote a
 /// Koppel record (what the run's events tell as written).

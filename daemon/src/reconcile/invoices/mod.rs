@@ -17,7 +17,9 @@
 
 mod write;
 
-use super::customers::{Listing, cursor_of, read_pages, save_cursor, start_of, touch};
+use super::cursor::{cursor_of, save_cursor};
+use super::customers::{start_of, touch};
+use super::listing::{Listing, read_pages};
 use super::report::{Change, ChangeAction, PassReport};
 use super::{ContentHash, EntitySync, LocalRecord, MissingAction, PlanLimits, Planner, Progress, Recorder};
 use crate::Context;
