@@ -152,7 +152,7 @@ pub async fn reconcile_customers(
     };
     let cursor = match settings.feed {
         true => None,
-        false => stored.and_then(|c| DateTime::parse_from_rfc3339(&c).ok()).map(|c| c.to_utc()),
+        false => stored.as_deref().and_then(|c| DateTime::parse_from_rfc3339(c).ok()).map(|c| c.to_utc()),
     }
     .filter(|c| *c > settings.start);
     let from_start = cursor.is_none();
@@ -356,11 +356,14 @@ pub async fn reconcile_customers(
         }
         // The cursor moves only past a listing read to its end: the records of a page not read may be
         // older than the newest one read.
+        // Mappings changed while the pass ran (`read_all_again` cleared the changes cursor meanwhile):
+        // the changes cursor stays cleared, so that the next pass reads everything.
+        let now_stored = cursor_text_of(&txn, integration, LinkedEntity::Customer).await?;
         if settings.feed {
             // Each feed's cursor moves past a feed read to its end; the deletion feed's not while the
             // brake holds deletions back (they would never be read again).
-            let mut next = feed_cursors;
-            if changed_complete && changes_cursor.is_some() {
+            let mut next = FeedCursors::parse(now_stored.as_deref());
+            if changed_complete && changes_cursor.is_some() && next.changes == feed_cursors.changes {
                 next.changes = changes_cursor;
             }
             if let Some((_, true, Some(cursor))) = &deleted
@@ -369,7 +372,10 @@ pub async fn reconcile_customers(
                 next.deleted = Some(cursor.clone());
             }
             save_cursor_text(&txn, integration, LinkedEntity::Customer, next.text()).await?;
-        } else if changed_complete && let Some(highest) = highest {
+        } else if changed_complete
+            && now_stored == stored
+            && let Some(highest) = highest
+        {
             save_cursor(&txn, integration, LinkedEntity::Customer, highest).await?;
         }
         // Relaties (accounts) waiting for review that are gone at the remote wait no more.

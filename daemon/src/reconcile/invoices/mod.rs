@@ -89,7 +89,8 @@ pub async fn reconcile_invoices(
     let start = start_of(integration)?;
     let connector = connect::connector_for(ctx, integration, integration.mode).await?;
     let policy = missing_policy(integration, LinkedEntity::Invoice);
-    let cursor = cursor_of(db, integration, LinkedEntity::Invoice).await?.filter(|c| *c > start);
+    let stored = cursor_of(db, integration, LinkedEntity::Invoice).await?;
+    let cursor = stored.filter(|c| *c > start);
 
     let mut changed: Vec<RemoteInvoice> = Vec::new();
     let (complete, read) =
@@ -215,8 +216,13 @@ pub async fn reconcile_invoices(
         if any_written {
             last_synced_at = Some(now);
         }
-        // Only past a listing read to its end: a page not read may hold older records.
-        if complete && let Some(highest) = highest {
+        // Only past a listing read to its end: a page not read may hold older records. Not when the
+        // mappings changed while the pass ran (`read_all_again` cleared it: the next pass reads all).
+        let unmoved = cursor_of(&txn, integration, LinkedEntity::Invoice).await? == stored;
+        if complete
+            && unmoved
+            && let Some(highest) = highest
+        {
             save_cursor(&txn, integration, LinkedEntity::Invoice, highest).await?;
         }
         txn.commit().await?;
