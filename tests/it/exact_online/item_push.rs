@@ -21,6 +21,8 @@ const IMPORT: &str = "mutation($id: ID!, $r: [String!]!) { importProducts(input:
   products { id sku } userErrors { field message code } } }";
 const PUSH: &str = "mutation($id: ID!) { syncNow(input: {integrationId: $id, entities: [PRODUCT_PUSH]}) {
   runs { id entity } userErrors { field message code } } }";
+const PLAN: &str = "query($id: ID!) { reconcilePlan(integrationId: $id, entity: PRODUCT_PUSH) { applied created
+  changes { sku action } } }";
 const RUN: &str = "query($id: ID!) { syncRun(id: $id) { id entity state error
   counts { created updated unchanged ignored failed } } }";
 const EVENTS: &str = "query($i: ID!, $r: ID!) { syncEvents(integrationId: $i, runId: $r, first: 100, minLevel: DEBUG) {
@@ -130,6 +132,11 @@ async fn new_products_arrive_as_items_with_their_group_made_once_and_nothing_is_
     .await;
     // Switched off: not pushed.
     product(&setup, json!({"sku": "OUD-1", "name": "Oude oven", "active": false})).await;
+
+    // The dry run says what a push would do, and writes nothing at Exact.
+    let plan = setup.ok(PLAN, json!({"id": setup.integration})).await["reconcilePlan"].clone();
+    assert_eq!((plan["applied"].as_bool(), plan["created"].as_i64()), (Some(false), Some(3)), "{plan:#}");
+    assert!(setup.fake.stored_items().is_empty() && setup.fake.item_groups().is_empty());
 
     let (run, events) = push(&setup).await;
     assert_eq!(run["counts"], json!({"created": 3, "updated": 0, "unchanged": 0, "ignored": 0, "failed": 0}));
