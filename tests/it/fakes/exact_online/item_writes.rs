@@ -119,9 +119,11 @@ pub async fn update_item(
         return error(StatusCode::BAD_REQUEST, "The body is not an item");
     };
     let mut state = state.lock().unwrap();
-    let group = match changes.get("ItemGroup").map(|g| group_code(&state, g)) {
-        Some(Ok(group)) => Some(group.unwrap_or(Value::Null)),
-        Some(Err(refused)) => return refused,
+    let group = match changes.get("ItemGroup") {
+        Some(named) => match group_code(&state, named) {
+            Ok(group) => Some(group.unwrap_or(Value::Null)),
+            Err(refused) => return refused,
+        },
         None => None,
     };
     if changes.get("Description").is_some_and(|d| trimmed(d).is_none()) {
