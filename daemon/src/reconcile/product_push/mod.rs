@@ -85,7 +85,7 @@ pub async fn push_products(
         // Nothing is removed at the ERP: a product switched off here is no longer pushed.
         policy: MissingRecordPolicy::Ignore,
         last_synced_at: None,
-        changes: Vec::with_capacity(0),
+        changes: Vec::new(),
     };
     let cursor = cursor_of(db, integration, LinkedEntity::ProductPush).await?;
     let candidates = changed_products(db, integration, cursor).await?;
@@ -173,17 +173,13 @@ async fn push_chunk(
                 change.note = Some(why.to_owned());
             }
             Ok((mut item, category)) => {
-                let found = existing.get(&item.code);
-                let outcome = match category {
-                    Some(code) => category_of(connector, categories, &code, apply).await.map(|id| {
-                        item.values.category_id = id;
-                    }),
-                    None => Ok(()),
-                };
-                let outcome = match outcome {
-                    Ok(()) => push_one(connector, &item, found, updated, apply, &mut change).await,
-                    Err(error) => Err(error),
-                };
+                let outcome = async {
+                    if let Some(code) = category {
+                        item.values.category_id = category_of(connector, categories, &code, apply).await?;
+                    }
+                    push_one(connector, &item, existing.get(&item.code), updated, apply, &mut change).await
+                }
+                .await;
                 match outcome {
                     Ok(()) => {}
                     Err(ConnectorError::Refused(why)) => {
@@ -312,4 +308,105 @@ async fn changed_products(
         .collect();
     candidates.sort_by_key(|c| (c.changed_at, c.product.id));
     Ok(candidates)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::connectors::ConnectionCheck;
+    use async_trait::async_trait;
+    use std::sync::Mutex;
+
+    /// An ERP in memory that refuses code `BAD`, is unreachable for `DOWN`, and notes every call.
+    #[derive(Default)]
+    struct Erp {
+        calls: Mutex<Vec<String>>,
+    }
+
+    #[async_trait]
+    impl Connector for Erp {
+        async fn test_connection(&self) -> Result<ConnectionCheck, ConnectorError> {
+            Ok(ConnectionCheck { identity: "erp".into() })
+        }
+        async fn find_items(&self, codes: &[String]) -> Result<HashMap<String, RemoteItem>, ConnectorError> {
+            self.calls.lock().unwrap().push(format!("find {}", codes.join(",")));
+            Ok(HashMap::new())
+        }
+        async fn category_id(&self, code: &str, create: bool) -> Result<Option<String>, ConnectorError> {
+            self.calls.lock().unwrap().push(format!("category {code} {create}"));
+            Ok(Some(format!("group-{code}")))
+        }
+        async fn create_item(&self, item: &OutboundItem) -> Result<String, ConnectorError> {
+            self.calls.lock().unwrap().push(format!("create {}", item.code));
+            match item.code.as_str() {
+                "BAD" => Err(ConnectorError::Refused("Code: not like that".into())),
+                "DOWN" => Err(ConnectorError::Unreachable("connection refused".into())),
+                code => Ok(format!("item-{code}")),
+            }
+        }
+    }
+
+    fn candidate(sku: &str) -> Candidate {
+        let now = Utc::now();
+        let product = product::Model {
+            id: Uuid::now_v7(),
+            account_id: Uuid::nil(),
+            supplier_id: None,
+            parent_id: None,
+            sku: sku.into(),
+            name: sku.into(),
+            description: None,
+            product_type: ProductType::Simple,
+            category: Some("OVENS".into()),
+            tariffs: serde_json::json!([]),
+            extra_fields: serde_json::json!({}),
+            incentive: None,
+            active: true,
+            authorised: true,
+            created_at: now,
+            updated_at: now,
+        };
+        Candidate { product, parent: None, changed_at: now }
+    }
+
+    async fn push(erp: &Erp, skus: &[&str]) -> (Result<(), ConnectorError>, Vec<Change>) {
+        let chunk: Vec<Candidate> = skus.iter().map(|s| candidate(s)).collect();
+        let (mut categories, mut changes) = (HashMap::new(), Vec::new());
+        let outcome = push_chunk(erp, &chunk, &[ItemField::Price], &mut categories, true, &mut changes).await;
+        (outcome, changes)
+    }
+
+    #[tokio::test]
+    async fn a_refused_product_fails_alone_and_the_category_is_asked_once() {
+        let erp = Erp::default();
+        let (outcome, changes) = push(&erp, &["OVEN-1", "BAD", "OVEN-2"]).await;
+        assert_eq!(outcome, Ok(()));
+        let actions: Vec<ChangeAction> = changes.iter().map(|c| c.action).collect();
+        assert_eq!(actions, [ChangeAction::Create, ChangeAction::Failed, ChangeAction::Create]);
+        assert_eq!(changes[1].note.as_deref(), Some("Code: not like that"));
+        assert_eq!(changes[0].remote_id, "item-OVEN-1", "the change names the item made");
+        let calls = erp.calls.lock().unwrap().clone();
+        assert_eq!(calls.iter().filter(|c| c.starts_with("category")).count(), 1, "{calls:?}");
+        assert_eq!(calls[0], "find OVEN-1,BAD,OVEN-2", "looked for by code first, together");
+    }
+
+    #[tokio::test]
+    async fn an_erp_that_cannot_be_reached_stops_the_push_after_what_it_took() {
+        let erp = Erp::default();
+        let (outcome, changes) = push(&erp, &["OVEN-1", "DOWN", "OVEN-2"]).await;
+        assert_eq!(outcome, Err(ConnectorError::Unreachable("connection refused".into())));
+        assert_eq!(changes.len(), 1, "the one made is told; the rest waits for the retry");
+        assert!(!erp.calls.lock().unwrap().contains(&"create OVEN-2".to_owned()));
+    }
+
+    #[test]
+    fn the_cursor_stops_before_the_first_failure() {
+        let mut all = [candidate("A"), candidate("B"), candidate("C")];
+        for (n, candidate) in all.iter_mut().enumerate() {
+            candidate.changed_at += Duration::seconds(n as i64);
+        }
+        assert_eq!(next_cursor(&all, std::iter::empty()), all[2].changed_at);
+        let stopped = next_cursor(&all, [&all[1], &all[2]].into_iter());
+        assert!(stopped < all[1].changed_at && stopped >= all[0].changed_at, "B is read again");
+    }
 }
