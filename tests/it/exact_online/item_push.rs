@@ -1,7 +1,8 @@
 //! Koppel's products pushed to Exact Online as items end to end (seed 002: created or updated by SKU,
 //! per-field "update on update"): `syncNow` with `PRODUCT_PUSH` queues a run the daemon works through
 //! over real HTTP to the fake; the run's counts and events say what was created, updated, skipped and
-//! failed, and the fake's items show what Exact would keep.
+//! failed, and the fake's items show what Exact would keep. With `productPushSchedule` set, the daemon's
+//! schedule pushes on its own.
 
 use super::setup::{Setup, free_addr};
 use crate::common::TestServer;
@@ -21,6 +22,9 @@ const IMPORT: &str = "mutation($id: ID!, $r: [String!]!) { importProducts(input:
   products { id sku } userErrors { field message code } } }";
 const PUSH: &str = "mutation($id: ID!) { syncNow(input: {integrationId: $id, entities: [PRODUCT_PUSH]}) {
   runs { id entity } userErrors { field message code } } }";
+const SCHEDULES: &str = "query($id: ID!) { integration(id: $id) { schedules { entity schedule setting } } }";
+const RUNS: &str =
+    "query($id: ID!) { syncRuns(integrationId: $id, first: 50) { edges { node { entity trigger state } } } }";
 const PLAN: &str = "query($id: ID!) { reconcilePlan(integrationId: $id, entity: PRODUCT_PUSH) { applied created
   changes { sku action } } }";
 const RUN: &str = "query($id: ID!) { syncRun(id: $id) { id entity state error
@@ -327,4 +331,52 @@ async fn a_product_exact_refuses_fails_alone_with_exacts_reason_and_is_tried_aga
     assert_eq!(fixed["counts"]["created"], 1, "{fixed:#}");
     assert_eq!(fixed["counts"]["failed"], 0, "{fixed:#}");
     assert_eq!(item(&setup, "OVEN-60-XL")["StandardSalesPrice"], 1599.0);
+}
+
+#[tokio::test]
+async fn the_push_runs_on_its_schedule_only_once_one_is_set() {
+    let fake = exact_online().await;
+    let addr = free_addr();
+    let server = TestServer::start_with(|c| {
+        c.allow_private_remotes = true;
+        c.bind = addr;
+        c.public_url = Some(format!("http://{addr}"));
+    })
+    .await;
+    let admin = server.admin("bakkerij").await;
+    let integration = Setup::create(&server, &admin, &fake).await;
+    let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let mut setup = Setup { server, admin, fake, integration, browser };
+    setup.connect().await;
+    product(&setup, json!({"sku": "OVEN-1", "name": "Heteluchtoven", "tariffs": tariff("1499")})).await;
+    let scheduled = |shown: Value| -> Vec<Value> {
+        let all = shown["integration"]["schedules"].as_array().unwrap().clone();
+        all.into_iter().filter(|s| s["entity"] == "product_push").collect()
+    };
+    let shown = setup.ok(SCHEDULES, json!({"id": setup.integration})).await;
+    assert!(scheduled(shown).is_empty(), "no push unless a schedule is set");
+
+    let settings = json!({"productPushSchedule": "*/5 * * * *"});
+    let input = json!({"i": {"id": setup.integration, "enabled": true, "settings": settings}});
+    mutate(&setup, "updateIntegration", UPDATE_INTEGRATION, input).await;
+    let shown = scheduled(setup.ok(SCHEDULES, json!({"id": setup.integration})).await);
+    assert_eq!(
+        (shown[0]["schedule"].as_str(), shown[0]["setting"].as_str()),
+        (Some("*/5 * * * *"), Some("productPushSchedule"))
+    );
+
+    // The daemon's schedule queues the current slot's push; nobody asks.
+    setup.server.start_daemon(true).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let run = loop {
+        let runs = setup.ok(RUNS, json!({"id": setup.integration})).await["syncRuns"]["edges"].clone();
+        let push = runs.as_array().unwrap().iter().map(|e| e["node"].clone()).find(|r| r["entity"] == "PRODUCT_PUSH");
+        if let Some(run) = push.filter(|r| matches!(r["state"].as_str(), Some("SUCCEEDED" | "FAILED"))) {
+            break run;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the schedule pushed nothing: {runs:#}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!((run["trigger"].as_str(), run["state"].as_str()), (Some("SCHEDULE"), Some("SUCCEEDED")), "{run:#}");
+    assert_eq!(item(&setup, "OVEN-1")["StandardSalesPrice"], 1499.0);
 }
