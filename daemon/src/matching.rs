@@ -336,6 +336,7 @@ async fn set_aside(
         address: None,
         inactive: !local.active,
         modified_at: None,
+        fields: Default::default(),
     };
     wait_for_review(db, integration, &remote).await?;
     customer_match::Entity::update_owned(integration.account_id, integration.id)

@@ -28,7 +28,12 @@ string_enum!(
 
 string_enum!(
     /// Which kind of record an extra field belongs to.
-    ExtraFieldEntity { Product = "product", Organisation = "organisation", Customer = "customer" }
+    ExtraFieldEntity {
+        Product = "product",
+        Organisation = "organisation",
+        Customer = "customer",
+        Invoice = "invoice",
+    }
 );
 
 string_enum!(

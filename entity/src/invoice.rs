@@ -24,6 +24,8 @@ pub struct Model {
     /// When a pass found it gone at the remote (missing-record policy `deactivate`); none while the
     /// remote lists it.
     pub removed_at_remote: Option<DateTimeUtc>,
+    /// Values of the account's invoice extra fields, written by the integration's `invoice` mappings.
+    pub extra_fields: Json,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

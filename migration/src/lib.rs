@@ -24,6 +24,7 @@ mod m20261203_000016_files;
 mod m20261203_000017_invoices;
 mod m20261203_000018_oauth;
 mod m20261203_000020_invoice_removal;
+mod m20261203_000023_invoice_extra_fields;
 
 pub struct Migrator;
 
@@ -50,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000017_invoices::Migration),
             Box::new(m20261203_000018_oauth::Migration),
             Box::new(m20261203_000020_invoice_removal::Migration),
+            Box::new(m20261203_000023_invoice_extra_fields::Migration),
         ]
     }
 }

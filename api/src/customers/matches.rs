@@ -134,6 +134,7 @@ fn placeholder(row: &customer_match::Model) -> RemoteCustomer {
         address: None,
         inactive: false,
         modified_at: None,
+        fields: Default::default(),
     }
 }
 

@@ -21,6 +21,7 @@ pub enum ExtraFieldEntity {
     Product,
     Organisation,
     Customer,
+    Invoice,
 }
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]

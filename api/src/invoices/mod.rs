@@ -3,11 +3,12 @@
 //! (`121.10`), like the catalogue's.
 
 use crate::error::ApiResult;
+use crate::extra_fields::{ExtraFieldValue, visible_values};
 use crate::graphql::loaders::{self, LoadError};
 use crate::graphql::pagination::{Page, connection, paginate};
 use crate::graphql::{ContextExt, ids};
 use async_graphql::connection::Connection;
-use async_graphql::{Context, Enum, ID, Object, SimpleObject};
+use async_graphql::{ComplexObject, Context, Enum, ID, Object, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 use koppel_entity::{Scoped, invoice};
 use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Query};
@@ -27,6 +28,7 @@ pub enum PaymentState {
 }
 
 #[derive(SimpleObject, Clone)]
+#[graphql(complex)]
 pub struct Invoice {
     pub id: ID,
     /// The Koppel customer linked to the invoice's relatie (null until the relatie is linked).
@@ -46,6 +48,17 @@ pub struct Invoice {
     /// `DEACTIVATE`); null while the remote lists it.
     pub removed_at_remote: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
+    #[graphql(skip)]
+    pub stored_extra_fields: serde_json::Value,
+}
+
+#[ComplexObject]
+impl Invoice {
+    /// The extra-field values the integration's `invoice` field mappings wrote; hidden fields only for
+    /// admins.
+    async fn extra_fields(&self, ctx: &Context<'_>) -> ApiResult<Vec<ExtraFieldValue>> {
+        visible_values(ctx, koppel_entity::enums::ExtraFieldEntity::Invoice, &self.stored_extra_fields).await
+    }
 }
 
 /// Cents as a decimal string: `12110` → `121.10`.
@@ -76,6 +89,7 @@ impl From<invoice::Model> for Invoice {
             modified_on: m.modified_on,
             removed_at_remote: m.removed_at_remote,
             updated_at: m.updated_at,
+            stored_extra_fields: m.extra_fields,
         }
     }
 }

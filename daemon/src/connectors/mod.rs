@@ -147,6 +147,12 @@ pub trait Connector: Send + Sync {
         Ok(Vec::new())
     }
 
+    /// The remote's own fields of its customers or invoices that field mappings may read (those the
+    /// connector fills into `RemoteCustomer::fields` / `RemoteInvoice::fields`).
+    fn record_fields(&self, _entity: LinkedEntity) -> Vec<RemoteField> {
+        Vec::new()
+    }
+
     async fn questions(&self) -> Result<Vec<RemoteQuestion>, ConnectorError> {
         Err(ConnectorError::Unsupported("list questions"))
     }

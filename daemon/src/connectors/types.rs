@@ -83,6 +83,21 @@ pub struct RemoteField {
     pub options: Vec<String>,
 }
 
+impl RemoteField {
+    /// Text fields named `(key, label)`: the fixed fields of a remote's customers or invoices.
+    pub fn texts(fields: &[(&str, &str)]) -> Vec<RemoteField> {
+        fields
+            .iter()
+            .map(|(key, label)| RemoteField {
+                key: (*key).to_owned(),
+                label: (*label).to_owned(),
+                field_type: "text".to_owned(),
+                options: Vec::new(),
+            })
+            .collect()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RemoteOption {
     pub value: String,
@@ -248,6 +263,10 @@ pub struct RemoteCustomer {
     pub inactive: bool,
     /// When it last changed at the remote: incremental passes go on from the highest seen.
     pub modified_at: Option<DateTime<Utc>>,
+    /// The remote's own fields by the remote's names (those [`Connector::record_fields`] lists), for the
+    /// integration's field mappings.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fields: BTreeMap<String, String>,
 }
 
 impl RemoteCustomer {
@@ -283,6 +302,9 @@ pub struct RemoteInvoice {
     /// What is still to be paid (SnelStart's `openstaandSaldo`).
     pub open_cents: i64,
     pub modified_at: Option<DateTime<Utc>>,
+    /// The remote's own fields by the remote's names, for the integration's field mappings.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fields: BTreeMap<String, String>,
 }
 
 impl RemoteInvoice {

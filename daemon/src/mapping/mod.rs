@@ -1,6 +1,7 @@
 //! Mapping remote records to local ones: a field mapping takes a remote field's value through its
 //! transforms, then through its value mappings (remote `green` → local "Groene stroom").
 
+pub mod records;
 pub mod statuses;
 pub mod stored;
 

@@ -22,6 +22,7 @@ mod report;
 pub mod runs;
 pub mod sale_statuses;
 
+pub use customers::read_all_again;
 pub use plan::{
     ContentHash, HeldBack, LocalRecord, MissingAction, Observed, Plan, PlanLimits, Planner, RemoteRecord, plan,
 };

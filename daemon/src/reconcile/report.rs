@@ -70,6 +70,18 @@ pub struct Change {
     pub payload: Option<serde_json::Value>,
 }
 
+impl Change {
+    /// Adds to the note (e.g. the fields a mapping could not map).
+    pub fn add_note(&mut self, more: Option<String>) {
+        if let Some(more) = more {
+            self.note = Some(match self.note.take() {
+                Some(note) => format!("{note}; {more}"),
+                None => more,
+            });
+        }
+    }
+}
+
 /// What a pass found and did.
 #[derive(Debug, Clone)]
 pub struct PassReport {

@@ -20,7 +20,7 @@ const CREATE_CUSTOMER: &str = "mutation($c: CustomerFields!) { createCustomer(in
 
 impl Setup {
     /// Syncs customers and returns the counts of the run, which must succeed.
-    async fn sync_customers(&self) -> Value {
+    pub(super) async fn sync_customers(&self) -> Value {
         let run = self.customer_run().await;
         assert!(run["heldBack"].is_null(), "{run:#}");
         run["counts"].clone()
@@ -49,12 +49,12 @@ impl Setup {
     }
 
     /// The Sync API calls of accounts made so far.
-    fn account_syncs(&self) -> Vec<String> {
+    pub(super) fn account_syncs(&self) -> Vec<String> {
         self.fake.requests().into_iter().filter(|r| r.contains("sync/CRM/Accounts")).collect()
     }
 }
 
-fn account(id: &str, code: u32, name: &str, email: &str) -> Value {
+pub(super) fn account(id: &str, code: u32, name: &str, email: &str) -> Value {
     json!({"ID": id, "Code": format!("{code:>18}"), "Name": name, "IsSales": 1, "Status": "C", "Email": email,
            "Phone": "030-1234567", "AddressLine1": "Dorpsstraat 1", "Postcode": "3511 AA", "City": "Utrecht",
            "Country": "NL", "VATNumber": "NL001234567B01", "ChamberOfCommerce": format!("1234{code:04}"),

@@ -9,6 +9,7 @@ mod crash;
 mod customers;
 mod fake;
 mod item_push;
+mod mappings;
 mod orders;
 mod setup;
 mod tokens;

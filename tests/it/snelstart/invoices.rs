@@ -27,7 +27,7 @@ fn counts(created: i64, updated: i64, unchanged: i64) -> Value {
 
 impl Setup {
     /// Syncs `entities` (all the kind syncs when null) and returns every run once all finished.
-    async fn sync_entities(&self, entities: Value) -> Vec<Value> {
+    pub(super) async fn sync_entities(&self, entities: Value) -> Vec<Value> {
         let queued = self.ok(SYNC_NOW, json!({"id": self.integration, "entities": entities})).await;
         assert_eq!(queued["syncNow"]["userErrors"], json!([]), "{queued:#}");
         let mut done = Vec::new();

@@ -5,6 +5,7 @@
 mod connection;
 mod fake;
 mod invoices;
+mod mappings;
 mod schedules;
 mod setup;
 mod sync;

@@ -1,14 +1,15 @@
 //! Field mappings: a remote field through transforms and value mappings onto a local extra field,
 //! question or built-in attribute, per entity (seed 000's product and sale data mappings).
 
-use super::{ValueMapping, connect, integration_of, replace_all};
+use super::{Then, ValueMapping, connect, integration_of, replace_all};
 use crate::error::{ApiError, ApiResult, Problems, UserErrorCode};
 use crate::graphql::{ContextExt, ids};
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use koppel_daemon::connectors::{Capability, RemoteField};
+use koppel_daemon::mapping::records::CUSTOMER_ATTRIBUTES;
 use koppel_daemon::mapping::{TargetKind as Target, Transform, stored};
 use koppel_daemon::outbox::prepare::{EXTRA_FIELD_OWNERS, SALE_ATTRIBUTES, SALE_MAPPING};
-use koppel_entity::enums::{ExtraFieldEntity, ExtraFieldType};
+use koppel_entity::enums::{ExtraFieldEntity, ExtraFieldType, LinkedEntity};
 use koppel_entity::{IntegrationOwned, Scoped, extra_field, field_mapping, integration, question};
 use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter, Set};
 use std::collections::HashSet;
@@ -25,7 +26,8 @@ pub enum TargetKind {
     ExtraField,
     /// A local question, by key.
     Question,
-    /// A built-in attribute: name, description, category or incentive.
+    /// A built-in attribute: a product's name, description, category or incentive; a customer's
+    /// companyName, firstName, lastName, email, phone or kvkNumber; a sale's (see the sale data mapping).
     Attribute,
 }
 
@@ -207,9 +209,19 @@ async fn set_field_mappings(
         ));
     }
     let sale = input.entity == SALE_MAPPING;
+    // A customer's or an invoice's mappings (a bookkeeping or ERP remote's records) write that record's
+    // extra fields, and a customer's attributes.
+    let record = match input.entity.as_str() {
+        "customer" => Some((LinkedEntity::Customer, ExtraFieldEntity::Customer)),
+        "invoice" => Some((LinkedEntity::Invoice, ExtraFieldEntity::Invoice)),
+        _ => None,
+    };
     let connector = connect(ctx, integration).await?;
-    // What the remote takes: a product's fields, or (the sale data mapping) the questions a sale answers.
-    let remote_fields: Vec<RemoteField> = if sale {
+    // What the remote takes: a product's fields, a customer's or invoice's fields, or (the sale data
+    // mapping) the questions a sale answers.
+    let remote_fields: Vec<RemoteField> = if let Some((entity, _)) = record {
+        connector.record_fields(entity)
+    } else if sale {
         connector
             .questions()
             .await?
@@ -230,12 +242,15 @@ async fn set_field_mappings(
     for (i, mapping) in input.mappings.iter().enumerate() {
         let field = format!("mappings.{i}");
         let remote_field = remote_fields.iter().find(|f| f.key == mapping.remote_field);
-        if remote_field.is_none() && (sale || !PRODUCT_BUILT_INS.contains(&mapping.remote_field.as_str())) {
-            let what = if sale { "question" } else { "product field" };
+        let built_in = record.is_none() && !sale && PRODUCT_BUILT_INS.contains(&mapping.remote_field.as_str());
+        if remote_field.is_none() && !built_in {
+            let what = if sale { "question".to_owned() } else { format!("{} field", input.entity) };
+            let known: Vec<&str> = remote_fields.iter().map(|f| f.key.as_str()).collect();
+            let hint = if record.is_some() { format!(" (its fields: {})", known.join(", ")) } else { String::new() };
             problems.add(
                 format!("{field}.remoteField"),
                 UserErrorCode::NotFound,
-                format!("the remote has no {what} {}", mapping.remote_field),
+                format!("the remote has no {what} {}{hint}", mapping.remote_field),
             );
         }
         let mut local_options: Option<Vec<String>> = None;
@@ -252,7 +267,7 @@ async fn set_field_mappings(
                 Some((owner, key.to_owned()))
             })
         } else {
-            Some((ExtraFieldEntity::Product, mapping.target.clone()))
+            Some((record.map_or(ExtraFieldEntity::Product, |(_, owner)| owner), mapping.target.clone()))
         };
         match mapping.target_kind {
             TargetKind::ExtraField => {
@@ -275,10 +290,15 @@ async fn set_field_mappings(
                     None => problems.add(
                         format!("{field}.target"),
                         UserErrorCode::NotFound,
-                        format!("there is no product extra field {}", mapping.target),
+                        format!("there is no {} extra field {}", input.entity, mapping.target),
                     ),
                 }
             }
+            TargetKind::Question if record.is_some() => problems.add(
+                format!("{field}.targetKind"),
+                UserErrorCode::NotAnOption,
+                format!("a {} mapping writes extra fields or attributes, not questions", input.entity),
+            ),
             TargetKind::Question => {
                 let exists = question::Entity::find_in(integration.account_id)
                     .filter(question::Column::Key.eq(&mapping.target))
@@ -301,8 +321,19 @@ async fn set_field_mappings(
                 }
             }
             TargetKind::Attribute => {
-                let allowed: &[&str] = if sale { SALE_ATTRIBUTES } else { &PRODUCT_ATTRIBUTES };
-                if !allowed.contains(&mapping.target.as_str()) {
+                let allowed: &[&str] = match record {
+                    Some((LinkedEntity::Customer, _)) => &CUSTOMER_ATTRIBUTES,
+                    Some(_) => &[],
+                    None if sale => SALE_ATTRIBUTES,
+                    None => &PRODUCT_ATTRIBUTES,
+                };
+                if allowed.is_empty() {
+                    problems.add(
+                        format!("{field}.targetKind"),
+                        UserErrorCode::NotAnOption,
+                        format!("an {} mapping writes extra fields only", input.entity),
+                    );
+                } else if !allowed.contains(&mapping.target.as_str()) {
                     problems.add(
                         format!("{field}.target"),
                         UserErrorCode::NotAnOption,
@@ -372,6 +403,11 @@ async fn set_field_mappings(
     problems.into_result()?;
     let old = field_mapping::Entity::delete_owned(integration.account_id, integration.id)
         .filter(field_mapping::Column::Entity.eq(&input.entity));
-    replace_all(db, old, rows, sale.then_some(integration)).await?;
+    let then = match record {
+        Some((entity, _)) => Then::ReadAllAgain(integration, entity),
+        None if sale => Then::SalesMappingChanged(integration),
+        None => Then::Nothing,
+    };
+    replace_all(db, old, rows, then).await?;
     field_mappings(db, integration, Some(&input.entity)).await
 }

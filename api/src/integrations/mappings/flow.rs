@@ -1,6 +1,6 @@
 //! Flow mappings: which remote flow each local flow's sales go to.
 
-use super::{connect, integration_of, replace_all};
+use super::{Then, connect, integration_of, replace_all};
 use crate::catalog::Flow;
 use crate::error::{ApiResult, Problems, UserErrorCode};
 use crate::graphql::{ContextExt, ids};
@@ -104,6 +104,6 @@ async fn set_flow_mappings(
     }
     problems.into_result()?;
     let old = flow_mapping::Entity::delete_owned(integration.account_id, integration.id);
-    replace_all(db, old, rows, Some(integration)).await?;
+    replace_all(db, old, rows, Then::SalesMappingChanged(integration)).await?;
     flow_mappings(db, integration).await
 }

@@ -38,7 +38,7 @@ async fn replace_all<E>(
     db: &DatabaseConnection,
     old: DeleteMany<E>,
     rows: Vec<E::ActiveModel>,
-    sends: Option<&integration::Model>,
+    then: Then<'_>,
 ) -> ApiResult<()>
 where
     E: EntityTrait,
@@ -49,11 +49,27 @@ where
     if !rows.is_empty() {
         E::insert_many(rows).exec(&txn).await?;
     }
-    if let Some(integration) = sends {
-        koppel_daemon::outbox::mappings_changed(&txn, integration).await?;
+    match then {
+        Then::Nothing => {}
+        Then::SalesMappingChanged(integration) => {
+            koppel_daemon::outbox::mappings_changed(&txn, integration).await?;
+        }
+        Then::ReadAllAgain(integration, entity) => {
+            koppel_daemon::reconcile::read_all_again(&txn, integration, entity).await?
+        }
     }
     txn.commit().await?;
     Ok(())
+}
+
+/// What else changes with a set of mappings, in the same transaction.
+enum Then<'a> {
+    Nothing,
+    /// The sales waiting to be sent are prepared again with the new mappings.
+    SalesMappingChanged(&'a integration::Model),
+    /// The next pass of the entity reads every record again (from the start date), not only what changed
+    /// at the remote, so that the new mappings reach every record.
+    ReadAllAgain(&'a integration::Model, koppel_entity::enums::LinkedEntity),
 }
 
 async fn integration_of(ctx: &Context<'_>, id: &ID) -> ApiResult<integration::Model> {

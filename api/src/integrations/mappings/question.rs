@@ -1,7 +1,7 @@
 //! Question mappings: a remote question onto a local one, with answer-option mappings and warnings
 //! for mismatches that would make sales fail at the remote.
 
-use super::{ValueMapping, connect, integration_of, replace_all};
+use super::{Then, ValueMapping, connect, integration_of, replace_all};
 use crate::catalog::Question;
 use crate::error::{ApiError, ApiResult, Problems, UserError, UserErrorCode};
 use crate::graphql::{ContextExt, ids};
@@ -178,7 +178,7 @@ async fn set_question_mappings(
     }
     problems.into_result()?;
     let old = question_mapping::Entity::delete_owned(integration.account_id, integration.id);
-    replace_all(db, old, rows, Some(integration)).await?;
+    replace_all(db, old, rows, Then::SalesMappingChanged(integration)).await?;
     Ok((question_mappings(db, integration).await?, warnings))
 }
 

@@ -1,6 +1,6 @@
 //! Status mappings: a remote status onto a local one. System statuses map by key unless overridden.
 
-use super::{connect, integration_of, replace_all};
+use super::{Then, connect, integration_of, replace_all};
 use crate::error::{ApiResult, Problems, UserErrorCode};
 use crate::graphql::{ContextExt, ids};
 use crate::statuses::Status;
@@ -117,6 +117,6 @@ async fn set_status_mappings(
     }
     problems.into_result()?;
     let old = status_mapping::Entity::delete_owned(integration.account_id, integration.id);
-    replace_all(db, old, rows, None).await?;
+    replace_all(db, old, rows, Then::Nothing).await?;
     status_mappings(db, integration).await
 }

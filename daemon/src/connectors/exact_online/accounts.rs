@@ -13,6 +13,20 @@ pub const DELETED: &str = "sync/Deleted";
 /// The fields of an account Koppel reads (the Sync API refuses a request without `$select`).
 pub const ACCOUNT_FIELDS: &str = "Timestamp,ID,Code,Name,IsSales,Status,Email,Phone,AddressLine1,Postcode,City,\
                                   Country,VATNumber,ChamberOfCommerce,Blocked,Modified";
+/// The fields of an account that field mappings may read (`customer` mappings), by Exact's names.
+pub const MAPPABLE_FIELDS: &[(&str, &str)] = &[
+    ("Code", "Code"),
+    ("Name", "Name"),
+    ("Email", "E-mail"),
+    ("Phone", "Phone"),
+    ("AddressLine1", "Address line 1"),
+    ("Postcode", "Postcode"),
+    ("City", "City"),
+    ("Country", "Country"),
+    ("VATNumber", "VAT number"),
+    ("ChamberOfCommerce", "Chamber of Commerce (KvK) number"),
+    ("Status", "Status (C customer, A/S/P)"),
+];
 /// `sync/Deleted`'s EntityType of accounts.
 pub const ACCOUNT_ENTITY_TYPE: i64 = 2;
 
@@ -122,6 +136,7 @@ pub fn customer_of(row: &Value) -> Result<Option<RemoteCustomer>, ConnectorError
         address,
         inactive: flag(&row["Blocked"]).unwrap_or(false) || status != "C",
         modified_at: row["Modified"].as_str().and_then(date),
+        fields: MAPPABLE_FIELDS.iter().filter_map(|(key, _)| Some(((*key).to_owned(), text(&row[*key])?))).collect(),
     }))
 }
 

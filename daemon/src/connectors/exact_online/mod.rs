@@ -22,7 +22,7 @@ use super::oauth_tokens::OAuthTokens;
 use super::{
     AcceptedSale, Capability, Changes, ConnectionCheck, Connector, ConnectorConfig, ConnectorError, FieldSpec,
     FieldType, ItemField, KindSpec, ListRequest, OutboundCustomer, OutboundItem, OutboundOrder, Page, RemoteCustomer,
-    RemoteItem, RemoteProduct,
+    RemoteField, RemoteItem, RemoteProduct,
 };
 use async_trait::async_trait;
 use koppel_entity::enums::LinkedEntity;
@@ -146,6 +146,13 @@ impl ExactOnlineConnector {
 
 #[async_trait]
 impl Connector for ExactOnlineConnector {
+    fn record_fields(&self, entity: LinkedEntity) -> Vec<RemoteField> {
+        match entity {
+            LinkedEntity::Customer => RemoteField::texts(accounts::MAPPABLE_FIELDS),
+            _ => Vec::new(),
+        }
+    }
+
     /// `current/Me` (who, which division), then one account of the stored division
     /// (`crm/Accounts?$top=1`), which fails when that division is no longer the user's.
     async fn test_connection(&self) -> Result<ConnectionCheck, ConnectorError> {

@@ -11,7 +11,7 @@ pub use client::KEY_ADVICE;
 
 use super::{
     Capability, ConnectionCheck, Connector, ConnectorConfig, ConnectorError, FieldSpec, FieldType, KindSpec,
-    ListRequest, Page, RemoteCustomer, RemoteInvoice,
+    ListRequest, Page, RemoteCustomer, RemoteField, RemoteInvoice,
 };
 use async_trait::async_trait;
 use client::SnelStartClient;
@@ -134,6 +134,14 @@ const MAX_TOP: usize = 500;
 
 #[async_trait]
 impl Connector for SnelStartConnector {
+    fn record_fields(&self, entity: LinkedEntity) -> Vec<RemoteField> {
+        match entity {
+            LinkedEntity::Customer => RemoteField::texts(wire::RELATIE_FIELDS),
+            LinkedEntity::Invoice => RemoteField::texts(wire::FACTUUR_FIELDS),
+            _ => Vec::new(),
+        }
+    }
+
     /// SnelStart's "test API": `GET echo/{input}` answers the input, through the subscription key and a
     /// fresh or cached token.
     async fn test_connection(&self) -> Result<ConnectionCheck, ConnectorError> {

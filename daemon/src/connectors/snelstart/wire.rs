@@ -4,6 +4,7 @@ use crate::connectors::{RemoteCustomer, RemoteInvoice};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 
 /// A relatie (customer, supplier, …) as `GET /v2/relaties` lists it.
 #[derive(Debug, Deserialize)]
@@ -21,8 +22,38 @@ pub struct Relatie {
     pub telefoon: Option<String>,
     pub btw_nummer: Option<String>,
     pub kvk_nummer: Option<String>,
+    pub iban: Option<String>,
     #[serde(default)]
     pub nonactief: bool,
+}
+
+/// The fields of a relatie that field mappings may read (`customer` mappings), by SnelStart's names.
+pub const RELATIE_FIELDS: &[(&str, &str)] = &[
+    ("relatiecode", "Relatiecode"),
+    ("naam", "Naam"),
+    ("email", "E-mailadres"),
+    ("telefoon", "Telefoon"),
+    ("kvkNummer", "KvK-nummer"),
+    ("btwNummer", "Btw-nummer"),
+    ("iban", "IBAN"),
+    ("vestigingsAdres.straat", "Vestigingsadres: straat"),
+    ("vestigingsAdres.postcode", "Vestigingsadres: postcode"),
+    ("vestigingsAdres.plaats", "Vestigingsadres: plaats"),
+    ("vestigingsAdres.landISOCode", "Vestigingsadres: land"),
+];
+
+/// The fields of a verkoopfactuur that field mappings may read (`invoice` mappings).
+pub const FACTUUR_FIELDS: &[(&str, &str)] = &[
+    ("factuurnummer", "Factuurnummer"),
+    ("factuurDatum", "Factuurdatum"),
+    ("vervalDatum", "Vervaldatum"),
+    ("factuurBedrag", "Factuurbedrag"),
+    ("openstaandSaldo", "Openstaand saldo"),
+];
+
+/// The named fields that have a value, as text.
+fn fields_of<'a>(values: impl IntoIterator<Item = (&'a str, Option<String>)>) -> BTreeMap<String, String> {
+    values.into_iter().filter_map(|(key, value)| Some((key.to_owned(), text(value)?))).collect()
 }
 
 #[derive(Debug, Deserialize)]
@@ -53,6 +84,20 @@ impl From<Relatie> for RemoteCustomer {
             Some(Value::String(s)) => text(Some(s)),
             _ => None,
         };
+        let adres = r.vestigings_adres.as_ref();
+        let fields = fields_of([
+            ("relatiecode", code.clone()),
+            ("naam", r.naam.clone()),
+            ("email", r.email.clone()),
+            ("telefoon", r.telefoon.clone()),
+            ("kvkNummer", r.kvk_nummer.clone()),
+            ("btwNummer", r.btw_nummer.clone()),
+            ("iban", r.iban.clone()),
+            ("vestigingsAdres.straat", adres.and_then(|a| a.straat.clone())),
+            ("vestigingsAdres.postcode", adres.and_then(|a| a.postcode.clone())),
+            ("vestigingsAdres.plaats", adres.and_then(|a| a.plaats.clone())),
+            ("vestigingsAdres.landISOCode", adres.and_then(|a| a.land_iso_code.clone())),
+        ]);
         let address = r.vestigings_adres.and_then(|a| {
             let street_line = text(a.straat)?;
             let (street, house_number) = split_house_number(&street_line);
@@ -76,6 +121,7 @@ impl From<Relatie> for RemoteCustomer {
             vat_number: text(r.btw_nummer),
             address,
             inactive: r.nonactief,
+            fields,
         }
     }
 }
@@ -109,7 +155,15 @@ impl From<Verkoopfactuur> for RemoteInvoice {
             Some(Value::String(s)) => s.trim().to_owned(),
             _ => String::new(),
         };
+        let fields = fields_of([
+            ("factuurnummer", Some(number.clone())),
+            ("factuurDatum", f.factuur_datum.clone()),
+            ("vervalDatum", f.verval_datum.clone()),
+            ("factuurBedrag", f.factuur_bedrag.map(|euros| format!("{euros:.2}"))),
+            ("openstaandSaldo", f.openstaand_saldo.map(|euros| format!("{euros:.2}"))),
+        ]);
         RemoteInvoice {
+            fields,
             modified_at: f.modified_on.as_deref().and_then(parse_time),
             number: if number.is_empty() { f.id.clone() } else { number },
             id: f.id,

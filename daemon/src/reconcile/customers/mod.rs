@@ -12,6 +12,8 @@
 
 mod write;
 
+pub use write::read_all_again;
+
 use super::report::{Change, ChangeAction, PassReport};
 use super::{ContentHash, EntitySync, LocalRecord, MissingAction, PlanLimits, Planner, Progress, Recorder};
 use crate::Context;
@@ -19,6 +21,7 @@ use crate::connect;
 use crate::connectors::{Capability, Changes, Connector, ConnectorError, ListRequest, Page, RemoteCustomer};
 use crate::error::EngineResult;
 use crate::links;
+use crate::mapping::records::RecordMapping;
 use crate::matching::{self, MatchIndex, MatchingKey};
 use crate::reconcile::products::missing_policy;
 use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
@@ -326,6 +329,7 @@ pub async fn reconcile_customers(
         (Some(ids), complete)
     };
 
+    let mapping = RecordMapping::load(db, integration, LinkedEntity::Customer).await?;
     let (linked, orphans) = linked_customers(db, integration).await?;
     let link_of: HashMap<&str, usize> = linked.iter().enumerate().map(|(i, l)| (l.remote_id.as_str(), i)).collect();
     let hands_off = matching::unlinked_by_hand(db, integration).await?;
@@ -336,7 +340,11 @@ pub async fn reconcile_customers(
     for (i, remote) in changed.iter().enumerate() {
         let step = if let Some(at) = link_of.get(remote.id.as_str()) {
             let link = &linked[*at];
-            if link.content_hash == remote.content_hash() { Step::Unchanged } else { Step::Update(link.customer_id) }
+            if link.content_hash == mapping.hash(remote.content_hash()) {
+                Step::Unchanged
+            } else {
+                Step::Update(link.customer_id)
+            }
         } else if hands_off.contains(&remote.id) {
             Step::Review(Some("unlinked by hand: link it by hand".into()))
         } else {
@@ -449,7 +457,7 @@ pub async fn reconcile_customers(
         let mut any_written = false;
         for n in 0..changes.len() {
             let remote = steps.get(n).map(|(i, _)| &changed[*i]);
-            if !apply_change(&txn, integration, &mut changes[n], remote, &mut new_customers, now).await? {
+            if !apply_change(&txn, integration, &mapping, &mut changes[n], remote, &mut new_customers, now).await? {
                 continue;
             }
             written.push(n);

@@ -4,6 +4,8 @@
 use crate::connectors::RemoteCustomer;
 use crate::error::EngineResult;
 use crate::links;
+use crate::mapping::records::{self, RecordMapping};
+use crate::mapping::{MappingProblem, TargetKind};
 use crate::matching::{self, RELATIE_CODE_FIELD};
 use crate::reconcile::{Change, ChangeAction};
 use chrono::{DateTime, Utc};
@@ -80,11 +82,37 @@ pub(in crate::reconcile) async fn save_cursor_text(
     Ok(())
 }
 
+/// Makes the next pass of `entity` read every record again (from the start date or the remote's first
+/// cursor) instead of what changed since the last: its mappings changed. A deletion feed's cursor stays.
+pub async fn read_all_again(
+    db: &impl ConnectionTrait,
+    integration: &integration::Model,
+    entity: LinkedEntity,
+) -> EngineResult<()> {
+    let Some(text) = cursor_text_of(db, integration, entity).await? else {
+        return Ok(());
+    };
+    let kept = match serde_json::from_str::<serde_json::Value>(&text) {
+        Ok(serde_json::Value::Object(mut cursors)) => {
+            cursors.remove("changes");
+            Some(serde_json::Value::Object(cursors).to_string())
+        }
+        _ => None,
+    };
+    sync_state::Entity::update_owned(integration.account_id, integration.id)
+        .col_expr(sync_state::Column::Cursor, Expr::value(kept))
+        .filter(sync_state::Column::Entity.eq(entity))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// Writes one change (a new customer into `new`, written with the batch); returns whether it wrote a
 /// Koppel record (what the run's events tell as written).
 pub(super) async fn apply_change(
     txn: &DatabaseTransaction,
     integration: &integration::Model,
+    mapping: &RecordMapping,
     change: &mut Change,
     remote: Option<&RemoteCustomer>,
     new: &mut NewCustomers,
@@ -92,13 +120,16 @@ pub(super) async fn apply_change(
 ) -> EngineResult<bool> {
     match (change.action, remote) {
         (ChangeAction::Create, Some(remote)) => {
-            change.local_id = Some(new.add(integration, remote, now));
+            let (id, problems) = new.add(integration, mapping, remote, now);
+            change.local_id = Some(id);
+            change.add_note(records::problems_note(&problems));
             change.payload = Some(serde_json::json!({ "remote": remote }));
             Ok(true)
         }
         (ChangeAction::Update | ChangeAction::Link, Some(remote)) => {
-            let id = write_customer(txn, integration, change.local_id, remote, now).await?;
-            link(txn, integration, id, remote, now).await?;
+            let (id, problems) = write_customer(txn, integration, mapping, change.local_id, remote, now).await?;
+            change.add_note(records::problems_note(&problems));
+            link(txn, integration, id, &mapping.hash(remote.content_hash()), remote, now).await?;
             matching::reviewed(txn, integration, &remote.id).await?;
             change.local_id = Some(id);
             change.payload = Some(serde_json::json!({ "remote": remote }));
@@ -136,9 +167,16 @@ impl NewCustomers {
         Self { customers: Vec::new(), links: Vec::new(), remote_ids: Vec::new(), orphans, replaced: Vec::new() }
     }
 
-    /// Adds a new Koppel customer for `remote`, linked to it; returns its id.
-    fn add(&mut self, integration: &integration::Model, remote: &RemoteCustomer, now: DateTime<Utc>) -> Uuid {
-        let customer = customer_model(integration, None, remote, now);
+    /// Adds a new Koppel customer for `remote`, linked to it; returns its id and the fields its
+    /// mappings could not map.
+    fn add(
+        &mut self,
+        integration: &integration::Model,
+        mapping: &RecordMapping,
+        remote: &RemoteCustomer,
+        now: DateTime<Utc>,
+    ) -> (Uuid, Vec<MappingProblem>) {
+        let (customer, problems) = customer_model(integration, mapping, None, remote, now);
         let id = *customer.id.as_ref();
         self.customers.push(customer);
         self.links.push(remote_link::ActiveModel {
@@ -148,7 +186,7 @@ impl NewCustomers {
             entity: Set(LinkedEntity::Customer),
             local_id: Set(id),
             remote_id: Set(remote.id.clone()),
-            content_hash: Set(remote.content_hash()),
+            content_hash: Set(mapping.hash(remote.content_hash())),
             manual: Set(false),
             deactivated_by_sync: Set(false),
             last_seen_at: Set(Some(now)),
@@ -159,7 +197,7 @@ impl NewCustomers {
         if self.orphans.contains(&remote.id) {
             self.replaced.push(remote.id.clone());
         }
-        id
+        (id, problems)
     }
 
     /// Writes what was added since the last call: the customers, their links, and the relaties no
@@ -197,33 +235,37 @@ impl NewCustomers {
     }
 }
 
-/// Writes a remote customer onto a Koppel customer (a new one when `id` is none); returns its id.
+/// Writes a remote customer onto a Koppel customer (a new one when `id` is none); returns its id and
+/// the fields its mappings could not map.
 async fn write_customer(
     db: &impl ConnectionTrait,
     integration: &integration::Model,
+    mapping: &RecordMapping,
     id: Option<Uuid>,
     remote: &RemoteCustomer,
     now: DateTime<Utc>,
-) -> EngineResult<Uuid> {
+) -> EngineResult<(Uuid, Vec<MappingProblem>)> {
     let existing = match id {
         Some(id) => customer::Entity::find_by_id_in(integration.account_id, id).one(db).await?,
         None => None,
     };
     let is_new = existing.is_none();
-    let active = customer_model(integration, existing, remote, now);
+    let (active, problems) = customer_model(integration, mapping, existing, remote, now);
     let written = if is_new { active.insert(db).await? } else { active.update(db).await? };
-    Ok(written.id)
+    Ok((written.id, problems))
 }
 
-/// A Koppel customer as `remote` says it is: `existing` refreshed, or a new one. SnelStart keeps one
-/// name: a relatie with a KvK or VAT number is a company, else a person whose first word is the first
-/// name.
+/// A Koppel customer as `remote` says it is: `existing` refreshed, or a new one, then the integration's
+/// customer mappings on top (create-only ones on a new customer only). SnelStart keeps one name: a
+/// relatie with a KvK or VAT number is a company, else a person whose first word is the first name.
 fn customer_model(
     integration: &integration::Model,
+    mapping: &RecordMapping,
     existing: Option<customer::Model>,
     remote: &RemoteCustomer,
     now: DateTime<Utc>,
-) -> customer::ActiveModel {
+) -> (customer::ActiveModel, Vec<MappingProblem>) {
+    let (mapped, problems) = mapping.apply(&remote.fields, existing.is_none());
     let company = remote.kvk_number.is_some() || remote.vat_number.is_some();
     let (first_name, last_name) = match remote.name.split_once(' ') {
         _ if company => (None, None),
@@ -244,6 +286,7 @@ fn customer_model(
     if let (Some(code), Some(fields)) = (&remote.code, extra_fields.as_object_mut()) {
         fields.insert(RELATIE_CODE_FIELD.into(), code.clone().into());
     }
+    RecordMapping::write_extra_fields(&mapped, &mut extra_fields);
     let mut active: customer::ActiveModel = match existing {
         Some(found) => found.into(),
         None => customer::ActiveModel {
@@ -264,7 +307,19 @@ fn customer_model(
     active.extra_fields = Set(extra_fields);
     active.active = Set(!remote.inactive);
     active.updated_at = Set(now);
-    active
+    for (kind, target, value) in mapped.iter().filter(|(kind, _, _)| *kind == TargetKind::Attribute) {
+        let value = Some(value.clone());
+        match target.as_str() {
+            "companyName" => active.company_name = Set(value),
+            "firstName" => active.first_name = Set(value),
+            "lastName" => active.last_name = Set(value),
+            "email" => active.email = Set(value),
+            "phone" => active.phone = Set(value),
+            "kvkNumber" => active.kvk_number = Set(value),
+            _ => tracing::debug!(?kind, target, "not a customer attribute"),
+        }
+    }
+    (active, problems)
 }
 
 /// The link of a customer written by a pass: its hash, when it was seen; a link made by hand stays one.
@@ -272,6 +327,7 @@ async fn link(
     db: &impl ConnectionTrait,
     integration: &integration::Model,
     local_id: Uuid,
+    hash: &str,
     remote: &RemoteCustomer,
     now: DateTime<Utc>,
 ) -> EngineResult<()> {
@@ -279,9 +335,8 @@ async fn link(
         .filter(remote_link::Column::RemoteId.eq(remote.id.as_str()))
         .one(db)
         .await?;
-    let hash = remote.content_hash();
     let write =
-        links::LinkWrite { entity: LinkedEntity::Customer, local_id, remote_id: &remote.id, content_hash: &hash };
+        links::LinkWrite { entity: LinkedEntity::Customer, local_id, remote_id: &remote.id, content_hash: hash };
     links::upsert(db, integration, write, existing, now).await?;
     Ok(())
 }

@@ -25,6 +25,7 @@ use crate::connect;
 use crate::connectors::{Connector, ConnectorError, ListRequest, Page, RemoteInvoice};
 use crate::error::EngineResult;
 use crate::links;
+use crate::mapping::records::{RecordMapping, problems_note};
 use crate::reconcile::products::missing_policy;
 use chrono::{SubsecRound, Utc};
 use koppel_entity::enums::{LinkedEntity, MissingRecordPolicy};
@@ -119,13 +120,16 @@ pub async fn reconcile_invoices(
 
     let (linked, orphans) = linked_invoices(db, integration, &changed).await?;
     let customers = linked_customers(db, integration).await?;
+    let mapping = RecordMapping::load(db, integration, LinkedEntity::Invoice).await?;
     let mut changes: Vec<Change> = Vec::with_capacity(changed.len());
     for remote in &changed {
         let customer_id = remote.customer_id.as_ref().and_then(|id| customers.get(id)).copied();
         let local = linked.get(&remote.id);
         let (action, note) = match local {
             None => (ChangeAction::Create, None),
-            Some(local) if same(local, remote, customer_id) => (ChangeAction::Unchanged, None),
+            Some(local) if same(local, remote, customer_id) && mapped_same(&mapping, local, remote) => {
+                (ChangeAction::Unchanged, None)
+            }
             Some(local) if local.removed_at_remote.is_some() => {
                 (ChangeAction::Reactivate, Some("listed at the remote again".to_owned()))
             }
@@ -163,15 +167,19 @@ pub async fn reconcile_invoices(
                 ChangeAction::Create if n < written_from_remote => {
                     let remote = &changed[n];
                     let customer_id = remote.customer_id.as_ref().and_then(|id| customers.get(id)).copied();
-                    change.local_id = Some(new_invoices.add(integration, remote, customer_id, now));
+                    let (id, problems) = new_invoices.add(integration, &mapping, remote, customer_id, now);
+                    change.local_id = Some(id);
+                    change.add_note(problems_note(&problems));
                     change.payload = Some(serde_json::json!({ "remote": remote, "paymentCents": null }));
                 }
                 ChangeAction::Update | ChangeAction::Reactivate if n < written_from_remote => {
                     let remote = &changed[n];
                     let customer_id = remote.customer_id.as_ref().and_then(|id| customers.get(id)).copied();
                     let before = linked.get(&remote.id);
-                    let id = write_invoice(&txn, integration, before, remote, customer_id, now).await?;
+                    let (id, problems) =
+                        write_invoice(&txn, integration, &mapping, before, remote, customer_id, now).await?;
                     change.local_id = Some(id);
+                    change.add_note(problems_note(&problems));
                     let paid = before.map(|b| b.open_cents - remote.open_cents).filter(|p| *p != 0);
                     change.payload = Some(serde_json::json!({ "remote": remote, "paymentCents": paid }));
                 }
@@ -225,6 +233,13 @@ fn same(local: &invoice::Model, remote: &RemoteInvoice, customer_id: Option<Uuid
         && local.remote_customer_id == remote.customer_id
         && local.removed_at_remote.is_none()
         && (customer_id.is_none() || local.customer_id == customer_id)
+}
+
+/// Whether the invoice's extra fields already hold what its mappings make of the remote's fields (a
+/// changed mapping or remote field rewrites the invoice).
+fn mapped_same(mapping: &RecordMapping, local: &invoice::Model, remote: &RemoteInvoice) -> bool {
+    let (mapped, _) = mapping.apply(&remote.fields, false);
+    mapped.iter().all(|(_, key, value)| local.extra_fields.get(key).and_then(|v| v.as_str()) == Some(value.as_str()))
 }
 
 /// A payment (the open balance went down) or a correction (it went up), as the event tells it.

@@ -4,6 +4,8 @@
 use crate::connectors::RemoteInvoice;
 use crate::error::EngineResult;
 use crate::links;
+use crate::mapping::MappingProblem;
+use crate::mapping::records::RecordMapping;
 use chrono::{DateTime, Utc};
 use koppel_entity::enums::LinkedEntity;
 use koppel_entity::{Scoped, integration, invoice, remote_link};
@@ -17,11 +19,15 @@ use uuid::Uuid;
 pub(super) async fn write_invoice(
     db: &impl ConnectionTrait,
     integration: &integration::Model,
+    mapping: &RecordMapping,
     before: Option<&invoice::Model>,
     remote: &RemoteInvoice,
     customer_id: Option<Uuid>,
     now: DateTime<Utc>,
-) -> EngineResult<Uuid> {
+) -> EngineResult<(Uuid, Vec<MappingProblem>)> {
+    let (mapped, problems) = mapping.apply(&remote.fields, before.is_none());
+    let mut extra_fields = before.map_or_else(|| serde_json::json!({}), |b| b.extra_fields.clone());
+    RecordMapping::write_extra_fields(&mapped, &mut extra_fields);
     let mut active: invoice::ActiveModel = match before {
         Some(found) => found.clone().into(),
         None => invoice::ActiveModel {
@@ -40,6 +46,7 @@ pub(super) async fn write_invoice(
     active.open_cents = Set(remote.open_cents);
     active.modified_on = Set(remote.modified_at);
     active.removed_at_remote = Set(None);
+    active.extra_fields = Set(extra_fields);
     active.updated_at = Set(now);
     let written = if before.is_some() { active.update(db).await? } else { active.insert(db).await? };
     let existing = links::of(integration, LinkedEntity::Invoice)
@@ -58,7 +65,7 @@ pub(super) async fn write_invoice(
     if was_removed {
         set_removed(db, integration, written.id, None).await?;
     }
-    Ok(written.id)
+    Ok((written.id, problems))
 }
 
 /// New invoices and their links, written together at the end of each batch: one statement per table
@@ -76,15 +83,20 @@ impl NewInvoices {
         Self { invoices: Vec::new(), links: Vec::new(), orphans, replaced: Vec::new() }
     }
 
-    /// Adds a new Koppel invoice for `remote`, linked to it; returns its id.
+    /// Adds a new Koppel invoice for `remote`, linked to it; returns its id and the fields its mappings
+    /// could not map.
     pub(super) fn add(
         &mut self,
         integration: &integration::Model,
+        mapping: &RecordMapping,
         remote: &RemoteInvoice,
         customer_id: Option<Uuid>,
         now: DateTime<Utc>,
-    ) -> Uuid {
+    ) -> (Uuid, Vec<MappingProblem>) {
         let id = Uuid::now_v7();
+        let (mapped, problems) = mapping.apply(&remote.fields, true);
+        let mut extra_fields = serde_json::json!({});
+        RecordMapping::write_extra_fields(&mapped, &mut extra_fields);
         self.invoices.push(invoice::ActiveModel {
             id: Set(id),
             account_id: Set(integration.account_id),
@@ -97,6 +109,7 @@ impl NewInvoices {
             open_cents: Set(remote.open_cents),
             modified_on: Set(remote.modified_at),
             removed_at_remote: Set(None),
+            extra_fields: Set(extra_fields),
             created_at: Set(now),
             updated_at: Set(now),
         });
@@ -117,7 +130,7 @@ impl NewInvoices {
         if self.orphans.contains(&remote.id) {
             self.replaced.push(remote.id.clone());
         }
-        id
+        (id, problems)
     }
 
     /// Writes what was added since the last call.
