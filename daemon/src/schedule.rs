@@ -4,7 +4,8 @@
 //! ([`crate::connectors::SCHEDULE_SETTINGS`]: products, customers and invoices on a cron expression,
 //! sale statuses at times of day, all on Amsterdam's clock); an integration that sets nothing gets the
 //! setting's default (customers hourly on the hour, invoices hourly at ten past), or for products the
-//! operator's interval (`KOPPEL_PRODUCT_SYNC_MINUTES`). Log retention runs nightly
+//! operator's interval (`KOPPEL_PRODUCT_SYNC_MINUTES`); the product push, which writes to the remote,
+//! runs on a schedule only where `productPushSchedule` is set. Log retention runs nightly
 //! ([`crate::retention`]).
 //!
 //! **Shape.** tokio-cron-scheduler drives one short job, the *sweep*, every tick (and once at start). A
@@ -62,7 +63,8 @@ pub struct EntitySchedule {
 }
 
 /// What `integration` runs on a schedule, and when: its settings, else the kind's default, else (for
-/// products) the operator's interval `default_every`. Nothing for a kind Koppel does not know.
+/// products) the operator's interval `default_every`. A schedule that runs only when set (the product
+/// push) is left out while it is not set. Nothing for a kind Koppel does not know.
 pub fn schedules_of(integration: &integration::Model, default_every: Duration) -> Vec<EntitySchedule> {
     let Some(kind) = crate::connectors::kind(&integration.kind) else { return Vec::new() };
     schedules_of_kind(kind, &integration.settings, default_every)
@@ -71,10 +73,14 @@ pub fn schedules_of(integration: &integration::Model, default_every: Duration) -
 fn schedules_of_kind(kind: &KindSpec, settings: &serde_json::Value, default_every: Duration) -> Vec<EntitySchedule> {
     kind.schedules()
         .into_iter()
-        .map(|scheduled| {
+        .filter_map(|scheduled| {
             let set = settings.get(scheduled.setting.name).filter(|v| !v.is_null());
+            if scheduled.only_when_set && set.is_none() {
+                return None;
+            }
             let (schedule, is_default) = match set.map(|value| parse(scheduled, value)) {
                 Some(Ok(schedule)) => (schedule, false),
+                Some(Err(_)) if scheduled.only_when_set => return None,
                 Some(Err(why)) => {
                     // Settings are checked on save; a value that slipped past (written by hand) is not
                     // worth stopping the integration's passes for.
@@ -83,7 +89,7 @@ fn schedules_of_kind(kind: &KindSpec, settings: &serde_json::Value, default_ever
                 }
                 None => (default_of(scheduled, default_every), true),
             };
-            EntitySchedule { entity: scheduled.entity, setting: scheduled.setting.name, schedule, is_default }
+            Some(EntitySchedule { entity: scheduled.entity, setting: scheduled.setting.name, schedule, is_default })
         })
         .collect()
 }
@@ -281,5 +287,23 @@ mod tests {
         let pushes_only = kind(&[Capability::Products, Capability::SalePush]);
         let schedules = schedules_of_kind(&pushes_only, &json!({}), FIFTEEN);
         assert!(schedules.iter().all(|s| s.entity != LinkedEntity::SaleStatus), "a kind that cannot pull has none");
+    }
+
+    #[test]
+    fn the_product_push_runs_on_a_schedule_only_when_one_is_set() {
+        let pushes = kind(&[Capability::Products, Capability::ProductPush]);
+        let unset = schedules_of_kind(&pushes, &json!({}), FIFTEEN);
+        assert!(unset.iter().all(|s| s.entity != LinkedEntity::ProductPush), "{unset:?}");
+        let set = schedules_of_kind(&pushes, &json!({"productPushSchedule": "30 * * * *"}), FIFTEEN);
+        let push = set.iter().find(|s| s.entity == LinkedEntity::ProductPush).expect("scheduled");
+        assert_eq!(
+            (push.setting, push.schedule.describe(), push.is_default),
+            ("productPushSchedule", "30 * * * *", false)
+        );
+        let broken = schedules_of_kind(&pushes, &json!({"productPushSchedule": "often"}), FIFTEEN);
+        assert!(broken.iter().all(|s| s.entity != LinkedEntity::ProductPush), "a broken one does not push by default");
+        let cannot =
+            schedules_of_kind(&kind(&[Capability::Products]), &json!({"productPushSchedule": "30 * * * *"}), FIFTEEN);
+        assert!(cannot.iter().all(|s| s.entity != LinkedEntity::ProductPush), "a kind that cannot take products");
     }
 }

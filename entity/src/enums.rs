@@ -83,7 +83,8 @@ string_enum!(
     /// The kind of local record a remote link ties to its remote twin; also what a sync pass, a job and
     /// an event are about. `sale` is a sale forwarded to a remote (its transmission's events);
     /// `sale_status` is never linked: it names the pull of the statuses of sales sent
-    /// to a remote, a pass with its own schedule.
+    /// to a remote, a pass with its own schedule. `product_push` is never linked either: it names the
+    /// push of Koppel's products to a remote as its items (found there by SKU, not by a link).
     LinkedEntity {
         Product = "product",
         Supplier = "supplier",
@@ -93,6 +94,7 @@ string_enum!(
         Order = "order",
         Sale = "sale",
         SaleStatus = "sale_status",
+        ProductPush = "product_push",
     }
 );
 

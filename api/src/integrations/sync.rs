@@ -88,7 +88,9 @@ pub struct SyncReport {
 pub struct SyncNowInput {
     pub integration_id: ID,
     /// What to synchronise; every entity the integration's kind syncs when left out. The statuses of
-    /// sent sales (`SALE_STATUS`, for kinds that pull them) are pulled only when named.
+    /// sent sales (`SALE_STATUS`, for kinds that pull them) are pulled only when named, and Koppel's
+    /// products are pushed as the remote's items (`PRODUCT_PUSH`, for kinds that take them) only when
+    /// named.
     pub entities: Option<Vec<SyncEntity>>,
 }
 
@@ -142,7 +144,8 @@ impl SyncMutation {
         let integration = service::find(ctx.db(), principal.account_id, id).await?;
         let passes = pass_entities(&integration);
         // Left out: the synced entities (the catalogue). The sale-status pull runs on its own schedule
-        // and is asked for by name (SALE_STATUS).
+        // and is asked for by name (SALE_STATUS); so is the product push, which writes to the remote
+        // (PRODUCT_PUSH).
         let entities: Vec<LinkedEntity> = match input.entities {
             Some(asked) => asked.into_iter().map(LinkedEntity::from).collect(),
             None => synced_entities(&integration).to_vec(),

@@ -30,6 +30,8 @@ pub enum SyncEntity {
     Sale,
     /// The statuses of sales sent to the remote, pulled back.
     SaleStatus,
+    /// Koppel's products pushed to the remote as its items (Exact Online: created or updated by SKU).
+    ProductPush,
 }
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]

@@ -6,6 +6,7 @@
 //! entities it runs on a schedule ([`KindSpec::schedules`]), so that no kind repeats them.
 
 pub mod exact_online;
+pub mod items;
 pub mod oauth_tokens;
 pub mod peer;
 pub mod sale_settings;
@@ -14,6 +15,7 @@ pub mod shared;
 pub mod snelstart;
 pub mod types;
 
+pub use items::{ItemField, ItemValues, OutboundItem, RemoteItem};
 pub use settings::{FieldSpec, FieldType, SettingProblem, validate_settings};
 pub use types::*;
 
@@ -32,6 +34,10 @@ pub enum Capability {
     SalePush,
     /// Sales go out as ERP sales orders (the outbox's order push): the kind also declares `SalePush`.
     OrderPush,
+    /// Koppel's products go to the remote as its items, created or updated by SKU (the engine's
+    /// product push: [`Connector::find_items`], [`Connector::category_id`],
+    /// [`Connector::create_item`], [`Connector::update_item`]).
+    ProductPush,
     SaleStatusPull,
     InquirySend,
     DeletedRecordsFeed,
@@ -201,6 +207,28 @@ pub trait Connector: Send + Sync {
         Err(ConnectorError::Unsupported("receive orders"))
     }
 
+    /// The ERP's items with these codes (SKUs), by code as given; codes it does not know are left out.
+    async fn find_items(&self, _codes: &[String]) -> Result<HashMap<String, RemoteItem>, ConnectorError> {
+        Err(ConnectorError::Unsupported("receive items"))
+    }
+
+    /// The ERP's id of the category (Exact's item group) with this code; when it has none yet, one is
+    /// made if `create` (else none: a dry run).
+    async fn category_id(&self, _code: &str, _create: bool) -> Result<Option<String>, ConnectorError> {
+        Err(ConnectorError::Unsupported("receive items"))
+    }
+
+    /// Creates an item with every field; returns its id at the ERP. A refusal of the ERP's validation is
+    /// [`ConnectorError::Refused`].
+    async fn create_item(&self, _item: &OutboundItem) -> Result<String, ConnectorError> {
+        Err(ConnectorError::Unsupported("receive items"))
+    }
+
+    /// Writes `fields` of `item` onto the ERP's item `id`, and nothing else.
+    async fn update_item(&self, _id: &str, _item: &OutboundItem, _fields: &[ItemField]) -> Result<(), ConnectorError> {
+        Err(ConnectorError::Unsupported("receive items"))
+    }
+
     /// The statuses of sales submitted before, by their remote ids; ids the remote does not know are
     /// left out.
     async fn sale_statuses(&self, _ids: &[String]) -> Result<Vec<RemoteSaleStatus>, ConnectorError> {
@@ -282,6 +310,9 @@ impl KindSpec {
         if self.capabilities.contains(&Capability::SalePush) {
             all.extend_from_slice(sale_settings::SALE_SETTINGS);
         }
+        if self.capabilities.contains(&Capability::ProductPush) {
+            all.push(items::UPDATE_FIELDS);
+        }
         all.extend(self.schedules().into_iter().map(|s| *s.setting));
         if !self.synced_entities.is_empty() {
             all.push(MAX_REMOVAL_PERCENT);
@@ -289,24 +320,28 @@ impl KindSpec {
         all
     }
 
-    /// The entities a pass may be asked of (`syncNow`, `reconcilePlan`): the synced ones, and the
-    /// sale-status pull when the kind can pull them.
+    /// The entities a pass may be asked of (`syncNow`, `reconcilePlan`): the synced ones, the
+    /// sale-status pull when the kind can pull them, and the product push when it takes products.
     pub fn pass_entities(&self) -> Vec<LinkedEntity> {
         let mut entities = self.synced_entities.to_vec();
         if self.capabilities.contains(&Capability::SaleStatusPull) {
             entities.push(LinkedEntity::SaleStatus);
         }
+        if self.capabilities.contains(&Capability::ProductPush) {
+            entities.push(LinkedEntity::ProductPush);
+        }
         entities
     }
 
     /// What the kind runs on a schedule, with the setting that says when: the passes of its synced
-    /// entities that have a schedule setting (products, customers, invoices), and the sale-status pull
-    /// when it can pull them.
+    /// entities that have a schedule setting (products, customers, invoices), the sale-status pull
+    /// when it can pull them, and the product push when it takes products.
     pub fn schedules(&self) -> Vec<&'static ScheduleSetting> {
         SCHEDULE_SETTINGS
             .iter()
             .filter(|s| match s.entity {
                 LinkedEntity::SaleStatus => self.capabilities.contains(&Capability::SaleStatusPull),
+                LinkedEntity::ProductPush => self.capabilities.contains(&Capability::ProductPush),
                 entity => self.synced_entities.contains(&entity),
             })
             .collect()
@@ -337,6 +372,9 @@ pub fn max_removal_share(settings: &serde_json::Value) -> f64 {
 pub struct ScheduleSetting {
     pub entity: LinkedEntity,
     pub setting: &'static FieldSpec,
+    /// Runs only on the schedule the integration sets; none when it sets none (the product push writes
+    /// to the remote, so it never starts by default).
+    pub only_when_set: bool,
 }
 
 /// The schedule settings, common to every kind. Wall-clock schedules are read on Amsterdam's clock
@@ -344,6 +382,7 @@ pub struct ScheduleSetting {
 pub const SCHEDULE_SETTINGS: &[ScheduleSetting] = &[
     ScheduleSetting {
         entity: LinkedEntity::Product,
+        only_when_set: false,
         setting: &FieldSpec {
             name: "productSyncSchedule",
             label: "Product sync schedule",
@@ -359,6 +398,7 @@ pub const SCHEDULE_SETTINGS: &[ScheduleSetting] = &[
     },
     ScheduleSetting {
         entity: LinkedEntity::Customer,
+        only_when_set: false,
         setting: &FieldSpec {
             name: "customerSyncSchedule",
             label: "Customer sync schedule",
@@ -372,6 +412,7 @@ pub const SCHEDULE_SETTINGS: &[ScheduleSetting] = &[
     },
     ScheduleSetting {
         entity: LinkedEntity::Invoice,
+        only_when_set: false,
         setting: &FieldSpec {
             name: "invoiceSyncSchedule",
             label: "Invoice sync schedule",
@@ -386,6 +427,7 @@ pub const SCHEDULE_SETTINGS: &[ScheduleSetting] = &[
     },
     ScheduleSetting {
         entity: LinkedEntity::SaleStatus,
+        only_when_set: false,
         setting: &FieldSpec {
             name: "saleStatusSyncTimes",
             label: "Sale status sync times",
@@ -394,6 +436,21 @@ pub const SCHEDULE_SETTINGS: &[ScheduleSetting] = &[
             default: Some(r#"["07:00", "19:00"]"#),
             help: "When the statuses of sent sales are fetched: times of day (HH:MM) on Europe/Amsterdam's \
                    clock, e.g. [\"07:00\", \"19:00\"].",
+        },
+    },
+    ScheduleSetting {
+        entity: LinkedEntity::ProductPush,
+        only_when_set: true,
+        setting: &FieldSpec {
+            name: "productPushSchedule",
+            label: "Product push schedule",
+            field_type: FieldType::CronSchedule,
+            required: false,
+            default: None,
+            help: "When Koppel's products changed since the last push go to the remote as items (created or \
+                   updated by SKU; see itemUpdateFields): a cron expression of five fields on Europe/Amsterdam's \
+                   clock, e.g. 30 * * * * for every hour at half past. Empty: only when asked (syncNow with \
+                   PRODUCT_PUSH).",
         },
     },
 ];

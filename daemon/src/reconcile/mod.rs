@@ -7,8 +7,9 @@
 //! The engine is generic over entities: a pass is an [`EntitySync`], found by the run's entity in
 //! [`PASSES`]. The job queue, runs and events ([`job`], [`runs`]) only know the trait and its
 //! [`PassReport`], so customers, invoices and payments plug in by implementing it and adding it to
-//! [`PASSES`]. Products, customers and the sale-status pull have a pass today; a run of any other
-//! entity fails at once with a permanent [`EngineError::NoPass`].
+//! [`PASSES`]. Products, customers, invoices, the sale-status pull and the product push (Koppel's
+//! products to an ERP's items) have a pass today; a run of any other entity fails at once with a
+//! permanent [`EngineError::NoPass`].
 
 mod cursor;
 pub mod customers;
@@ -16,6 +17,7 @@ pub mod invoices;
 pub mod job;
 mod listing;
 mod plan;
+pub mod product_push;
 pub mod products;
 pub mod progress;
 mod report;
@@ -73,8 +75,13 @@ pub trait EntitySync: Send + Sync {
 }
 
 /// Every pass the engine has, one per entity.
-pub static PASSES: &[&dyn EntitySync] =
-    &[&products::ProductSync, &sale_statuses::SaleStatusSync, &customers::CustomerSync, &invoices::InvoiceSync];
+pub static PASSES: &[&dyn EntitySync] = &[
+    &products::ProductSync,
+    &sale_statuses::SaleStatusSync,
+    &customers::CustomerSync,
+    &invoices::InvoiceSync,
+    &product_push::ProductPush,
+];
 
 /// The pass of `entity`, if the engine has one.
 pub fn pass_for(entity: LinkedEntity) -> Option<&'static dyn EntitySync> {
@@ -109,6 +116,7 @@ fn unsupported(entity: LinkedEntity) -> &'static str {
         LinkedEntity::Order => "list orders",
         LinkedEntity::Sale => "receive sales",
         LinkedEntity::SaleStatus => "report sale statuses",
+        LinkedEntity::ProductPush => "receive items",
     }
 }
 
@@ -117,12 +125,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn each_entity_has_at_most_one_pass_and_only_products_customers_invoices_and_sale_statuses_have_one_yet() {
+    fn each_entity_has_at_most_one_pass_and_only_products_customers_invoices_sale_statuses_and_the_push_have_one() {
         use sea_orm::Iterable;
         let with_pass: Vec<LinkedEntity> = LinkedEntity::iter().filter(|e| pass_for(*e).is_some()).collect();
         assert_eq!(
             with_pass,
-            [LinkedEntity::Product, LinkedEntity::Customer, LinkedEntity::Invoice, LinkedEntity::SaleStatus]
+            [
+                LinkedEntity::Product,
+                LinkedEntity::Customer,
+                LinkedEntity::Invoice,
+                LinkedEntity::SaleStatus,
+                LinkedEntity::ProductPush
+            ]
         );
         assert_eq!(PASSES.len(), with_pass.len(), "one pass per entity");
     }

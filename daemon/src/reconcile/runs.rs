@@ -265,10 +265,15 @@ fn change_event(run: &sync_run::Model, change: &super::Change) -> NewEvent {
         local_id: change.local_id,
         remote_id: Some(change.remote_id.clone()),
         action,
-        direction: Some(Direction::In),
+        direction: Some(direction_of(run.entity)),
         message,
         payload: change.payload.clone(),
     }
+}
+
+/// Whether a run's records went to the remote (the product push) or came from it (every other pass).
+fn direction_of(entity: LinkedEntity) -> Direction {
+    if entity == LinkedEntity::ProductPush { Direction::Out } else { Direction::In }
 }
 
 /// How many records of each written action the run's events tell (every attempt's).

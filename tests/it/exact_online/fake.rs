@@ -417,3 +417,97 @@ async fn a_deleted_item_leaves_the_sync_api_and_is_a_row_of_sync_deleted_with_en
     assert_eq!((rows[0]["EntityKey"].as_str(), rows[0]["EntityType"].as_i64()), (Some(gone), Some(9)));
     assert!(rows[0]["Timestamp"].as_i64().unwrap() > highest, "a deletion takes the next Timestamp");
 }
+
+#[tokio::test]
+async fn items_and_item_groups_are_made_once_by_code_and_a_put_changes_only_what_it_sends() {
+    let fake = exact_online().await;
+    fake.put_item(json!({"ID": "00000000-0000-4000-8000-0000000000aa", "Code": "     OVEN-1", "Description": "Oven"}));
+    let bearer = access_token(&fake).await;
+    let client = reqwest::Client::new();
+    let base = format!("{}/api/v1/{DIVISION}/logistics", fake.base_url());
+    let post = |path: &str, prefer: bool, body: Value| {
+        let mut request =
+            client.post(format!("{base}/{path}")).bearer_auth(&bearer).header("accept", "application/json").json(&body);
+        if prefer {
+            request = request.header("Prefer", "return=representation");
+        }
+        request.send()
+    };
+    let refusal = |answer: Value| answer["error"]["message"]["value"].as_str().unwrap().to_owned();
+
+    // Item groups: Code and Description mandatory, a code once, found by code.
+    let missing = post("ItemGroups", true, json!({"Code": "OVENS"})).await.unwrap();
+    assert_eq!(missing.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(refusal(missing.json().await.unwrap()), "Description: Mandatory");
+    let group = post("ItemGroups", false, json!({"Code": "OVENS", "Description": "Ovens"})).await.unwrap();
+    assert_eq!(group.status(), StatusCode::CREATED);
+    let group: Value = group.json().await.unwrap();
+    assert_eq!(group["d"].as_object().unwrap().len(), 2, "__metadata and the key only: {group:#}");
+    let group_id = group["d"]["ID"].as_str().unwrap().to_owned();
+    let twice = post("ItemGroups", true, json!({"Code": "OVENS", "Description": "Ovens"})).await.unwrap();
+    assert_eq!(twice.status(), StatusCode::BAD_REQUEST);
+    let found = api(
+        &fake,
+        &format!("/api/v1/{DIVISION}/logistics/ItemGroups?$select=ID,Code&$filter=Code%20eq%20'OVENS'"),
+        Some(&bearer),
+        true,
+    )
+    .await
+    .json::<Value>()
+    .await
+    .unwrap();
+    assert_eq!(found["d"]["results"][0]["ID"], group_id.as_str());
+    assert_eq!(fake.item_groups().len(), 1);
+
+    // Items: Code and Description mandatory, codes of at most 30 characters, a code once (padding
+    // aside), an item group that exists.
+    for (body, why) in [
+        (json!({"Description": "Mixer"}), "Code: Mandatory".to_owned()),
+        (json!({"Code": "MIX-20"}), "Description: Mandatory".to_owned()),
+        (json!({"Code": "M".repeat(31), "Description": "Mixer"}), "Code: Maximum length is 30 characters".to_owned()),
+        (json!({"Code": "OVEN-1", "Description": "Oven"}), "Code: An item with code OVEN-1 already exists".to_owned()),
+        (
+            json!({"Code": "MIX-20", "Description": "Mixer", "ItemGroup": "00000000-0000-4000-8000-0000000000ff"}),
+            "ItemGroup: Item group not found".to_owned(),
+        ),
+    ] {
+        let refused = post("Items", true, body).await.unwrap();
+        assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(refusal(refused.json().await.unwrap()), why);
+    }
+    assert_eq!(fake.stored_items().len(), 1, "a refused item is not stored");
+    let bare: Value =
+        post("Items", false, json!({"Code": "MIX-20", "Description": "Mixer"})).await.unwrap().json().await.unwrap();
+    assert_eq!(bare["d"].as_object().unwrap().len(), 2, "__metadata and the key only: {bare:#}");
+    let full = post(
+        "Items",
+        true,
+        json!({"Code": "DEEG-1", "Description": "Deegroller", "ItemGroup": group_id,
+                                          "StandardSalesPrice": 49.5, "IsSalesItem": true}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(full.status(), StatusCode::CREATED);
+    let full: Value = full.json().await.unwrap();
+    assert_eq!(
+        (full["d"]["Description"].as_str(), full["d"]["ItemGroupCode"].as_str()),
+        (Some("Deegroller"), Some("OVENS"))
+    );
+    let id = full["d"]["ID"].as_str().unwrap();
+    let before = full["d"]["Timestamp"].as_i64().unwrap();
+
+    // A PUT answers 204 and changes only the fields it sends (never the code).
+    let put = client
+        .put(format!("{base}/Items(guid'{id}')"))
+        .bearer_auth(&bearer)
+        .header("accept", "application/json")
+        .json(&json!({"StandardSalesPrice": 45.0, "Code": "OTHER"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), StatusCode::NO_CONTENT);
+    let item = fake.stored_items().into_iter().find(|i| i["ID"] == id).unwrap();
+    assert_eq!((item["StandardSalesPrice"].clone(), item["Code"].clone()), (json!(45.0), json!("DEEG-1")));
+    assert_eq!(item["Description"], "Deegroller");
+    assert!(item["Timestamp"].as_i64().unwrap() > before, "a change gets the next Timestamp");
+}

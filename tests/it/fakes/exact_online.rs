@@ -19,8 +19,10 @@
 //!   `X-RateLimit-Minutely-{Limit,Remaining,Reset}` with resets in epoch milliseconds; a 429 has an empty
 //!   body and only the headers of the limit hit.
 //!
-//! Records (Accounts, Items, SalesOrders) live in the fake's state, for endpoints to come.
+//! Records (Accounts, Items, SalesOrders) live in the fake's state, for endpoints to come. The writes
+//! of the order push are in `records`, those of the product push (items, item groups) in `item_writes`.
 
+mod item_writes;
 mod odata;
 mod records;
 
@@ -98,6 +100,7 @@ struct State {
     items: Vec<Value>,
     sales_orders: Vec<Value>,
     contacts: Vec<Value>,
+    item_groups: Vec<Value>,
     /// The Sync API: the last `Timestamp` given (every change takes the next), `sync/Deleted`'s rows,
     /// and its page size (1000; a test may shrink it).
     timestamp: i64,
@@ -148,6 +151,7 @@ pub async fn exact_online() -> ExactOnline {
         items: Vec::new(),
         sales_orders: Vec::new(),
         contacts: Vec::new(),
+        item_groups: Vec::new(),
         timestamp: 1000,
         deleted: Vec::new(),
         sync_page: 1000,
@@ -160,7 +164,12 @@ pub async fn exact_online() -> ExactOnline {
         .route("/api/v1/{division}/crm/Accounts", get(accounts).post(records::create_account))
         .route("/api/v1/{division}/crm/{record}", put(records::update_record))
         .route("/api/v1/{division}/crm/Contacts", get(records::contacts).post(records::create_contact))
-        .route("/api/v1/{division}/logistics/Items", get(items))
+        .route("/api/v1/{division}/logistics/Items", get(items).post(item_writes::create_item))
+        .route("/api/v1/{division}/logistics/{record}", put(item_writes::update_item))
+        .route(
+            "/api/v1/{division}/logistics/ItemGroups",
+            get(item_writes::item_groups).post(item_writes::create_item_group),
+        )
         .route("/api/v1/{division}/sync/Logistics/Items", get(sync_items))
         .route("/api/v1/{division}/salesorder/SalesOrders", get(sales_orders).post(records::create_sales_order))
         .route("/api/v1/{division}/sync/CRM/Accounts", get(sync_accounts))

@@ -8,6 +8,7 @@
 
 mod accounts;
 mod client;
+mod item_push;
 mod items;
 mod orders;
 mod sync_api;
@@ -21,8 +22,8 @@ pub use token::TokenRefusal;
 use super::oauth_tokens::OAuthTokens;
 use super::{
     AcceptedSale, Capability, ChangedRecord, Changes, ConnectionCheck, Connector, ConnectorConfig, ConnectorError,
-    FieldSpec, FieldType, KindSpec, ListRequest, OutboundCustomer, OutboundOrder, Page, RemoteCustomer, RemoteField,
-    RemoteProduct,
+    FieldSpec, FieldType, ItemField, KindSpec, ListRequest, OutboundCustomer, OutboundItem, OutboundOrder, Page,
+    RemoteCustomer, RemoteField, RemoteItem, RemoteProduct,
 };
 use async_trait::async_trait;
 use koppel_entity::enums::LinkedEntity;
@@ -71,6 +72,7 @@ pub const SPEC: KindSpec = KindSpec {
         Capability::Customers,
         Capability::SalePush,
         Capability::OrderPush,
+        Capability::ProductPush,
         Capability::DeletedRecordsFeed,
         Capability::IncrementalSince,
     ],
@@ -198,6 +200,22 @@ impl Connector for ExactOnlineConnector {
 
     async fn create_order(&self, order: &OutboundOrder) -> Result<AcceptedSale, ConnectorError> {
         orders::create(&self.client, order).await
+    }
+
+    async fn find_items(&self, codes: &[String]) -> Result<HashMap<String, RemoteItem>, ConnectorError> {
+        item_push::find(&self.client, codes).await
+    }
+
+    async fn category_id(&self, code: &str, create: bool) -> Result<Option<String>, ConnectorError> {
+        item_push::item_group(&self.client, code, create).await
+    }
+
+    async fn create_item(&self, item: &OutboundItem) -> Result<String, ConnectorError> {
+        item_push::create(&self.client, item).await
+    }
+
+    async fn update_item(&self, id: &str, item: &OutboundItem, fields: &[ItemField]) -> Result<(), ConnectorError> {
+        item_push::update(&self.client, id, item, fields).await
     }
 
     /// Every customer account, through the Sync API from its start (the customer pass reads

@@ -66,7 +66,7 @@ pub fn with_metadata(mut record: Value, path: &str, type_name: &str, key: &str) 
 }
 
 /// 201 with the record, or only its metadata and key without `Prefer: return=representation`.
-fn created(
+pub(super) fn created(
     headers: &HeaderMap,
     rate: Vec<(&'static str, String)>,
     record: Value,
@@ -81,10 +81,16 @@ fn created(
 }
 
 /// The rate-limit headers to answer with, or the refusal.
-type Admitted = Result<(i64, Vec<(&'static str, String)>), Response<Body>>;
+pub(super) type Admitted = Result<(i64, Vec<(&'static str, String)>), Response<Body>>;
 
 #[allow(clippy::result_large_err)]
-fn admitted(state: &Mutex<State>, headers: &HeaderMap, division: &str, method: &str, path: &str) -> Admitted {
+pub(super) fn admitted(
+    state: &Mutex<State>,
+    headers: &HeaderMap,
+    division: &str,
+    method: &str,
+    path: &str,
+) -> Admitted {
     let Ok(division) = division.parse::<i64>() else {
         return Err(error(StatusCode::NOT_FOUND, "Resource not found"));
     };
