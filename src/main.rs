@@ -1,6 +1,8 @@
 //! `koppel`: the command line. `serve` runs the API with the daemon inside it (unless `--no-daemon`),
 //! `daemon` runs the daemon alone, `migrate` applies the schema, `schema` prints the GraphQL SDL,
 //! `account create` adds a tenant.
+// The schema's root futures nest deeper than the default limit of 128 in release builds.
+#![recursion_limit = "256"]
 
 /// mimalloc instead of the system allocator: a request allocates and frees many small objects across
 /// worker threads, and glibc's malloc took a fifth of the CPU of a list request (docs/BENCHMARKS.md §7).
