@@ -34,36 +34,16 @@ const EVENTS: &str = "query($i: ID!, $r: ID!) { syncEvents(integrationId: $i, ru
 
 /// A connected Exact Online integration with a daemon to run its pushes.
 async fn pushing() -> Setup {
-    let fake = exact_online().await;
-    let addr = free_addr();
-    let server = TestServer::with_daemon(|c| {
-        c.allow_private_remotes = true;
-        c.bind = addr;
-        c.public_url = Some(format!("http://{addr}"));
-    })
-    .await;
-    let admin = server.admin("bakkerij").await;
-    let integration = Setup::create(&server, &admin, &fake).await;
-    let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let setup = Setup { server, admin, fake, integration, browser };
-    setup.connect().await;
-    setup
-}
-
-async fn mutate(setup: &Setup, name: &str, query: &str, variables: Value) -> Value {
-    let answer = setup.ok(query, variables).await;
-    let payload = answer[name].clone();
-    assert_eq!(payload["userErrors"], json!([]), "{answer:#}");
-    payload
+    Setup::connected(exact_online().await).await
 }
 
 async fn product(setup: &Setup, fields: Value) -> String {
-    let made = mutate(setup, "createProduct", CREATE_PRODUCT, json!({"p": fields})).await;
+    let made = setup.mutate("createProduct", CREATE_PRODUCT, json!({"p": fields})).await;
     made["product"]["id"].as_str().unwrap().to_owned()
 }
 
 async fn change(setup: &Setup, id: &str, fields: Value) {
-    mutate(setup, "updateProduct", UPDATE_PRODUCT, json!({"id": id, "p": fields})).await;
+    setup.mutate("updateProduct", UPDATE_PRODUCT, json!({"id": id, "p": fields})).await;
 }
 
 fn tariff(amount: &str) -> Value {
@@ -72,7 +52,7 @@ fn tariff(amount: &str) -> Value {
 
 /// Pushes now and waits for the run to finish (it must succeed); the run with its events.
 async fn push(setup: &Setup) -> (Value, Vec<Value>) {
-    let queued = mutate(setup, "syncNow", PUSH, json!({"id": setup.integration})).await;
+    let queued = setup.mutate("syncNow", PUSH, json!({"id": setup.integration})).await;
     assert_eq!(queued["runs"][0]["entity"], "PRODUCT_PUSH");
     let id = queued["runs"][0]["id"].clone();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
@@ -220,13 +200,9 @@ async fn a_second_push_writes_only_the_fields_updated_on_update() {
 
     // With the name ticked, the name goes too; an unticked price stays as Exact has it.
     let settings = json!({"itemUpdateFields": ["name", "category"]});
-    mutate(
-        &setup,
-        "updateIntegration",
-        UPDATE_INTEGRATION,
-        json!({"i": {"id": setup.integration, "settings": settings}}),
-    )
-    .await;
+    setup
+        .mutate("updateIntegration", UPDATE_INTEGRATION, json!({"i": {"id": setup.integration, "settings": settings}}))
+        .await;
     // The group exists at Exact already: it is found by its code, not made again.
     let groot = "6a1e4c0b-6f0e-4c35-9d63-0c6f6f1d2b01";
     setup.fake.put_item_group(json!({"ID": groot, "Code": "GROOT", "Description": "Grote ovens"}));
@@ -256,7 +232,7 @@ async fn imported_products_stay_and_a_configurable_product_sends_its_variants() 
     setup.fake.put_item(json!({"ID": koffie, "Code": "KOFFIE-1", "Description": "Koffiebonen 1 kg",
                               "IsSalesItem": true, "IsStockItem": true, "StandardSalesPrice": 18.0,
                               "Modified": "/Date(1656676800000)/"}));
-    let imported = mutate(&setup, "importProducts", IMPORT, json!({"id": setup.integration, "r": [koffie]})).await;
+    let imported = setup.mutate("importProducts", IMPORT, json!({"id": setup.integration, "r": [koffie]})).await;
     let imported_id = imported["products"][0]["id"].as_str().unwrap().to_owned();
     change(&setup, &imported_id, json!({"name": "Koffiebonen (hier hernoemd)"})).await;
     let oven = product(
@@ -358,7 +334,7 @@ async fn the_push_runs_on_its_schedule_only_once_one_is_set() {
 
     let settings = json!({"productPushSchedule": "*/5 * * * *"});
     let input = json!({"i": {"id": setup.integration, "enabled": true, "settings": settings}});
-    mutate(&setup, "updateIntegration", UPDATE_INTEGRATION, input).await;
+    setup.mutate("updateIntegration", UPDATE_INTEGRATION, input).await;
     let shown = scheduled(setup.ok(SCHEDULES, json!({"id": setup.integration})).await);
     assert_eq!(
         (shown[0]["schedule"].as_str(), shown[0]["setting"].as_str()),

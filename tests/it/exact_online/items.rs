@@ -7,6 +7,7 @@
 //! through the daemon's runs.
 
 use super::setup::Setup;
+use crate::fakes::exact_online::exact_online;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
@@ -104,10 +105,7 @@ impl Setup {
 }
 
 async fn connected() -> Setup {
-    let mut setup = Setup::new().await;
-    setup.server.start_daemon(false).await;
-    setup.connect().await;
-    setup
+    Setup::connected(exact_online().await).await
 }
 
 #[tokio::test]

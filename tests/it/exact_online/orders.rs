@@ -3,8 +3,7 @@
 //! created (a company debtor with its contact person) or found again by the matching key, every item
 //! checked by SKU, the order made once even when its answer is lost on the way back.
 
-use super::setup::{Setup, free_addr};
-use crate::common::TestServer;
+use super::setup::Setup;
 use crate::fakes::exact_online::{ExactOnline, exact_online};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -48,54 +47,35 @@ async fn connected() -> Setup {
     fake.put_item(item(FLOUR, "BLOEM-25", "Tarwebloem 25 kg", json!(0), 0.0));
     // Two rows a page, to see the Sync API's paging.
     fake.set_sync_page(2);
-    let addr = free_addr();
-    let server = TestServer::with_daemon(|c| {
-        c.allow_private_remotes = true;
-        c.bind = addr;
-        c.public_url = Some(format!("http://{addr}"));
-    })
-    .await;
-    let admin = server.admin("bakkerij").await;
-    let integration = Setup::create(&server, &admin, &fake).await;
-    let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let setup = Setup { server, admin, fake, integration, browser };
-    setup.connect().await;
-    setup
-}
-
-async fn mutate(setup: &Setup, name: &str, query: &str, variables: Value) -> Value {
-    let answer = setup.ok(query, variables).await;
-    let payload = answer[name].clone();
-    assert_eq!(payload["userErrors"], json!([]), "{answer:#}");
-    payload
+    Setup::connected(fake).await
 }
 
 /// Imports and authorises the items, switches automatic order processing on; the local product ids.
 async fn selling(setup: &Setup, remote_ids: &[&str]) -> Vec<String> {
-    let imported = mutate(setup, "importProducts", IMPORT, json!({"id": setup.integration, "r": remote_ids})).await;
+    let imported = setup.mutate("importProducts", IMPORT, json!({"id": setup.integration, "r": remote_ids})).await;
     let ids: Vec<String> =
         imported["products"].as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap().to_owned()).collect();
     for id in &ids {
-        mutate(setup, "setProductAuthorised", AUTHORISE, json!({"id": id})).await;
+        setup.mutate("setProductAuthorised", AUTHORISE, json!({"id": id})).await;
     }
     let settings = json!({"autoProcessing": "all", "matchingKey": "email"});
-    mutate(
-        setup,
-        "updateIntegration",
-        UPDATE,
-        json!({"i": {"id": setup.integration, "enabled": true, "settings": settings}}),
-    )
-    .await;
+    setup
+        .mutate(
+            "updateIntegration",
+            UPDATE,
+            json!({"i": {"id": setup.integration, "enabled": true, "settings": settings}}),
+        )
+        .await;
     ids
 }
 
 async fn customer(setup: &Setup, fields: Value) -> String {
-    mutate(setup, "createCustomer", CUSTOMER, json!({"c": fields})).await["customer"]["id"].as_str().unwrap().to_owned()
+    setup.mutate("createCustomer", CUSTOMER, json!({"c": fields})).await["customer"]["id"].as_str().unwrap().to_owned()
 }
 
 async fn sell(setup: &Setup, product: &str, customer: &str) -> String {
     let input = json!({"productId": product, "customerId": customer});
-    mutate(setup, "createSale", SALE, json!({"i": input})).await["sale"]["id"].as_str().unwrap().to_owned()
+    setup.mutate("createSale", SALE, json!({"i": input})).await["sale"]["id"].as_str().unwrap().to_owned()
 }
 
 /// The sale's one transmission once it is no longer on its way.
@@ -145,7 +125,7 @@ async fn sales_items_are_listed_through_the_sync_api_and_imported_by_sku() {
     assert!(calls[0].contains("$filter=Timestamp gt 1") && calls[0].contains("$select=ID,Code,"), "{calls:#?}");
     assert!(calls[1].contains("$skiptoken="), "the next page follows __next: {calls:#?}");
 
-    let imported = mutate(&setup, "importProducts", IMPORT, json!({"id": setup.integration, "r": [OVEN]})).await;
+    let imported = setup.mutate("importProducts", IMPORT, json!({"id": setup.integration, "r": [OVEN]})).await;
     assert_eq!(imported["products"][0]["sku"], "OVEN-1");
     assert_eq!(imported["products"][0]["name"], "Heteluchtoven 60 cm");
 }
@@ -242,7 +222,7 @@ const PRODUCT: &str = "query($id: ID!) { product(id: $id) { sku name active tari
 
 /// A product pass, run by the daemon; the finished run.
 async fn sync_products(setup: &Setup) -> Value {
-    let queued = mutate(setup, "syncNow", SYNC_PRODUCTS, json!({"id": setup.integration})).await;
+    let queued = setup.mutate("syncNow", SYNC_PRODUCTS, json!({"id": setup.integration})).await;
     let run = queued["runs"][0]["id"].clone();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {

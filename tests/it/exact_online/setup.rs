@@ -53,6 +53,14 @@ impl Setup {
         Self { server, admin, fake, integration, browser }
     }
 
+    /// Like [`Setup::with_fake`], with the daemon running (runs, sends) and connected to Exact.
+    pub(super) async fn connected(fake: ExactOnline) -> Self {
+        let mut setup = Self::with_fake(fake).await;
+        setup.server.start_daemon(false).await;
+        setup.connect().await;
+        setup
+    }
+
     /// An Exact Online integration of `admin`'s account with the app's client id and secret.
     pub(super) async fn create(server: &TestServer, admin: &Session, fake: &ExactOnline) -> String {
         Self::create_named(server, admin, fake, "Exact Online").await
@@ -73,6 +81,14 @@ impl Setup {
 
     pub(super) async fn ok(&self, query: &str, variables: Value) -> Value {
         self.server.gql_ok(Some(&self.admin.token), query, variables).await
+    }
+
+    /// The payload of mutation `name`, which must have no user errors.
+    pub(super) async fn mutate(&self, name: &str, query: &str, variables: Value) -> Value {
+        let answer = self.ok(query, variables).await;
+        let payload = answer[name].clone();
+        assert_eq!(payload["userErrors"], json!([]), "{answer:#}");
+        payload
     }
 
     /// `startIntegrationAuthorization`: the URL of Exact's sign-in page.
