@@ -18,6 +18,8 @@ pub const CUSTOMER_ATTRIBUTES: [&str; 6] = ["companyName", "firstName", "lastNam
 #[derive(Debug, Default)]
 pub struct RecordMapping {
     mappings: Vec<FieldMapping>,
+    /// The mappings an update applies: all but the create-only ones (kept, not filtered per record).
+    on_update: Vec<FieldMapping>,
     /// What of the mappings goes into each link's hash; empty without mappings.
     fingerprint: Vec<u8>,
 }
@@ -32,7 +34,12 @@ impl RecordMapping {
         if rows.is_empty() {
             return Ok(Self::default());
         }
-        Ok(Self { mappings: stored::to_engine(&rows), fingerprint: stored::fingerprint(&rows) })
+        Ok(Self::new(stored::to_engine(&rows), stored::fingerprint(&rows)))
+    }
+
+    fn new(mappings: Vec<FieldMapping>, fingerprint: Vec<u8>) -> Self {
+        let on_update = mappings.iter().filter(|m| !m.create_only).cloned().collect();
+        Self { mappings, on_update, fingerprint }
     }
 
     /// The hash a link keeps of a record: the remote's own hash, with the mappings' fingerprint when
@@ -51,11 +58,7 @@ impl RecordMapping {
     /// The mapped values of a record's fields; on an update (`creating` false) without the create-only
     /// mappings. A value a transform cannot take is left out and named in the problems.
     pub fn apply(&self, fields: &BTreeMap<String, String>, creating: bool) -> (Vec<Mapped>, Vec<MappingProblem>) {
-        if creating {
-            return map_fields(&self.mappings, fields);
-        }
-        let updated: Vec<FieldMapping> = self.mappings.iter().filter(|m| !m.create_only).cloned().collect();
-        map_fields(&updated, fields)
+        map_fields(if creating { &self.mappings } else { &self.on_update }, fields)
     }
 
     /// Writes mapped extra fields into a record's `extra_fields` object.
@@ -97,13 +100,13 @@ mod tests {
 
     #[test]
     fn create_only_mappings_are_left_out_of_updates() {
-        let records = RecordMapping {
-            mappings: vec![
+        let records = RecordMapping::new(
+            vec![
                 mapping("Country", TargetKind::ExtraField, "land", false),
                 mapping("Code", TargetKind::ExtraField, "code", true),
             ],
-            fingerprint: b"x".to_vec(),
-        };
+            b"x".to_vec(),
+        );
         let fields = BTreeMap::from([("Country".to_string(), "nl".to_string()), ("Code".into(), "c1".into())]);
         let (created, _) = records.apply(&fields, true);
         assert_eq!(created.len(), 2);
@@ -117,9 +120,9 @@ mod tests {
     #[test]
     fn mappings_change_the_hash_and_no_mappings_keep_it() {
         assert_eq!(RecordMapping::default().hash("abc".into()), "abc");
-        let mapped = RecordMapping { mappings: Vec::new(), fingerprint: b"m".to_vec() };
+        let mapped = RecordMapping::new(Vec::new(), b"m".to_vec());
         assert_ne!(mapped.hash("abc".into()), "abc");
-        let other = RecordMapping { mappings: Vec::new(), fingerprint: b"n".to_vec() };
+        let other = RecordMapping::new(Vec::new(), b"n".to_vec());
         assert_ne!(mapped.hash("abc".into()), other.hash("abc".into()));
     }
 }
