@@ -7,6 +7,7 @@
 # Settings (environment): ROUNDS=3 DURATION=10s WARMUP=3s THREADS=2 CONNECTIONS=64 LATENCY_DURATION=5s
 # COUNT_REQUESTS=500 BENCH_DB=koppel_bench_read PG_HOST=127.0.0.1 PG_PORT=5432 PG_USER=postgres
 # PG5_PORT=5678 KOPPEL_BIN=target/release/koppel RESULTS_DIR=bench/read-path/results KEEP_DB=0
+# PROFILE=QUERY: perf profiles of Koppel under one query's load instead of the rounds (see below).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -261,6 +262,16 @@ server_pid() { [ "$1" = koppel ] && echo "$koppel_pid" || echo "$pg5_pid"; }
 server_query() { [ "$1" = koppel ] && echo "${Q_KOPPEL[$2]}" || echo "${Q_PG5[$2]}"; }
 # utime + stime of a process (all its threads), in clock ticks; the fields after "(comm) ".
 cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
+# The same summed over every PostgreSQL process (the backends of both servers' pools stay connected
+# through a load run; a process that exits takes its ticks with it). Both servers' statements cost CPU
+# there, on the same two cores.
+pg_ticks() {
+    local total=0 pid
+    for pid in $(pgrep -x postgres); do
+        total=$((total + $(cpu_ticks "$pid" 2>/dev/null || echo 0)))
+    done
+    echo "$total"
+}
 # A wrk duration like 76.54ms, 850.10us, 1.30s or 1.00m, in milliseconds.
 to_ms() { awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n += 0;
     else if (v ~ /s$/) n *= 1000; else if (v ~ /m$/) n *= 60000; printf "%.3f", n }'; }
@@ -289,8 +300,38 @@ wrk_field() { # wrk_field OUT rps|requests|p50|p99|errors
     esac
 }
 
-declare -A RPS P99 CPU LAT STMT
-echo "round server query req/s p99_ms cpu_us_per_req requests socket_errors" >"$RESULTS_DIR/rounds.txt"
+# PROFILE=QUERY (products, three, floor or typename): instead of the rounds, profile one load of that
+# query against Koppel with perf: the whole machine by process and library (who burns the two cores),
+# then Koppel alone with call graphs. Reports in the results directory; no table.
+if [ -n "${PROFILE:-}" ]; then
+    [ -n "${Q_KOPPEL[$PROFILE]:-}" ] || fail "PROFILE must be one of ${QUERIES[*]}"
+    command -v perf >/dev/null || apt_install linux-perf
+    run_wrk "$work/warmup.txt" koppel "$PROFILE" "$THREADS" "$CONNECTIONS" "$WARMUP"
+    seconds="$(to_ms "$DURATION" | awk '{ printf "%d", $1 / 1000 }')"
+    step "perf: the whole machine for ${seconds}s under $PROFILE"
+    perf record -a -F 499 -o "$RESULTS_DIR/perf-machine.data" -- sleep "$seconds" 2>"$work/perf.log" &
+    perf_pid=$!
+    run_wrk "$RESULTS_DIR/profile-machine-$PROFILE.txt" koppel "$PROFILE" "$THREADS" "$CONNECTIONS" "$DURATION"
+    wait "$perf_pid"
+    perf report -i "$RESULTS_DIR/perf-machine.data" --sort comm,dso --percent-limit 0.5 --stdio \
+        >"$RESULTS_DIR/perf-machine-$PROFILE.txt" 2>/dev/null
+    step "perf: Koppel with call graphs for ${seconds}s under $PROFILE"
+    perf record -p "$koppel_pid" -F 499 --call-graph dwarf,16384 -o "$RESULTS_DIR/perf-koppel.data" \
+        -- sleep "$seconds" 2>>"$work/perf.log" &
+    perf_pid=$!
+    run_wrk "$RESULTS_DIR/profile-koppel-$PROFILE.txt" koppel "$PROFILE" "$THREADS" "$CONNECTIONS" "$DURATION"
+    wait "$perf_pid"
+    perf report -i "$RESULTS_DIR/perf-koppel.data" --no-children --sort symbol --percent-limit 0.7 --stdio \
+        -g none >"$RESULTS_DIR/perf-koppel-$PROFILE.txt" 2>/dev/null
+    perf report -i "$RESULTS_DIR/perf-koppel.data" --children --sort symbol --percent-limit 3 --stdio \
+        -g none >"$RESULTS_DIR/perf-koppel-children-$PROFILE.txt" 2>/dev/null
+    head -n 40 "$RESULTS_DIR/perf-machine-$PROFILE.txt"
+    echo "(Koppel's profile: $RESULTS_DIR/perf-koppel-$PROFILE.txt, perf-koppel-children-$PROFILE.txt)"
+    exit 0
+fi
+
+declare -A RPS P99 CPU PGCPU LAT STMT
+echo "round server query req/s p99_ms cpu_us_per_req postgres_cpu_us_per_req requests socket_errors" >"$RESULTS_DIR/rounds.txt"
 for round in $(seq "$ROUNDS"); do
     # Koppel first in odd rounds, PostGraphile first in even ones.
     if [ $((round % 2)) = 1 ]; then order=(koppel pg5); else order=(pg5 koppel); fi
@@ -301,15 +342,20 @@ for round in $(seq "$ROUNDS"); do
             out="$RESULTS_DIR/load-$server-$query-$round.txt"
             pid="$(server_pid "$server")"
             before="$(cpu_ticks "$pid")"
+            pg_before="$(pg_ticks)"
             run_wrk "$out" "$server" "$query" "$THREADS" "$CONNECTIONS" "$DURATION"
             after="$(cpu_ticks "$pid")"
+            pg_after="$(pg_ticks)"
             requests="$(wrk_field "$out" requests)"
-            cpu="$(awk -v t=$((after - before)) -v hz="$CLK_TCK" -v n="$requests" 'BEGIN { printf "%.1f", t / hz / n * 1e6 }')"
+            per_request() { awk -v t="$1" -v hz="$CLK_TCK" -v n="$requests" 'BEGIN { printf "%.1f", t / hz / n * 1e6 }'; }
+            cpu="$(per_request $((after - before)))"
+            pg_cpu="$(per_request $((pg_after - pg_before)))"
             RPS[$server:$query]+="$(wrk_field "$out" rps) "
             P99[$server:$query]+="$(wrk_field "$out" p99) "
             CPU[$server:$query]+="$cpu "
+            PGCPU[$server:$query]+="$pg_cpu "
             errors="$(wrk_field "$out" errors)"
-            echo "$round $server $query $(wrk_field "$out" rps) $(wrk_field "$out" p99) $cpu $requests ${errors:-none}" |
+            echo "$round $server $query $(wrk_field "$out" rps) $(wrk_field "$out" p99) $cpu $pg_cpu $requests ${errors:-none}" |
                 tee -a "$RESULTS_DIR/rounds.txt" >&2
         done
     done
@@ -396,6 +442,11 @@ $(nproc) cores; 2,000 products, 100 suppliers; wrk -t$THREADS -c$CONNECTIONS -d$
     pc1="$(median ${CPU[pg5:products]})"
     pc2="$(median ${CPU[pg5:three]})"
     echo "| own CPU per request, products / three levels (under load) | $(fmt "$kc1" 0) / $(fmt "$kc2" 0) µs | $(fmt "$pc1" 0) / $(fmt "$pc2" 0) µs | $(ratio "$kc1" "$pc1") / $(ratio "$kc2" "$pc2") |"
+    kg1="$(median ${PGCPU[koppel:products]})"
+    kg2="$(median ${PGCPU[koppel:three]})"
+    pg1="$(median ${PGCPU[pg5:products]})"
+    pg2="$(median ${PGCPU[pg5:three]})"
+    echo "| PostgreSQL's CPU per request (all its processes), products / three levels | $(fmt "$kg1" 0) / $(fmt "$kg2" 0) µs | $(fmt "$pg1" 0) / $(fmt "$pg2" 0) µs | $(ratio "$kg1" "$pg1") / $(ratio "$kg2" "$pg2") |"
     echo
     echo "Koppel's statements are its own count (\`koppel_db_statements_total\` at /metrics); PostGraphile's are the"
     echo "bench database's transactions in pg_stat_database over $COUNT_REQUESTS requests (for Koppel that count gives"

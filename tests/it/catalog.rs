@@ -922,6 +922,130 @@ async fn a_parent_read_with_the_list_still_shows_what_the_list_did_not_read() {
     );
 }
 
+/// The fields of a GraphQL object type, each as a selection: the name, or `name { __typename }` for one
+/// whose type is an object (whose value comes from other rows; what counts here is whether it is there).
+async fn selections_of(server: &TestServer, session: &Session, type_name: &str) -> Vec<(String, String)> {
+    let query = "query($name: String!) { __type(name: $name) { fields {
+        name type { kind ofType { kind ofType { kind ofType { kind } } } } } } }";
+    let data = server.gql_ok(Some(&session.token), query, json!({ "name": type_name })).await;
+    let fields = data["__type"]["fields"].as_array().unwrap_or_else(|| panic!("no type {type_name}: {data}"));
+    fields
+        .iter()
+        .map(|field| {
+            let name = field["name"].as_str().unwrap().to_owned();
+            let mut kind = &field["type"];
+            while matches!(kind["kind"].as_str(), Some("NON_NULL" | "LIST")) {
+                kind = &kind["ofType"];
+            }
+            let leaf = matches!(kind["kind"].as_str(), Some("SCALAR" | "ENUM"));
+            let selection = if leaf { name.clone() } else { format!("{name} {{ __typename }}") };
+            (name, selection)
+        })
+        .collect()
+}
+
+/// The product list reads only the columns its query shows; every field of `Product` and of `Supplier`
+/// (as the schema lists them, so a field added later is checked too) read through the list, its join of
+/// the parent and of the suppliers, alone and in a fragment, shows what a read of the whole row shows.
+#[tokio::test]
+async fn every_field_read_through_the_list_shows_what_the_whole_row_shows() {
+    let server = TestServer::start().await;
+    let admin = server.admin("acme").await;
+    let label = json!({ "entity": "PRODUCT", "key": "energy_label", "label": "Energielabel", "fieldType": "TEXT" });
+    create(&server, &admin, "createExtraField", "extraField", label, "id").await;
+    // No field holds its type's empty value (a column left out reads as that).
+    let supplier = id(&create(
+        &server,
+        &admin,
+        "createSupplier",
+        "supplier",
+        json!({ "supplier": { "name": "Eneco", "contractant": true, "contactName": "Els", "email": "els@eneco.nl",
+                              "phone": "+31 10 123 4567", "website": "https://eneco.nl",
+                              "logoUrl": "https://eneco.nl/logo.png" } }),
+        "id",
+    )
+    .await);
+    let file = crate::common::upload::FilePart {
+        variable: "variables.input.file",
+        name: "logo.png",
+        content_type: "image/png",
+        bytes: crate::files::PNG,
+    };
+    let logo = "mutation($input: SetSupplierLogoInput!) { setSupplierLogo(input: $input) { userErrors { message } } }";
+    let (status, body) = server
+        .upload(Some(&admin.token), logo, json!({ "input": { "supplierId": supplier, "file": null } }), &[file])
+        .await;
+    assert_eq!((status.as_u16(), &body["data"]["setSupplierLogo"]["userErrors"]), (200, &json!([])), "{body:#}");
+    let tariffs = json!([{ "code": "delivery", "label": "Levering", "amount": "0.23451", "unit": "EUR/kWh" }]);
+    let mut parent = None;
+    for (sku, product_type) in [("ENECO-3", "CONFIGURABLE"), ("ENECO-3-GROEN", "VARIANT")] {
+        let fields = json!({ "sku": sku, "name": format!("Eneco {sku}"), "description": "Vast, 3 jaar",
+            "productType": product_type, "category": "energie", "supplierId": supplier, "tariffs": tariffs,
+            "extraFields": [{ "key": "energy_label", "value": "A" }], "incentive": "€ 50", "parentId": parent });
+        let made = id(&product(&server, &admin, fields).await);
+        authorise(&server, &admin, &made, true).await;
+        parent.get_or_insert(made);
+    }
+
+    let check = |list: Value, whole: Value, what: String| {
+        assert_eq!(list, whole, "{what}: through the list, and as a whole row");
+        assert!(!list.is_null(), "{what} is null: the data does not test it");
+    };
+    for (name, selection) in selections_of(&server, &admin, "Product").await {
+        let direct = format!("{{ products(first: 10) {{ nodes {{ id {selection} parent {{ id {selection} }} }} }} }}");
+        let fragment = format!(
+            "{{ products(first: 10) {{ edges {{ node {{ ...P parent {{ ...P }} }} }} }} }} fragment P on Product {{ id {selection} }}"
+        );
+        for (how, query) in [("alone", direct), ("in a fragment", fragment)] {
+            let data = server.gql_ok(Some(&admin.token), &query, json!({})).await;
+            let nodes: Vec<Value> = match data["products"]["nodes"].as_array() {
+                Some(nodes) => nodes.clone(),
+                None => data["products"]["edges"].as_array().unwrap().iter().map(|e| e["node"].clone()).collect(),
+            };
+            assert_eq!(nodes.len(), 2);
+            for read in nodes.iter().chain(nodes.iter().filter_map(|n| n["parent"].as_object().map(|_| &n["parent"]))) {
+                let whole = server
+                    .gql_ok(
+                        Some(&admin.token),
+                        &format!("query($id: ID!) {{ product(id: $id) {{ {selection} }} }}"),
+                        json!({ "id": read["id"] }),
+                    )
+                    .await;
+                if name != "parent" {
+                    check(read[&name].clone(), whole["product"][&name].clone(), format!("Product.{name} {how}"));
+                } else {
+                    assert_eq!(
+                        read[&name]["__typename"], whole["product"][&name]["__typename"],
+                        "Product.parent {how}"
+                    );
+                }
+            }
+        }
+    }
+    for (name, selection) in selections_of(&server, &admin, "Supplier").await {
+        let query = format!(
+            "{{ products(first: 10) {{ nodes {{ supplier {{ {selection} }} parent {{ supplier {{ {selection} }} }} }} }} }}"
+        );
+        let data = server.gql_ok(Some(&admin.token), &query, json!({})).await;
+        let whole = server
+            .gql_ok(
+                Some(&admin.token),
+                &format!("query($id: ID!) {{ supplier(id: $id) {{ {selection} }} }}"),
+                json!({ "id": supplier }),
+            )
+            .await;
+        let nodes = data["products"]["nodes"].as_array().unwrap();
+        let reads = nodes
+            .iter()
+            .map(|n| &n["supplier"])
+            .chain(nodes.iter().filter_map(|n| n["parent"]["supplier"].as_object().map(|_| &n["parent"]["supplier"])));
+        assert_eq!(reads.clone().count(), 3, "two products with their supplier, one parent with its: {data}");
+        for read in reads {
+            check(read[&name].clone(), whole["supplier"][&name].clone(), format!("Supplier.{name}"));
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_suppliers_products_through_the_provider_surface_are_only_the_granted_ones() {
     let server = TestServer::start().await;
