@@ -262,15 +262,19 @@ server_pid() { [ "$1" = koppel ] && echo "$koppel_pid" || echo "$pg5_pid"; }
 server_query() { [ "$1" = koppel ] && echo "${Q_KOPPEL[$2]}" || echo "${Q_PG5[$2]}"; }
 # utime + stime of a process (all its threads), in clock ticks; the fields after "(comm) ".
 cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
-# The same summed over every PostgreSQL process (the backends of both servers' pools stay connected
-# through a load run; a process that exits takes its ticks with it). Both servers' statements cost CPU
-# there, on the same two cores.
+# The CPU ticks of every PostgreSQL process, as "pid ticks" lines; pg_ticks_between BEFORE AFTER sums what
+# each process spent between the two (one that started in between counts whole; one that exited in between
+# takes its ticks with it: the pools keep their backends connected through a load run, and both servers'
+# statements cost CPU there, on the same two cores).
 pg_ticks() {
-    local total=0 pid
+    local pid
     for pid in $(pgrep -x postgres); do
-        total=$((total + $(cpu_ticks "$pid" 2>/dev/null || echo 0)))
+        echo "$pid $(cpu_ticks "$pid" 2>/dev/null || echo 0)"
     done
-    echo "$total"
+}
+pg_ticks_between() {
+    awk 'NR == FNR { before[$1] = $2; next } { total += $2 - (($1 in before) ? before[$1] : 0) } END { print total + 0 }' \
+        <(echo "$1") <(echo "$2")
 }
 # A wrk duration like 76.54ms, 850.10us, 1.30s or 1.00m, in milliseconds.
 to_ms() { awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n += 0;
@@ -349,7 +353,7 @@ for round in $(seq "$ROUNDS"); do
             requests="$(wrk_field "$out" requests)"
             per_request() { awk -v t="$1" -v hz="$CLK_TCK" -v n="$requests" 'BEGIN { printf "%.1f", t / hz / n * 1e6 }'; }
             cpu="$(per_request $((after - before)))"
-            pg_cpu="$(per_request $((pg_after - pg_before)))"
+            pg_cpu="$(per_request "$(pg_ticks_between "$pg_before" "$pg_after")")"
             RPS[$server:$query]+="$(wrk_field "$out" rps) "
             P99[$server:$query]+="$(wrk_field "$out" p99) "
             CPU[$server:$query]+="$cpu "

@@ -189,10 +189,13 @@ pub struct SupplierPage {
     supplier: Uuid,
     first: usize,
     after: Option<Uuid>,
+    wants: product_reads::Wants,
 }
 
-/// A page of each of many suppliers' products, in one statement per page size and cursor (a window
-/// function numbers each supplier's products; the rows past the page's end tell whether there are more).
+/// A page of each of many suppliers' products, in one statement per page size, cursor and selection: a
+/// window function numbers each supplier's products (the row past a page's end tells that there are
+/// more), and the page's rows are read as the product list reads them ([`product_reads`]: the columns the
+/// query shows, the supplier and the parent joined).
 pub struct ProductsOfSuppliers {
     db: sea_orm::DatabaseConnection,
     account_id: Uuid,
@@ -202,52 +205,54 @@ pub struct ProductsOfSuppliers {
 
 impl async_graphql::dataloader::Loader<SupplierPage> for ProductsOfSuppliers {
     /// Up to `first + 1` rows: the one past the page tells that there are more.
-    type Value = Vec<product::Model>;
+    type Value = Vec<product_reads::Read>;
     type Error = loaders::LoadError;
 
     async fn load(
         &self,
         keys: &[SupplierPage],
     ) -> Result<std::collections::HashMap<SupplierPage, Self::Value>, Self::Error> {
-        use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Query};
-        use sea_orm::{FromQueryResult, QuerySelect, QueryTrait};
-        let mut pages: std::collections::HashMap<(usize, Option<Uuid>), Vec<Uuid>> = Default::default();
+        use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
+        use sea_orm::{QueryOrder, QuerySelect, QueryTrait};
+        type Pages = (usize, Option<Uuid>, product_reads::Wants);
+        let mut pages: std::collections::HashMap<Pages, Vec<Uuid>> = Default::default();
         for key in keys {
-            pages.entry((key.first, key.after)).or_default().push(key.supplier);
+            pages.entry((key.first, key.after, key.wants)).or_default().push(key.supplier);
         }
         let mut found = std::collections::HashMap::with_capacity(keys.len());
-        for ((first, after), suppliers) in pages {
-            let mut inner = match self.granted_to {
+        for ((first, after, wants), suppliers) in pages {
+            let mut ranked = match self.granted_to {
                 Some(organisation) => crate::visibility::visible_products(self.account_id, organisation),
                 None => product::Entity::find_in(self.account_id),
             }
             .filter(product::Column::SupplierId.is_in(suppliers.iter().copied()));
             if let Some(after) = after {
-                inner = inner.filter(product::Column::Id.gt(after));
+                ranked = ranked.filter(product::Column::Id.gt(after));
             }
-            let inner = inner
+            let ranked = ranked
+                .select_only()
+                .column(product::Column::Id)
                 .column_as(Expr::cust("ROW_NUMBER() OVER (PARTITION BY supplier_id ORDER BY id)"), "page_row")
                 .into_query();
-            let ranked = Alias::new("ranked");
-            let outer = Query::select()
-                .column(Asterisk)
-                .from_subquery(inner, ranked.clone())
-                .and_where(Expr::col((ranked.clone(), Alias::new("page_row"))).lte(first as u64 + 1))
-                .order_by((ranked.clone(), product::Column::SupplierId), sea_orm::Order::Asc)
-                .order_by((ranked, product::Column::Id), sea_orm::Order::Asc)
+            let on_pages = Query::select()
+                .column(Alias::new("id"))
+                .from_subquery(ranked, Alias::new("ranked"))
+                .and_where(Expr::col(Alias::new("page_row")).lte(first as u64 + 1))
                 .to_owned();
-            let statement = self.db.get_database_backend().build(&outer);
-            let rows = product::Model::find_by_statement(statement)
-                .all(&self.db)
+            let select = product::Entity::find_in(self.account_id)
+                .filter(product::Column::Id.in_subquery(on_pages))
+                .order_by_asc(product::Column::SupplierId)
+                .order_by_asc(product::Column::Id);
+            let rows = product_reads::all(&self.db, select, wants)
                 .await
                 .map_err(|e| loaders::LoadError(std::sync::Arc::new(e)))?;
-            let mut by_supplier: std::collections::HashMap<Uuid, Vec<product::Model>> = Default::default();
+            let mut by_supplier: std::collections::HashMap<Uuid, Vec<product_reads::Read>> = Default::default();
             for row in rows {
-                by_supplier.entry(row.supplier_id.expect("filtered by supplier")).or_default().push(row);
+                by_supplier.entry(row.product.supplier_id.expect("filtered by supplier")).or_default().push(row);
             }
             for supplier in suppliers {
                 let rows = by_supplier.remove(&supplier).unwrap_or_default();
-                found.insert(SupplierPage { supplier, first, after }, rows);
+                found.insert(SupplierPage { supplier, first, after, wants }, rows);
             }
         }
         Ok(found)
@@ -266,9 +271,11 @@ pub async fn of_supplier(ctx: &Context<'_>, supplier: Uuid, page: Page) -> ApiRe
         account_id: request.account_id,
         granted_to,
     });
-    let key = SupplierPage { supplier, first: page.first, after: page.after };
+    // The parent is joined only for callers that may see it.
+    let wants = product_reads::Wants::of(ctx, true, granted_to.is_none());
+    let key = SupplierPage { supplier, first: page.first, after: page.after, wants };
     let rows = batcher.load_one(key).await?.unwrap_or_default();
-    Ok(crate::graphql::pagination::connection(rows, page, |row| row.id, Product::from))
+    Ok(crate::graphql::pagination::connection(rows, page, |row| row.product.id, Product::from_read))
 }
 
 #[derive(InputObject, Default)]
