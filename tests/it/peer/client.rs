@@ -126,8 +126,41 @@ impl Client<'_> {
             if run["state"] == "SUCCEEDED" || run["state"] == "FAILED" {
                 return run;
             }
-            assert!(std::time::Instant::now() < deadline, "the run did not finish: {run:#}");
+            if std::time::Instant::now() >= deadline {
+                panic!("the run did not finish: {run:#}\nits job and the queue: {}", self.queue_state().await);
+            }
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The jobs table as a stuck run's failure shows it: every job's kind, state, owner, lease,
+    /// attempts and last error (the daemon's warnings reach no log in the tests).
+    async fn queue_state(&self) -> String {
+        use sea_orm::{EntityTrait, QueryOrder};
+        let jobs = koppel_entity::job::Entity::find()
+            .order_by_asc(koppel_entity::job::Column::CreatedAt)
+            .all(&self.server.server.state.db)
+            .await;
+        match jobs {
+            Ok(jobs) => jobs
+                .iter()
+                .map(|j| {
+                    format!(
+                        "{} {:?} run_after {} attempts {}/{} lease {:?} until {:?} error {:?} finished {:?}",
+                        j.kind,
+                        j.state,
+                        j.run_after,
+                        j.attempts,
+                        j.max_attempts,
+                        j.lease_owner,
+                        j.lease_until,
+                        j.last_error,
+                        j.finished_at
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n"),
+            Err(error) => format!("(the jobs could not be read: {error})"),
         }
     }
 
