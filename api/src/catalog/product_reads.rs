@@ -77,6 +77,11 @@ impl Columns {
         self.0 & (1 << i) != 0
     }
 
+    /// How many optional columns the read takes.
+    fn count(self) -> usize {
+        self.0.count_ones() as usize
+    }
+
     /// Adds the column that the field `field` shows, if `table` names one.
     fn add_shown<T>(&mut self, table: &[(&str, T)], field: &str) {
         if let Some(i) = table.iter().position(|(name, _)| *name == field) {
@@ -273,7 +278,7 @@ fn product_at(row: &mut Row<'_>, columns: Columns) -> Result<product::Model, DbE
 fn supplier_at(row: &mut Row<'_>, columns: Columns) -> Result<Option<supplier::Model>, DbErr> {
     let c = columns;
     if row.next_is_null()? {
-        row.skip(SUPPLIER_KEYS.len() + (0..SUPPLIER_FIELDS.len()).filter(|i| c.has(*i)).count());
+        row.skip(SUPPLIER_KEYS.len() + c.count());
         return Ok(None);
     }
     Ok(Some(supplier::Model {
